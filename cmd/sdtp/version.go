@@ -1,0 +1,5 @@
+package main
+
+import "github.com/sdtp/sdtp/internal/version"
+
+func versionString() string { return version.Version + " (" + version.Revision() + ")" }
