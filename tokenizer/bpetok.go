@@ -37,13 +37,13 @@ type BPE struct {
 
 	model *bpe
 
-	post      []postItem // EncodeWithSpecial template; nil means none
-	dec       decoder
-	byteOnly  bool // decoder is exactly ByteLevel: decode through tokBytes
-	tokBytes  [][]byte
-	cleanUp   bool
-	bos       int
-	eos       []int
+	post     []postItem // EncodeWithSpecial template; nil means none
+	dec      decoder
+	byteOnly bool // decoder is exactly ByteLevel: decode through tokBytes
+	tokBytes [][]byte
+	cleanUp  bool
+	bos      int
+	eos      []int
 }
 
 // postItem is one element of a post-processing template: a run of special
