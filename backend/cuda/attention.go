@@ -1,0 +1,83 @@
+package cuda
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/sdtp/sdtp/backend"
+)
+
+// Attention computes causal grouped-query attention: a split-K kernel for
+// one query over the cache (decode), a tensor-core flash-attention kernel
+// for head sizes 64 and 128, and a simple kernel for any other head size.
+func (b *Backend) Attention(dst, q, k, v backend.Tensor, s backend.AttentionShape) {
+	d, qt, kt, vt := asTensor("Attention", dst), asTensor("Attention", q), asTensor("Attention", k), asTensor("Attention", v)
+	if s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0 || s.Heads%s.KVHeads != 0 ||
+		qt.cols != s.Heads*s.HeadDim || kt.cols != s.KVHeads*s.HeadDim || vt.cols != kt.cols ||
+		vt.rows != kt.rows || kt.rows < qt.rows || d.rows != qt.rows || d.cols != qt.cols {
+		panic(fmt.Sprintf("cuda: Attention: dst %s, q %s, k %s, v %s, shape %+v", d, qt, kt, vt, s))
+	}
+	b.enter()
+	defer b.leave()
+	nq, nk := qt.rows, kt.rows
+	if nq == 0 || b.err != nil {
+		return
+	}
+	scaleLog2 := s.Scale * float32(math.Log2E)
+	hd := s.HeadDim
+	switch {
+	case nq == 1 && decodeHeadDim(hd) && aligned16(qt.ptr, kt.ptr, vt.ptr):
+		b.attnDecode(d, qt, kt, vt, s, scaleLog2)
+	case (hd == 64 || hd == 128) && aligned16(qt.ptr, kt.ptr, vt.ptr, d.ptr):
+		kernel := fmt.Sprintf("flash_attn_d%d", hd)
+		grid := dim3{(nq + 63) / 64, s.Heads, 1}
+		b.args().ptr(qt.ptr).ptr(kt.ptr).ptr(vt.ptr).ptr(d.ptr).i32(nq).i32(nk).i32(s.Heads).i32(s.KVHeads).f32(scaleLog2).
+			launch(kernel, grid, dim3{128, 1, 1}, flashSmem(hd))
+	default:
+		grid := dim3{(nq + 3) / 4, s.Heads, 1}
+		b.args().ptr(qt.ptr).ptr(kt.ptr).ptr(vt.ptr).ptr(d.ptr).i32(nq).i32(nk).i32(s.Heads).i32(s.KVHeads).i32(hd).f32(scaleLog2).
+			launch("attn_generic", grid, dim3{128, 1, 1}, 4*2*hd*4)
+	}
+}
+
+func decodeHeadDim(hd int) bool {
+	switch hd {
+	case 8, 16, 32, 64, 128, 256:
+		return true
+	}
+	return false
+}
+
+// decodeMaxG is DEC_MAXG: query heads per block in the decode kernel.
+const decodeMaxG = 8
+
+// attnDecode runs the split-K decode kernel and the combine kernel.
+func (b *Backend) attnDecode(d, q, k, v *tensor, s backend.AttentionShape, scaleLog2 float32) {
+	nk := k.rows
+	g := s.Heads / s.KVHeads
+	hg := (g + decodeMaxG - 1) / decodeMaxG
+	splits := max(1, (2*b.sms+s.KVHeads*hg-1)/(s.KVHeads*hg))
+	splits = min(splits, (nk+31)/32)
+	chunk := (nk + splits - 1) / splits
+	splits = (nk + chunk - 1) / chunk
+
+	need := int64(s.Heads*splits) * int64(s.HeadDim+2) * 4
+	if need > b.decodeCap {
+		if b.decodeWS != 0 {
+			b.free(b.decodeWS)
+			b.decodeWS, b.decodeCap = 0, 0
+		}
+		p, err := b.alloc(max(need, 1<<20))
+		if err != nil {
+			b.fail(err)
+			return
+		}
+		b.decodeWS, b.decodeCap = p, max(need, 1<<20)
+	}
+	partO := b.decodeWS
+	partML := partO + uintptr(s.Heads*splits*s.HeadDim*4)
+	b.args().ptr(q.ptr).ptr(k.ptr).ptr(v.ptr).ptr(partO).ptr(partML).i32(nk).i32(s.Heads).i32(s.KVHeads).i32(chunk).f32(scaleLog2).
+		launch(fmt.Sprintf("attn_decode_d%d", s.HeadDim), dim3{s.KVHeads, splits, hg}, dim3{128, 1, 1}, 0)
+	b.args().ptr(d.ptr).ptr(partO).ptr(partML).i32(splits).i32(s.HeadDim).
+		launch("attn_decode_combine", dim3{s.Heads, 1, 1}, dim3{min(128, s.HeadDim), 1, 1}, 0)
+}

@@ -1,0 +1,41 @@
+package cuda
+
+import (
+	"embed"
+	"strings"
+)
+
+//go:embed kernels/*.cuh kernels/*.cu
+var kernelFS embed.FS
+
+// kernelFiles are concatenated in this order into one NVRTC program (no
+// #include, so NVRTC needs no header search path).
+var kernelFiles = []string{"kernels/common.cuh", "kernels/elementwise.cu", "kernels/attention.cu"}
+
+// kernelSource returns the program's text.
+func kernelSource() string {
+	var b strings.Builder
+	for _, f := range kernelFiles {
+		data, err := kernelFS.ReadFile(f)
+		if err != nil {
+			panic("cuda: embedded kernel file missing: " + f) // build-time invariant
+		}
+		b.WriteString("// ---- " + f + "\n")
+		b.Write(data)
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// compileOptions are passed to NVRTC besides the architecture.
+var compileOptions = []string{"--std=c++17", "-default-device"}
+
+// kernelNames are the entry points looked up after loading the module.
+var kernelNames = []string{
+	"random_bf16", "f32_to_bf16", "f16_to_bf16",
+	"add_bf16", "silu_mul_bf16", "gelu_bf16", "add_bias_bf16",
+	"rmsnorm_bf16", "log_softmax_bf16", "gather_rows_bf16", "rope_bf16",
+	"flash_attn_d64", "flash_attn_d128",
+	"attn_decode_d8", "attn_decode_d16", "attn_decode_d32", "attn_decode_d64", "attn_decode_d128", "attn_decode_d256",
+	"attn_decode_combine", "attn_generic",
+}

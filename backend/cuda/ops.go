@@ -1,0 +1,190 @@
+package cuda
+
+import (
+	"fmt"
+
+	"github.com/sdtp/sdtp/backend"
+)
+
+func sameShape(op string, ts ...*tensor) {
+	for _, t := range ts[1:] {
+		if t.rows != ts[0].rows || t.cols != ts[0].cols {
+			panic(fmt.Sprintf("cuda: %s: shapes differ: %s and %s", op, ts[0], t))
+		}
+	}
+}
+
+func checkIndices(op string, idx *ints, limit int) {
+	for i, v := range idx.host {
+		if v < 0 || int(v) >= limit {
+			panic(fmt.Sprintf("cuda: %s: index %d at %d is outside [0, %d)", op, v, i, limit))
+		}
+	}
+}
+
+// Embed sets dst[i] = table[ids[i]].
+func (b *Backend) Embed(dst backend.Tensor, table backend.Weight, ids backend.Ints) {
+	d, w, id := asTensor("Embed", dst), asWeight("Embed", table), asInts("Embed", ids)
+	if d.rows != len(id.host) || d.cols != w.cols {
+		panic(fmt.Sprintf("cuda: Embed: dst %s, table %s, %d ids", d, w, len(id.host)))
+	}
+	checkIndices("Embed", id, w.rows)
+	b.enter()
+	defer b.leave()
+	b.gatherRows(d.ptr, w.ptr, id.ptr, d.rows, d.cols)
+}
+
+// Gather sets dst[i] = x[idx[i]].
+func (b *Backend) Gather(dst, x backend.Tensor, idx backend.Ints) {
+	d, s, id := asTensor("Gather", dst), asTensor("Gather", x), asInts("Gather", idx)
+	if d.rows != len(id.host) || d.cols != s.cols {
+		panic(fmt.Sprintf("cuda: Gather: dst %s, x %s, %d indices", d, s, len(id.host)))
+	}
+	checkIndices("Gather", id, s.rows)
+	b.enter()
+	defer b.leave()
+	b.gatherRows(d.ptr, s.ptr, id.ptr, d.rows, d.cols)
+}
+
+func (b *Backend) gatherRows(dst, src, idx uintptr, rows, cols int) {
+	vec := cols%8 == 0 && aligned16(dst, src)
+	b.args().ptr(dst).ptr(src).ptr(idx).i32(cols).i32(boolInt(vec)).launch("gather_rows_bf16", dim3{rows, 1, 1}, dim3{128, 1, 1}, 0)
+}
+
+func boolInt(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// MatMul sets dst = x·wᵀ (+ bias) with cuBLAS (bf16 in, f32 accumulate).
+func (b *Backend) MatMul(dst, x backend.Tensor, w, bias backend.Weight) {
+	d, xt, wt := asTensor("MatMul", dst), asTensor("MatMul", x), asWeight("MatMul", w)
+	if xt.cols != wt.cols || d.rows != xt.rows || d.cols != wt.rows {
+		panic(fmt.Sprintf("cuda: MatMul: dst %s, x %s, w %s", d, xt, wt))
+	}
+	var bt *weight
+	if bias != nil {
+		bt = asWeight("MatMul", bias)
+		if bt.rows*bt.cols != wt.rows {
+			panic(fmt.Sprintf("cuda: MatMul: bias %s for w %s", bt, wt))
+		}
+	}
+	b.enter()
+	defer b.leave()
+	if b.err != nil || d.elems() == 0 {
+		return
+	}
+	if xt.cols == 0 {
+		b.fail(b.drv.check("cuMemsetD16Async", b.memsetD16Async(d.ptr, 0, d.elems())))
+	} else {
+		alpha := b.params.addr() + scalarOffset
+		r := b.blas.gemmEx(b.handle, cublasOpT, cublasOpN, wt.rows, xt.rows, xt.cols,
+			alpha, wt.ptr, xt.cols, xt.ptr, xt.cols, alpha+4, d.ptr, wt.rows, cudaR16BF)
+		if r != 0 {
+			b.fail(fmt.Errorf("cublasGemmEx %s·%sᵀ failed with status %d", xt, wt, r))
+			return
+		}
+	}
+	if bt != nil {
+		n := uint64(d.elems())
+		vec := d.cols%8 == 0 && aligned16(d.ptr, bt.ptr)
+		b.args().ptr(d.ptr).ptr(bt.ptr).u64(uint64(d.rows)).i32(d.cols).i32(boolInt(vec)).
+			launch("add_bias_bf16", b.grid1((n+7)/8), block256, 0)
+	}
+}
+
+// RMSNorm sets dst[i] = x[i] / sqrt(mean(x[i]²) + eps) * w.
+func (b *Backend) RMSNorm(dst, x backend.Tensor, w backend.Weight, eps float32) {
+	d, xt, wt := asTensor("RMSNorm", dst), asTensor("RMSNorm", x), asWeight("RMSNorm", w)
+	sameShape("RMSNorm", d, xt)
+	if wt.rows*wt.cols != xt.cols {
+		panic(fmt.Sprintf("cuda: RMSNorm: weight %s for rows of %d", wt, xt.cols))
+	}
+	b.enter()
+	defer b.leave()
+	vec := xt.cols%8 == 0 && aligned16(d.ptr, xt.ptr, wt.ptr)
+	threads := 256
+	if xt.cols <= 1024 {
+		threads = 128
+	}
+	b.args().ptr(d.ptr).ptr(xt.ptr).ptr(wt.ptr).i32(xt.cols).f32(eps).i32(boolInt(vec)).
+		launch("rmsnorm_bf16", dim3{d.rows, 1, 1}, dim3{threads, 1, 1}, 0)
+}
+
+// maxRopePairs is the size of the kernel's by-value frequency table.
+const maxRopePairs = 256
+
+// RoPE rotates the heads of every row of x in place.
+func (b *Backend) RoPE(x backend.Tensor, pos backend.Ints, heads, headDim int, invFreq []float32, layout backend.RopeLayout) {
+	xt, p := asTensor("RoPE", x), asInts("RoPE", pos)
+	if len(p.host) != xt.rows || heads*headDim > xt.cols || headDim%2 != 0 || len(invFreq) != headDim/2 {
+		panic(fmt.Sprintf("cuda: RoPE: x %s, %d positions, %d heads of %d, %d frequencies", xt, len(p.host), heads, headDim, len(invFreq)))
+	}
+	if len(invFreq) > maxRopePairs {
+		panic(fmt.Sprintf("cuda: RoPE: head size %d is over the supported %d", headDim, 2*maxRopePairs))
+	}
+	b.enter()
+	defer b.leave()
+	n := uint64(xt.rows) * uint64(heads) * uint64(headDim/2)
+	b.args().ptr(xt.ptr).ptr(p.ptr).u64(uint64(xt.rows)).i32(xt.cols).i32(heads).i32(headDim).
+		i32(boolInt(layout == backend.RopePairs)).floats(invFreq, maxRopePairs).
+		launch("rope_bf16", b.grid1(n), block256, 0)
+}
+
+// SiLUMul sets dst = silu(a) * b.
+func (b *Backend) SiLUMul(dst, a, c backend.Tensor) {
+	b.binary("SiLUMul", "silu_mul_bf16", dst, a, c)
+}
+
+// Add sets dst = a + b; dst may be a or b.
+func (b *Backend) Add(dst, a, c backend.Tensor) {
+	b.binary("Add", "add_bf16", dst, a, c)
+}
+
+func (b *Backend) binary(op, kernel string, dst, a, c backend.Tensor) {
+	d, x, y := asTensor(op, dst), asTensor(op, a), asTensor(op, c)
+	sameShape(op, d, x, y)
+	b.enter()
+	defer b.leave()
+	n := uint64(d.elems())
+	vec := aligned16(d.ptr, x.ptr, y.ptr)
+	b.args().ptr(d.ptr).ptr(x.ptr).ptr(y.ptr).u64(n).i32(boolInt(vec)).launch(kernel, b.grid1((n+7)/8), block256, 0)
+}
+
+// GELU sets dst = x·Φ(x) (erf form).
+func (b *Backend) GELU(dst, x backend.Tensor) {
+	d, xt := asTensor("GELU", dst), asTensor("GELU", x)
+	sameShape("GELU", d, xt)
+	b.enter()
+	defer b.leave()
+	n := uint64(d.elems())
+	vec := aligned16(d.ptr, xt.ptr)
+	b.args().ptr(d.ptr).ptr(xt.ptr).u64(n).i32(boolInt(vec)).launch("gelu_bf16", b.grid1((n+7)/8), block256, 0)
+}
+
+// Copy sets dst = src.
+func (b *Backend) Copy(dst, src backend.Tensor) {
+	d, s := asTensor("Copy", dst), asTensor("Copy", src)
+	sameShape("Copy", d, s)
+	b.enter()
+	defer b.leave()
+	if b.err != nil || d.elems() == 0 || d.ptr == s.ptr {
+		return
+	}
+	b.fail(b.drv.check("cuMemcpyDtoDAsync", b.memcpyDtoDAsync(d.ptr, s.ptr, 2*d.elems())))
+}
+
+// LogSoftmax sets each row of dst to the log-softmax of that row of x.
+func (b *Backend) LogSoftmax(dst, x backend.Tensor) {
+	d, xt := asTensor("LogSoftmax", dst), asTensor("LogSoftmax", x)
+	sameShape("LogSoftmax", d, xt)
+	b.enter()
+	defer b.leave()
+	threads := 1024
+	if xt.cols <= 4096 {
+		threads = 256
+	}
+	b.args().ptr(d.ptr).ptr(xt.ptr).i32(xt.cols).launch("log_softmax_bf16", dim3{d.rows, 1, 1}, dim3{threads, 1, 1}, 0)
+}
