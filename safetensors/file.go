@@ -1,0 +1,144 @@
+// Package safetensors reads and writes the Hugging Face safetensors format:
+// an 8-byte little-endian header length, a JSON header naming each tensor's
+// dtype, shape and byte range, then the raw little-endian tensor data.
+//
+// Files are memory-mapped read-only; tensors alias the mapping, so a model's
+// weights are never copied on load. Dtypes are plain strings ("F32", "BF16",
+// "F16") so the package depends on nothing above it.
+package safetensors
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Tensor is one named tensor. Data holds the raw little-endian elements; for
+// a tensor read from a File it aliases the read-only mapping, must not be
+// written, and is valid only until the File is closed.
+type Tensor struct {
+	Name  string
+	DType string
+	Shape []int
+	Data  []byte
+}
+
+// File is an open, validated safetensors file. Its read methods are safe for
+// concurrent use; Close must not race with them.
+type File struct {
+	path string
+	data []byte // the whole mapping; nil once closed
+	hdr  *header
+}
+
+// Open maps path read-only and validates its header: the header length
+// against the file size, every tensor's data offsets (in range, begin <= end,
+// no overlaps) and, for every dtype of known size, size == product(shape) *
+// dtype size. Errors name the file and, where one is at fault, the tensor.
+func Open(path string) (*File, error) {
+	data, err := mapFile(path)
+	if err != nil {
+		return nil, err
+	}
+	hdr, err := parseHeader(path, data)
+	if err != nil {
+		_ = unmap(data)
+		return nil, err
+	}
+	return &File{path: path, data: data, hdr: hdr}, nil
+}
+
+// Path returns the path the file was opened with.
+func (f *File) Path() string { return f.path }
+
+// Names returns the tensor names in sorted order.
+func (f *File) Names() []string { return append([]string(nil), f.hdr.names...) }
+
+// Has reports whether the file holds a tensor called name.
+func (f *File) Has(name string) bool {
+	_, ok := f.hdr.entries[name]
+	return ok
+}
+
+// Metadata returns a copy of the header's __metadata__ map (empty if absent).
+func (f *File) Metadata() map[string]string {
+	m := make(map[string]string, len(f.hdr.metadata))
+	for k, v := range f.hdr.metadata {
+		m[k] = v
+	}
+	return m
+}
+
+// Tensor returns the tensor called name, its Data aliasing the mapping. It
+// fails for a missing name, for a dtype other than F32, BF16 and F16, and
+// after Close.
+func (f *File) Tensor(name string) (Tensor, error) {
+	e, ok := f.hdr.entries[name]
+	if !ok {
+		return Tensor{}, fmt.Errorf("%s: tensor %q not found", f.path, name)
+	}
+	if !Supported(e.dtype) {
+		return Tensor{}, fmt.Errorf("%s: tensor %q: dtype %s is not supported (want F32, BF16 or F16)", f.path, name, e.dtype)
+	}
+	if f.data == nil {
+		return Tensor{}, fmt.Errorf("%s: tensor %q: file is closed", f.path, name)
+	}
+	lo, hi := f.hdr.dataStart+e.begin, f.hdr.dataStart+e.end
+	return Tensor{
+		Name:  name,
+		DType: e.dtype,
+		Shape: append([]int{}, e.shape...),
+		Data:  f.data[lo:hi:hi],
+	}, nil
+}
+
+// Close unmaps the file. Tensors obtained from it must not be used afterwards.
+func (f *File) Close() error {
+	if f.data == nil {
+		return nil
+	}
+	err := unmap(f.data)
+	f.data = nil
+	if err != nil {
+		return fmt.Errorf("%s: unmap: %w", f.path, err)
+	}
+	return nil
+}
+
+// mapFile maps the whole of path read-only. An empty file maps to an empty,
+// non-nil slice.
+func mapFile(path string) ([]byte, error) {
+	fd, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fd.Close()
+	st, err := fd.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	size := st.Size()
+	if size == 0 {
+		return []byte{}, nil
+	}
+	if size != int64(int(size)) {
+		return nil, fmt.Errorf("%s: file of %d bytes is too large to map", path, size)
+	}
+	data, err := unix.Mmap(int(fd.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("%s: mmap: %w", path, err)
+	}
+	return data, nil
+}
+
+// unmap releases a mapping made by mapFile.
+func unmap(data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	return unix.Munmap(data)
+}
