@@ -71,7 +71,7 @@ func TestLinearGrad(t *testing.T) {
 }
 
 func TestLinearReference(t *testing.T) {
-	x := []float64{1, 2, 3, 4, 5, 6}       // 2×3
+	x := []float64{1, 2, 3, 4, 5, 6}        // 2×3
 	w := []float64{1, 0, -1, 0.5, 0.5, 0.5} // 2×3
 	y := make([]float64, 4)
 	Linear(y, x, w, []float64{10, 20}, 2, 3, 2)
