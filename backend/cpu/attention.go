@@ -1,0 +1,198 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/sdtp/sdtp/backend"
+)
+
+// Attention tiling: a task is one key/value head and a block of queries;
+// its rows are (query, query head of the group) pairs, about attnRows of
+// them, so a decode step still fills the kernels' row tiles.
+const (
+	attnRows = 48
+	// attnMaxScores caps the floats of one task's score block.
+	attnMaxScores = 1 << 22
+)
+
+// Attention computes causal grouped-query attention (see backend.Backend).
+//
+// For each task the scores S = Q·Kᵀ come from the nt kernel (K used in
+// place), each row gets a max-subtracted softmax over the keys it may see
+// (zeros beyond), and P·V comes from the nn kernel, normalised at the end.
+func (b *Backend) Attention(dst, q, k, v backend.Tensor, s backend.AttentionShape) {
+	d, qt, kt, vt := asTensor(dst), asTensor(q), asTensor(k), asTensor(v)
+	h, g, hd := s.Heads, s.KVHeads, s.HeadDim
+	if h <= 0 || g <= 0 || hd <= 0 || h%g != 0 {
+		panic(fmt.Sprintf("cpu backend: Attention shape %+v", s))
+	}
+	if qt.cols != h*hd || kt.cols != g*hd || vt.cols != g*hd || kt.rows != vt.rows || kt.rows < qt.rows {
+		panic(fmt.Sprintf("cpu backend: Attention q %d×%d, k %d×%d, v %d×%d for shape %+v", qt.rows, qt.cols, kt.rows, kt.cols, vt.rows, vt.cols, s))
+	}
+	sameShape("Attention", qt, d)
+	defer b.lock()()
+	if qt.rows == 0 {
+		return
+	}
+	a := &attention{b: b, k: b.k, d: d, q: qt, kt: kt, s: s,
+		group: h / g, nq: qt.rows, nk: kt.rows, off: kt.rows - qt.rows}
+	a.rowPad = lcm(a.k.ntRows, a.k.nnRows)
+	a.packV(vt)
+	a.qbs = max(1, (attnRows+a.group-1)/a.group)
+	for a.qbs > 1 && a.rowsPadded(a.qbs)*(a.off+a.qbs+3) > attnMaxScores {
+		a.qbs /= 2
+	}
+	blocks := (a.nq + a.qbs - 1) / a.qbs
+	b.parallel(g*blocks, func(worker, t int) {
+		// Latest query blocks have the most keys: hand them out first.
+		a.task(worker, t%g, blocks-1-t/g)
+	})
+}
+
+// attention holds one Attention call's operands and tiling.
+type attention struct {
+	b           *Backend
+	k           *kernels
+	d, q, kt    *tensor
+	s           backend.AttentionShape
+	group       int // query heads per key/value head
+	nq, nk, off int // query i stands at key index off+i
+	rowPad      int // task rows are padded to a multiple of this
+	qbs         int // queries per task
+	vb          []float32
+	ldv, dp     int // v row stride and padded head width in vb
+	vHeadOffset int // offset of kv head 1 from kv head 0 in vb
+}
+
+func lcm(a, b int) int {
+	x, y := a, b
+	for y != 0 {
+		x, y = y, x%y
+	}
+	return a / x * b
+}
+
+func (a *attention) rowsPadded(queries int) int {
+	return (queries*a.group + a.rowPad - 1) / a.rowPad * a.rowPad
+}
+
+// packV makes V readable by the nn kernel: in place when the head width is
+// a multiple of the kernel's columns, else copied with zero padding.
+func (a *attention) packV(v *tensor) {
+	hd, cols := a.s.HeadDim, a.k.nnCols
+	if hd%cols == 0 {
+		a.vb, a.ldv, a.dp, a.vHeadOffset = v.data, v.cols, hd, hd
+		return
+	}
+	a.dp = (hd + cols - 1) / cols * cols
+	a.ldv, a.vHeadOffset = a.dp, a.nk*a.dp
+	a.vb = a.b.sharedScratch(a.s.KVHeads * a.nk * a.dp)
+	a.b.rowsParallel(a.nk, 64, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			for g := range a.s.KVHeads {
+				row := a.vb[g*a.vHeadOffset+j*a.dp : g*a.vHeadOffset+(j+1)*a.dp]
+				copy(row, v.row(j)[g*hd:(g+1)*hd])
+				clear(row[hd:])
+			}
+		}
+	})
+}
+
+// task computes the output of key/value head g for query block qb.
+func (a *attention) task(worker, g, qb int) {
+	hd, dp, group := a.s.HeadDim, a.dp, a.group
+	i0, i1 := qb*a.qbs, min(a.nq, (qb+1)*a.qbs)
+	nr := (i1 - i0) * group
+	nrp := a.rowsPadded(i1 - i0)
+	ldS := (a.off + i1 + 3) &^ 3
+	buf := a.b.workerScratch(worker, nrp*(hd+ldS+dp+1))
+	qp, buf := buf[:nrp*hd], buf[nrp*hd:]
+	sc, buf := buf[:nrp*ldS], buf[nrp*ldS:]
+	o, inv := buf[:nrp*dp], buf[nrp*dp:nrp*dp+nrp]
+
+	// rowKeys is the number of keys rows [r, r+n) need together.
+	rowKeys := func(r, n int) int { return a.off + i0 + (min(r+n, nr)-1)/group + 1 }
+
+	// Pack the queries: row (i-i0)*group+hh is query i, head g*group+hh.
+	for i := i0; i < i1; i++ {
+		qr := a.q.row(i)
+		for hh := range group {
+			copy(qp[((i-i0)*group+hh)*hd:][:hd], qr[(g*group+hh)*hd:][:hd])
+		}
+	}
+	clear(qp[nr*hd:])
+
+	// Scores.
+	clear(sc)
+	ldk := a.kt.cols
+	kd := a.kt.data[g*hd:]
+	kv := hd / a.k.vec * a.k.vec
+	nt := a.k.ntRows
+	for r := 0; r < nr; r += nt {
+		keys := rowKeys(r, nt)
+		c := 0
+		for ; c+4 <= keys; c += 4 {
+			if kv > 0 {
+				a.k.nt(&qp[r*hd], hd, &kd[c*ldk], ldk, kv, &sc[r*ldS+c], ldS)
+			}
+			if kv < hd {
+				for rr := r; rr < r+nt; rr++ {
+					for cc := c; cc < c+4; cc++ {
+						sc[rr*ldS+cc] += dotGo(qp[rr*hd+kv:(rr+1)*hd], kd[cc*ldk+kv:])
+					}
+				}
+			}
+		}
+		for ; c < keys; c++ {
+			for rr := r; rr < r+nt; rr++ {
+				sc[rr*ldS+c] = dotGo(qp[rr*hd:(rr+1)*hd], kd[c*ldk:])
+			}
+		}
+	}
+
+	// Softmax over the keys each row may see; zeros beyond.
+	scale := a.s.Scale
+	for r := range nr {
+		lim := a.off + i0 + r/group + 1
+		row := sc[r*ldS : r*ldS+lim]
+		var top float32
+		if scale >= 0 {
+			top = a.k.maxOf(row) * scale
+		} else {
+			top = minOf(row) * scale
+		}
+		inv[r] = 1 / a.k.expScaleSum(row, scale, top)
+		clear(sc[r*ldS+lim : (r+1)*ldS])
+	}
+
+	// Weighted sum of values.
+	clear(o)
+	vd := a.vb[g*a.vHeadOffset:]
+	nn := a.k.nnRows
+	for r := 0; r < nr; r += nn {
+		keys := rowKeys(r, nn)
+		for cb := 0; cb < dp; cb += a.k.nnCols {
+			a.k.nn(&sc[r*ldS], ldS, &vd[cb], a.ldv, keys, &o[r*dp+cb], dp)
+		}
+	}
+
+	for i := i0; i < i1; i++ {
+		dr := a.d.row(i)
+		for hh := range group {
+			r := (i-i0)*group + hh
+			out := dr[(g*group+hh)*hd:][:hd]
+			for j, x := range o[r*dp : r*dp+hd] {
+				out[j] = x * inv[r]
+			}
+		}
+	}
+}
+
+func minOf(x []float32) float32 {
+	m := float32(math.Inf(1))
+	for _, v := range x {
+		m = min(m, v)
+	}
+	return m
+}
