@@ -1,0 +1,166 @@
+package lm
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/model"
+)
+
+// tinyConfigs are the decoder variants the whole-model checks cover: HF
+// and llama2.c RoPE layouts, QKV bias, grouped and plain multi-head
+// attention, tied and separate classifiers.
+func tinyConfigs() map[string]model.Config {
+	base := model.Config{Arch: "llama", Hidden: 8, FFN: 12, Layers: 3, Heads: 2, KVHeads: 1, HeadDim: 4, Vocab: 13, MaxPos: 64, RopeTheta: 100, NormEps: 1e-5}
+	qwen := base
+	qwen.Arch, qwen.QKVBias = "qwen2", true
+	l2c := base
+	l2c.Arch, l2c.RopeLayout, l2c.TiedEmbeddings, l2c.KVHeads = "llama2c", backend.RopePairs, true, 2
+	return map[string]model.Config{"llama": base, "qwen2": qwen, "llama2c": l2c}
+}
+
+var tinyIDs = []int{1, 5, 9, 2, 12, 7}
+
+// lossFrom runs the model from the hidden states x with the given masks
+// and returns the mean next-token loss.
+func lossFrom(m *Model, x []float64, masks [][]float64) float64 {
+	pos := []int{0, 1, 2, 3, 4, 5}
+	t := m.ForwardFrom(x, pos, func(l int, _ []float64) []float64 { return masks[l] })
+	return t.NextTokenLoss(tinyIDs, nil, nil)
+}
+
+func relErr(a, b float64) float64 {
+	return math.Abs(a-b) / math.Max(math.Max(math.Abs(a), math.Abs(b)), 1e-6)
+}
+
+// checkFD compares grad with central differences of f over x (perturbed
+// in place), failing above a relative error of 1e-4.
+func checkFD(t *testing.T, name string, x, grad []float64, f func() float64) {
+	t.Helper()
+	const h = 1e-5
+	worst := 0.0
+	for i := range x {
+		old := x[i]
+		x[i] = old + h
+		fp := f()
+		x[i] = old - h
+		fm := f()
+		x[i] = old
+		e := relErr(grad[i], (fp-fm)/(2*h))
+		worst = max(worst, e)
+		if e > 1e-4 {
+			t.Fatalf("%s[%d]: analytic %.10g, finite difference %.10g", name, i, grad[i], (fp-fm)/(2*h))
+		}
+	}
+	t.Logf("%s: %d elements, worst rel err %.2g", name, len(x), worst)
+}
+
+// TestWholeModelGrad checks ∂T/∂x at the first block's input, and ∂T/∂keep
+// for the key masks of blocks 1 and 2 (soft and hard values), against
+// central differences for every tiny variant.
+func TestWholeModelGrad(t *testing.T) {
+	for name, c := range tinyConfigs() {
+		t.Run(name, func(t *testing.T) {
+			m, err := NewRandom(c, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, err := m.Embedding(tinyIDs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 1))
+			soft := make([]float64, 6)
+			for i := range soft {
+				soft[i] = 0.2 + 0.8*rng.Float64()
+			}
+			masks := [][]float64{nil, soft, {1, 0, 1, 1, 0, 1}}
+			tr := m.ForwardFrom(x, []int{0, 1, 2, 3, 4, 5}, func(l int, _ []float64) []float64 { return masks[l] })
+			dout := make([]float64, len(x))
+			loss := tr.NextTokenLoss(tinyIDs, nil, dout)
+			if want := lossFrom(m, x, masks); loss != want {
+				t.Fatalf("loss with gradient %v, without %v", loss, want)
+			}
+			dkeep := make([][]float64, 3)
+			seen := []int{}
+			tr.Backward(dout, func(l int, dx, dk []float64) {
+				seen = append(seen, l)
+				dkeep[l] = append([]float64(nil), dk...)
+			})
+			if len(seen) != 3 || seen[0] != 2 || seen[2] != 0 {
+				t.Fatalf("hook saw layers %v, want 2,1,0", seen)
+			}
+			if dkeep[0] != nil {
+				t.Fatalf("block 0 had no mask but got a mask gradient")
+			}
+			f := func() float64 { return lossFrom(m, x, masks) }
+			checkFD(t, "dx0", x, dout, f)
+			checkFD(t, "dkeep1", masks[1], dkeep[1], f)
+			checkFD(t, "dkeep2", masks[2], dkeep[2], f)
+		})
+	}
+}
+
+// TestHookGradientFlows checks that what the hook adds at a block's input
+// reaches earlier blocks: a loss term u·x at block 2's input adds u's
+// pull-back to ∂/∂x0, compared with central differences.
+func TestHookGradientFlows(t *testing.T) {
+	m, err := NewRandom(tinyConfigs()["qwen2"], 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := m.Embedding(tinyIDs)
+	rng := rand.New(rand.NewPCG(2, 2))
+	u := make([]float64, len(x))
+	for i := range u {
+		u[i] = rng.Float64() - 0.5
+	}
+	pos := []int{0, 1, 2, 3, 4, 5}
+	f := func() float64 {
+		var extra float64
+		tr := m.ForwardFrom(x, pos, func(l int, in []float64) []float64 {
+			if l == 2 {
+				for i, v := range in {
+					extra += u[i] * v
+				}
+			}
+			return nil
+		})
+		return tr.NextTokenLoss(tinyIDs, nil, nil) + extra
+	}
+	tr := m.ForwardFrom(x, pos, nil)
+	dout := make([]float64, len(x))
+	tr.NextTokenLoss(tinyIDs, nil, dout)
+	tr.Backward(dout, func(l int, dx, _ []float64) {
+		if l == 2 {
+			for i := range dx {
+				dx[i] += u[i]
+			}
+		}
+	})
+	checkFD(t, "dx0", x, dout, f)
+}
+
+// TestNextTokenLossCount checks the row selection of the loss: counting
+// only some rows gives the mean over those rows.
+func TestNextTokenLossCount(t *testing.T) {
+	m, _ := NewRandom(tinyConfigs()["llama"], 5)
+	tr, err := m.Forward(tinyIDs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want float64
+	for _, i := range []int{1, 3} {
+		want -= tr.LogProbs(i)[tinyIDs[i+1]]
+	}
+	want /= 2
+	count := []bool{false, true, false, true, false, false}
+	if got := tr.NextTokenLoss(tinyIDs, count, nil); math.Abs(got-want) > 1e-12 {
+		t.Fatalf("loss over rows 1,3 = %v, want %v", got, want)
+	}
+	if _, err := m.Forward([]int{1, 13}, nil); err == nil {
+		t.Fatal("token id outside the vocabulary accepted")
+	}
+}
