@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"iter"
 	"strings"
 	"unicode/utf8"
 )
@@ -34,6 +35,11 @@ type BPE struct {
 	fuseUnk      bool
 	ignoreMerges bool
 	llamaChars   bool // group bytes into characters the way llama2.c does
+
+	// cutSep, when set, is a separator ("▁" or " ") before which a long
+	// word can be cut without changing the result: no token contains it
+	// after another character, so no merge crosses such a cut.
+	cutSep string
 
 	model *bpe
 
@@ -100,7 +106,13 @@ func (t *BPE) appendEncoded(ids []int, text string) []int {
 				pieces = t.pre.apply(pieces)
 			}
 			for _, p := range pieces {
-				ids = t.appendWord(ids, p.text)
+				if t.cutSep == "" {
+					ids = t.appendWord(ids, p.text)
+					continue
+				}
+				for w := range cutWords(p.text, t.cutSep) {
+					ids = t.appendWord(ids, w)
+				}
 			}
 		}
 	}
@@ -142,6 +154,46 @@ func (t *BPE) appendWord(ids []int, word string) []int {
 	res := t.model.apply(syms)
 	t.model.store(word, res)
 	return appendIDs(ids, res)
+}
+
+// cutWords yields word cut before every sep that follows another character.
+func cutWords(word, sep string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		start := 0
+		for i := 1; i < len(word); {
+			k := strings.Index(word[i:], sep)
+			if k < 0 {
+				break
+			}
+			i += k
+			if !strings.HasSuffix(word[:i], sep) {
+				if !yield(word[start:i]) {
+					return
+				}
+				start = i
+			}
+			i += len(sep)
+		}
+		yield(word[start:])
+	}
+}
+
+// safeCut reports whether words may be cut before sep: sep is a token and
+// no token holds sep after a character that is not part of a run of sep.
+func safeCut(vocab map[string]int32, sep string) bool {
+	if _, ok := vocab[sep]; !ok {
+		return false
+	}
+	for tok := range vocab {
+		rest := tok
+		for strings.HasPrefix(rest, sep) {
+			rest = rest[len(sep):]
+		}
+		if strings.Contains(rest, sep) {
+			return false
+		}
+	}
+	return true
 }
 
 func appendIDs(ids []int, res []int32) []int {

@@ -102,6 +102,9 @@ func ParseLlama2C(data []byte) (*Llama2C, error) {
 	t.rawMatch = newMatcher(specials)
 	t.model = newBPE(scoreMerges(pieces, scores, t.vocab))
 	t.setupSymbols()
+	if safeCut(t.vocab, " ") {
+		t.cutSep = " "
+	}
 	return &Llama2C{BPE: t, pieces: pieces}, nil
 }
 

@@ -172,6 +172,9 @@ func ParseJSON(data []byte) (*BPE, error) {
 	t.model = newBPE(merges)
 	t.setupSymbols()
 	t.setupDecode()
+	if !t.byteLevel && t.pre == nil && safeCut(t.vocab, "▁") {
+		t.cutSep = "▁"
+	}
 	t.eos = defaultEOS(t)
 	if len(t.post) > 0 && len(t.post[0].ids) > 0 {
 		t.bos = t.post[0].ids[0]
