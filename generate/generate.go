@@ -1,0 +1,274 @@
+package generate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sdtp/sdtp/model"
+)
+
+// Decoder turns token ids into text (a tokenizer).
+type Decoder interface {
+	Decode(ids []int) string
+}
+
+// Request is one generation: a tokenized prompt and how to continue it.
+type Request struct {
+	Prompt    []int
+	MaxTokens int
+	Sampling
+	// StopIDs end generation when sampled (EOS); the stop token is not part of the text.
+	StopIDs []int
+	// StopStrings end generation when the text contains one; the text is cut before it.
+	StopStrings []string
+	// Pruner, when set, prunes the prompt during prefill (decoding is never pruned).
+	Pruner model.Pruner
+	// Logprobs records each generated token's log-probability; TopLogprobs
+	// also records that many most likely alternatives.
+	Logprobs    bool
+	TopLogprobs int
+	// PromptLogprobs computes the log-probability of every prompt token
+	// given the ones before it (the first has none): logits for every
+	// prompt position, which pruning would remove, so Pruner must be nil.
+	PromptLogprobs bool
+	// OnText, when set, receives the text as it becomes final (stop
+	// strings already cut); returning an error stops generation.
+	OnText func(string) error
+}
+
+// Alt is one alternative token and its log-probability.
+type Alt struct {
+	ID      int
+	Logprob float64
+}
+
+// Token is one token of the prompt or of the output.
+type Token struct {
+	ID      int
+	Logprob float64 // NaN where none was computed
+	Top     []Alt
+}
+
+// Result is what a generation produced and what it cost.
+type Result struct {
+	Tokens         []Token
+	Text           string
+	FinishReason   string // "stop" (stop id or string) or "length"
+	PromptTokens   int
+	PromptLogprobs []Token // with Request.PromptLogprobs
+	// Alive is the number of tokens entering each block during prefill.
+	Alive []int
+	// KVTokens and KVBytes are the cache sizes per layer after prefill.
+	KVTokens       []int
+	KVBytes        []int64
+	PrefillSeconds float64
+	DecodeSeconds  float64
+}
+
+// IDs returns the generated token ids.
+func (r *Result) IDs() []int {
+	ids := make([]int, len(r.Tokens))
+	for i, t := range r.Tokens {
+		ids[i] = t.ID
+	}
+	return ids
+}
+
+// Run generates a continuation of req.Prompt with m, decoding text with dec.
+func Run(ctx context.Context, m *model.Model, dec Decoder, req Request) (*Result, error) {
+	c := &m.Config
+	n := len(req.Prompt)
+	if n == 0 {
+		return nil, fmt.Errorf("generate: empty prompt")
+	}
+	if req.MaxTokens < 0 {
+		return nil, fmt.Errorf("generate: max tokens %d is negative", req.MaxTokens)
+	}
+	if c.MaxPos > 0 && n+req.MaxTokens > c.MaxPos {
+		return nil, fmt.Errorf("generate: prompt of %d tokens + %d new tokens exceeds the model's %d positions", n, req.MaxTokens, c.MaxPos)
+	}
+	if req.PromptLogprobs && req.Pruner != nil {
+		return nil, fmt.Errorf("generate: prompt logprobs need every position, so they cannot be combined with pruning")
+	}
+	cache := m.NewCache(req.MaxTokens)
+	defer cache.Free()
+
+	res := &Result{PromptTokens: n, Alive: make([]int, c.Layers)}
+	pos := make([]int32, n)
+	for i := range pos {
+		pos[i] = int32(i)
+	}
+	start := time.Now()
+	logits, err := m.Forward(ctx, req.Prompt, pos, cache, model.ForwardOptions{Pruner: req.Pruner, AllLogits: req.PromptLogprobs, Alive: res.Alive})
+	if err != nil {
+		return nil, err
+	}
+	res.PrefillSeconds = time.Since(start).Seconds()
+	res.KVTokens = cache.Tokens()
+	res.KVBytes = make([]int64, c.Layers)
+	for l := range res.KVBytes {
+		res.KVBytes[l] = cache.LayerBytes(l)
+	}
+	if req.PromptLogprobs {
+		res.PromptLogprobs = promptLogprobs(req.Prompt, logits, c.Vocab, req.TopLogprobs)
+		logits = logits[(n-1)*c.Vocab:]
+	}
+
+	sm := newSampler(req.Sampling)
+	st := newStopper(dec, req.StopStrings, req.OnText)
+	stop := map[int]bool{}
+	for _, id := range req.StopIDs {
+		stop[id] = true
+	}
+	res.FinishReason = "length"
+	start = time.Now()
+	for step := 0; step < req.MaxTokens; step++ {
+		id := sm.next(logits)
+		if stop[id] {
+			res.FinishReason = "stop"
+			break
+		}
+		tok := Token{ID: id, Logprob: math.NaN()}
+		if req.Logprobs || req.TopLogprobs > 0 {
+			lp := LogSoftmax(logits)
+			tok.Logprob = lp[id]
+			tok.Top = topAlts(lp, req.TopLogprobs)
+		}
+		res.Tokens = append(res.Tokens, tok)
+		done, err := st.push(id)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			res.FinishReason = "stop"
+			break
+		}
+		if step == req.MaxTokens-1 {
+			break
+		}
+		logits, err = m.Forward(ctx, []int{id}, []int32{int32(n + step)}, cache, model.ForwardOptions{})
+		if err != nil {
+			return nil, err
+		}
+	}
+	res.DecodeSeconds = time.Since(start).Seconds()
+	text, err := st.finish()
+	if err != nil {
+		return nil, err
+	}
+	res.Text = text
+	return res, nil
+}
+
+func promptLogprobs(prompt []int, logits []float32, vocab, top int) []Token {
+	out := make([]Token, len(prompt))
+	out[0] = Token{ID: prompt[0], Logprob: math.NaN()}
+	for i := 1; i < len(prompt); i++ {
+		lp := LogSoftmax(logits[(i-1)*vocab : i*vocab])
+		out[i] = Token{ID: prompt[i], Logprob: lp[prompt[i]], Top: topAlts(lp, top)}
+	}
+	return out
+}
+
+func topAlts(lp []float64, k int) []Alt {
+	if k <= 0 {
+		return nil
+	}
+	k = min(k, len(lp))
+	alts := make([]Alt, 0, k+1)
+	for id, v := range lp {
+		if len(alts) == k && v <= alts[k-1].Logprob {
+			continue
+		}
+		i := sort.Search(len(alts), func(i int) bool { return alts[i].Logprob < v })
+		alts = append(alts, Alt{})
+		copy(alts[i+1:], alts[i:])
+		alts[i] = Alt{ID: id, Logprob: v}
+		if len(alts) > k {
+			alts = alts[:k]
+		}
+	}
+	return alts
+}
+
+// stopper decodes the output incrementally, releases text that can no
+// longer change (complete UTF-8, not a possible start of a stop string),
+// and detects stop strings.
+type stopper struct {
+	dec     Decoder
+	stops   []string
+	onText  func(string) error
+	ids     []int
+	emitted int    // bytes of text already released
+	final   string // text cut at a stop string, once found
+	stopped bool
+}
+
+func newStopper(dec Decoder, stops []string, on func(string) error) *stopper {
+	var s []string
+	for _, x := range stops {
+		if x != "" {
+			s = append(s, x)
+		}
+	}
+	return &stopper{dec: dec, stops: s, onText: on}
+}
+
+// push adds a token; it reports whether a stop string was reached.
+func (s *stopper) push(id int) (bool, error) {
+	s.ids = append(s.ids, id)
+	if s.dec == nil {
+		return false, nil
+	}
+	text := s.dec.Decode(s.ids)
+	for _, x := range s.stops {
+		if i := strings.Index(text, x); i >= 0 {
+			s.final, s.stopped = text[:i], true
+			return true, s.release(s.final)
+		}
+	}
+	safe := len(text)
+	// Hold back an incomplete UTF-8 tail (decoded as U+FFFD).
+	for safe > s.emitted && strings.HasSuffix(text[:safe], string(utf8.RuneError)) {
+		safe -= len(string(utf8.RuneError))
+	}
+	// Hold back a tail that could begin a stop string.
+	for _, x := range s.stops {
+		for k := min(len(x)-1, safe); k > 0; k-- {
+			if strings.HasSuffix(text[:safe], x[:k]) {
+				safe -= k
+				break
+			}
+		}
+	}
+	return false, s.release(text[:max(safe, s.emitted)])
+}
+
+func (s *stopper) release(text string) error {
+	if len(text) <= s.emitted {
+		return nil
+	}
+	chunk := text[s.emitted:]
+	s.emitted = len(text)
+	if s.onText != nil {
+		return s.onText(chunk)
+	}
+	return nil
+}
+
+// finish releases the rest of the text and returns it whole.
+func (s *stopper) finish() (string, error) {
+	if s.dec == nil {
+		return "", nil
+	}
+	text := s.final
+	if !s.stopped {
+		text = s.dec.Decode(s.ids)
+	}
+	return text, s.release(text)
+}

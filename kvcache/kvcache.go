@@ -1,0 +1,126 @@
+// Package kvcache holds the keys and values of every decoder layer. Under
+// SDTP each layer keeps only the tokens alive at that layer, so lengths
+// differ by layer; decoding appends one token to every layer.
+package kvcache
+
+import (
+	"fmt"
+
+	"github.com/sdtp/sdtp/backend"
+)
+
+// ActivationSizer is implemented by backends whose activation elements are
+// not 4-byte floats (a bf16 device backend returns 2).
+type ActivationSizer interface {
+	ActivationBytes() int
+}
+
+// Cache is the per-layer key/value store of one sequence.
+type Cache struct {
+	b       backend.Backend
+	kvDim   int
+	reserve int
+	layers  []layer
+	// Positions are the original position ids of the cached tokens, per layer.
+	positions [][]int32
+}
+
+type layer struct {
+	k, v backend.Tensor // capacity rows
+	n    int
+}
+
+// New makes an empty cache for layers layers of width kvDim. reserve is the
+// number of decode steps to leave room for when a layer is first filled.
+func New(b backend.Backend, layers, kvDim, reserve int) *Cache {
+	return &Cache{b: b, kvDim: kvDim, reserve: reserve, layers: make([]layer, layers), positions: make([][]int32, layers)}
+}
+
+// Layers returns the number of layers.
+func (c *Cache) Layers() int { return len(c.layers) }
+
+// Len returns the number of tokens cached at layer l.
+func (c *Cache) Len(l int) int { return c.layers[l].n }
+
+// Positions returns the position ids of the tokens cached at layer l (do not modify).
+func (c *Cache) Positions(l int) []int32 { return c.positions[l] }
+
+// Append copies the rows of k and v (n × kvDim each), whose position ids
+// are pos, to the end of layer l, growing its storage when needed.
+func (c *Cache) Append(l int, k, v backend.Tensor, pos []int32) {
+	n := k.Rows()
+	if v.Rows() != n || k.Cols() != c.kvDim || v.Cols() != c.kvDim || len(pos) != n {
+		panic(fmt.Sprintf("kvcache: append %dx%d / %dx%d with %d positions to width %d", k.Rows(), k.Cols(), v.Rows(), v.Cols(), len(pos), c.kvDim))
+	}
+	ly := &c.layers[l]
+	if ly.k == nil || ly.n+n > ly.k.Rows() {
+		c.grow(ly, ly.n+n+c.reserve)
+	}
+	c.b.Copy(c.b.View(ly.k, ly.n, n), k)
+	c.b.Copy(c.b.View(ly.v, ly.n, n), v)
+	ly.n += n
+	c.positions[l] = append(c.positions[l], pos...)
+}
+
+func (c *Cache) grow(ly *layer, capacity int) {
+	k, v := c.b.New(capacity, c.kvDim), c.b.New(capacity, c.kvDim)
+	if ly.k != nil {
+		if ly.n > 0 {
+			c.b.Copy(c.b.View(k, 0, ly.n), c.b.View(ly.k, 0, ly.n))
+			c.b.Copy(c.b.View(v, 0, ly.n), c.b.View(ly.v, 0, ly.n))
+		}
+		c.b.Free(ly.k)
+		c.b.Free(ly.v)
+	}
+	ly.k, ly.v = k, v
+}
+
+// KV returns views of the keys and values cached at layer l.
+func (c *Cache) KV(l int) (k, v backend.Tensor) {
+	ly := &c.layers[l]
+	return c.b.View(ly.k, 0, ly.n), c.b.View(ly.v, 0, ly.n)
+}
+
+// ElemBytes is the size of one cached element on the cache's backend.
+func (c *Cache) ElemBytes() int {
+	if s, ok := c.b.(ActivationSizer); ok {
+		return s.ActivationBytes()
+	}
+	return 4
+}
+
+// LayerBytes returns the bytes of keys and values held for the cached
+// tokens of layer l (not counting spare capacity).
+func (c *Cache) LayerBytes(l int) int64 {
+	return int64(c.layers[l].n) * int64(c.kvDim) * 2 * int64(c.ElemBytes())
+}
+
+// Tokens returns the cached token count of every layer.
+func (c *Cache) Tokens() []int {
+	out := make([]int, len(c.layers))
+	for i := range c.layers {
+		out[i] = c.layers[i].n
+	}
+	return out
+}
+
+// Bytes returns the total bytes of keys and values for the cached tokens.
+func (c *Cache) Bytes() int64 {
+	var s int64
+	for l := range c.layers {
+		s += c.LayerBytes(l)
+	}
+	return s
+}
+
+// Free releases the cache's storage.
+func (c *Cache) Free() {
+	for i := range c.layers {
+		if c.layers[i].k != nil {
+			c.b.Free(c.layers[i].k)
+			c.b.Free(c.layers[i].v)
+		}
+		c.layers[i] = layer{}
+		c.positions[i] = nil
+	}
+}

@@ -1,0 +1,175 @@
+package model
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/safetensors"
+)
+
+// TensorSource yields stored tensors by their Hugging Face names.
+type TensorSource interface {
+	Tensor(name string) (safetensors.Tensor, error)
+}
+
+// dtypeOf maps a stored dtype name to a backend weight type.
+func dtypeOf(s string) (backend.DType, bool) {
+	switch s {
+	case "F32":
+		return backend.F32, true
+	case "BF16":
+		return backend.BF16, true
+	case "F16":
+		return backend.F16, true
+	}
+	return 0, false
+}
+
+// loader reads weights from a source onto a backend, naming the file in
+// errors.
+type loader struct {
+	src  TensorSource
+	b    backend.Backend
+	file string
+	m    *Model
+}
+
+// weight loads name, checking it has the wanted shape (a vector is 1×n).
+func (ld *loader) weight(name string, rows, cols int) (backend.Weight, error) {
+	t, err := ld.src.Tensor(name)
+	if err != nil {
+		return nil, err
+	}
+	var r, c int
+	switch len(t.Shape) {
+	case 1:
+		r, c = 1, t.Shape[0]
+	case 2:
+		r, c = t.Shape[0], t.Shape[1]
+	default:
+		return nil, fmt.Errorf("%s: tensor %q has %d dimensions, want 2", ld.file, name, len(t.Shape))
+	}
+	if r != rows || c != cols {
+		return nil, fmt.Errorf("%s: tensor %q has shape %v, want [%d %d] from the config", ld.file, name, t.Shape, rows, cols)
+	}
+	dt, ok := dtypeOf(t.DType)
+	if !ok {
+		return nil, fmt.Errorf("%s: tensor %q has dtype %s; supported are F32, BF16, F16", ld.file, name, t.DType)
+	}
+	w, err := ld.b.NewWeight(dt, rows, cols, t.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: tensor %q: %w", ld.file, name, err)
+	}
+	ld.m.weights = append(ld.m.weights, w)
+	return w, nil
+}
+
+func (ld *loader) vector(name string, n int) (backend.Weight, error) { return ld.weight(name, 1, n) }
+
+// loadWeights fills m's weights from src under the Hugging Face names.
+func loadWeights(m *Model, src TensorSource, file string) error {
+	c := &m.Config
+	ld := &loader{src: src, b: m.B, file: file, m: m}
+	d, q, kv := c.Hidden, c.QDim(), c.KVDim()
+	var err error
+	if m.Embed, err = ld.weight("model.embed_tokens.weight", c.Vocab, d); err != nil {
+		return err
+	}
+	m.Layers = make([]Layer, c.Layers)
+	for l := range m.Layers {
+		p := fmt.Sprintf("model.layers.%d.", l)
+		ly := &m.Layers[l]
+		for _, s := range []struct {
+			w    *backend.Weight
+			name string
+			r, c int
+		}{
+			{&ly.AttnNorm, "input_layernorm.weight", 1, d},
+			{&ly.Wq, "self_attn.q_proj.weight", q, d},
+			{&ly.Wk, "self_attn.k_proj.weight", kv, d},
+			{&ly.Wv, "self_attn.v_proj.weight", kv, d},
+			{&ly.Wo, "self_attn.o_proj.weight", d, q},
+			{&ly.MLPNorm, "post_attention_layernorm.weight", 1, d},
+			{&ly.Gate, "mlp.gate_proj.weight", c.FFN, d},
+			{&ly.Up, "mlp.up_proj.weight", c.FFN, d},
+			{&ly.Down, "mlp.down_proj.weight", d, c.FFN},
+		} {
+			if *s.w, err = ld.weight(p+s.name, s.r, s.c); err != nil {
+				return err
+			}
+		}
+		if c.QKVBias {
+			if ly.Bq, err = ld.vector(p+"self_attn.q_proj.bias", q); err != nil {
+				return err
+			}
+			if ly.Bk, err = ld.vector(p+"self_attn.k_proj.bias", kv); err != nil {
+				return err
+			}
+			if ly.Bv, err = ld.vector(p+"self_attn.v_proj.bias", kv); err != nil {
+				return err
+			}
+		}
+	}
+	if m.Norm, err = ld.vector("model.norm.weight", d); err != nil {
+		return err
+	}
+	if c.TiedEmbeddings {
+		m.LMHead = m.Embed
+	} else if m.LMHead, err = ld.weight("lm_head.weight", c.Vocab, d); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Open loads a model from spec: "synthetic:NAME" (random weights of a
+// named shape, bf16), a llama2.c checkpoint file (.bin), or a Hugging Face
+// model folder (config.json and safetensors weights).
+func Open(b backend.Backend, spec string) (*Model, error) {
+	if strings.HasPrefix(spec, SyntheticPrefix) {
+		c, err := SyntheticConfig(spec)
+		if err != nil {
+			return nil, err
+		}
+		return NewSynthetic(b, c, SyntheticOptions{DType: backend.BF16})
+	}
+	st, err := os.Stat(spec)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", spec, err)
+	}
+	if st.IsDir() {
+		return OpenHF(b, spec)
+	}
+	return OpenLlama2C(b, spec)
+}
+
+// newModel validates c and loads weights from src into a model that owns closer.
+func newModel(b backend.Backend, c Config, src TensorSource, file string, closer io.Closer) (*Model, error) {
+	if err := c.Validate(); err != nil {
+		closer.Close()
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	m := &Model{Config: c, B: b, invFreq: c.InvFreq(), closers: []io.Closer{closer}}
+	if err := loadWeights(m, src, file); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// OpenHF loads a Hugging Face model folder.
+func OpenHF(b backend.Backend, dir string) (*Model, error) {
+	c, err := LoadHFConfig(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return nil, err
+	}
+	c.Name = filepath.Base(filepath.Clean(dir))
+	set, err := safetensors.OpenModel(dir)
+	if err != nil {
+		return nil, err
+	}
+	return newModel(b, c, set, dir, set)
+}

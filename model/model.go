@@ -1,0 +1,278 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/kvcache"
+)
+
+// Layer holds the weights of one decoder block. Bq, Bk, Bv are nil unless
+// the config has QKV biases.
+type Layer struct {
+	AttnNorm, Wq, Wk, Wv, Wo backend.Weight
+	Bq, Bk, Bv               backend.Weight
+	MLPNorm, Gate, Up, Down  backend.Weight
+}
+
+// Model is a loaded decoder on one backend.
+type Model struct {
+	Config  Config
+	B       backend.Backend
+	Embed   backend.Weight
+	Layers  []Layer
+	Norm    backend.Weight
+	LMHead  backend.Weight
+	invFreq []float32
+	// closers release what the weights borrow (mapped files), after the weights.
+	closers []io.Closer
+	weights []backend.Weight
+}
+
+// Close releases the weights and the files they were read from.
+func (m *Model) Close() error {
+	for _, w := range m.weights {
+		m.B.FreeWeight(w)
+	}
+	m.weights = nil
+	var first error
+	for _, c := range m.closers {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	m.closers = nil
+	return first
+}
+
+// NewCache makes an empty KV cache for this model with room for reserve
+// decode steps beyond the first fill of each layer.
+func (m *Model) NewCache(reserve int) *kvcache.Cache {
+	return kvcache.New(m.B, m.Config.Layers, m.Config.KVDim(), reserve)
+}
+
+// Pruner decides, before each decoder block, which of the alive tokens go
+// on. The model calls it during prefill only.
+type Pruner interface {
+	// Keep is called with the hidden states (one row per alive token) and
+	// the original position ids of the tokens entering block layer, and the
+	// prompt length. It returns the ascending row indices to keep, or nil to
+	// keep every row.
+	Keep(ctx context.Context, b backend.Backend, layer int, hidden backend.Tensor, pos []int32, promptLen int) ([]int32, error)
+}
+
+// ForwardOptions select what a forward pass computes.
+type ForwardOptions struct {
+	// Pruner, when not nil, may drop tokens between blocks (prefill only).
+	Pruner Pruner
+	// AllLogits computes logits for every input row instead of only the last.
+	AllLogits bool
+	// Alive, when not nil, receives the number of tokens entering each block.
+	Alive []int
+	// MLPChunk bounds the rows the MLP processes at once (0: 4096).
+	MLPChunk int
+}
+
+// Forward runs ids at the given position ids through the model, appending
+// their keys and values to cache (which may already hold earlier tokens),
+// and returns the logits of the last row (1×vocab, or rows×vocab with
+// AllLogits) copied to the host. With a pruner the rows shrink between
+// blocks; the returned last row is always the last input token, which the
+// schedule protects.
+func (m *Model) Forward(ctx context.Context, ids []int, pos []int32, cache *kvcache.Cache, o ForwardOptions) ([]float32, error) {
+	c := &m.Config
+	b := m.B
+	n := len(ids)
+	if n == 0 {
+		return nil, fmt.Errorf("forward: no tokens")
+	}
+	if len(pos) != n {
+		return nil, fmt.Errorf("forward: %d ids but %d positions", n, len(pos))
+	}
+	for _, id := range ids {
+		if id < 0 || id >= c.Vocab {
+			return nil, fmt.Errorf("forward: token id %d outside the vocabulary (size %d)", id, c.Vocab)
+		}
+	}
+	if c.SlidingWindow > 0 && cache.Len(0)+n > c.SlidingWindow {
+		return nil, fmt.Errorf("forward: %d tokens exceed the sliding window of %d, which sdtp does not implement", cache.Len(0)+n, c.SlidingWindow)
+	}
+	if o.Alive != nil && len(o.Alive) != c.Layers {
+		return nil, fmt.Errorf("forward: Alive has %d entries for %d layers", len(o.Alive), c.Layers)
+	}
+	ids32 := make([]int32, n)
+	for i, id := range ids {
+		ids32[i] = int32(id)
+	}
+	w := newWorkspace(b, c, n, o.MLPChunk)
+	defer w.free()
+
+	idsDev := b.Ints(ids32)
+	b.Embed(w.x, m.Embed, idsDev)
+	b.FreeInts(idsDev)
+
+	pos = append([]int32(nil), pos...)
+	posDev := b.Ints(pos)
+	defer func() { b.FreeInts(posDev) }()
+
+	attn := backend.AttentionShape{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Scale: float32(1 / math.Sqrt(float64(c.HeadDim)))}
+	for l := range m.Layers {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if o.Pruner != nil {
+			keep, err := o.Pruner.Keep(ctx, b, l, w.rows(w.x, n), pos, len(ids))
+			if err != nil {
+				return nil, fmt.Errorf("pruning before block %d: %w", l, err)
+			}
+			if keep != nil && len(keep) < n {
+				if err := checkKeep(keep, n); err != nil {
+					return nil, fmt.Errorf("pruning before block %d: %w", l, err)
+				}
+				n = m.gather(w, keep, n)
+				newPos := make([]int32, len(keep))
+				for i, k := range keep {
+					newPos[i] = pos[k]
+				}
+				pos = newPos
+				b.FreeInts(posDev)
+				posDev = b.Ints(pos)
+			}
+		}
+		if o.Alive != nil {
+			o.Alive[l] = n
+		}
+		m.block(w, &m.Layers[l], l, n, pos, posDev, cache, attn)
+	}
+	if err := b.Sync(); err != nil {
+		return nil, err
+	}
+	return m.logits(w, n, o.AllLogits), nil
+}
+
+func checkKeep(keep []int32, n int) error {
+	for i, k := range keep {
+		if k < 0 || int(k) >= n || (i > 0 && k <= keep[i-1]) {
+			return fmt.Errorf("keep indices must be ascending and within [0,%d): got %d at %d", n, k, i)
+		}
+	}
+	return nil
+}
+
+// gather keeps only the rows keep of the hidden states; it returns the new row count.
+func (m *Model) gather(w *workspace, keep []int32, n int) int {
+	b := m.B
+	idx := b.Ints(keep)
+	dst := w.rows(w.h, len(keep))
+	b.Gather(dst, w.rows(w.x, n), idx)
+	b.FreeInts(idx)
+	b.Copy(w.rows(w.x, len(keep)), dst)
+	return len(keep)
+}
+
+// block runs one decoder block on the first n rows of w.x in place.
+func (m *Model) block(w *workspace, ly *Layer, l, n int, pos []int32, posDev backend.Ints, cache *kvcache.Cache, attn backend.AttentionShape) {
+	b, c := m.B, &m.Config
+	x, h := w.rows(w.x, n), w.rows(w.h, n)
+	q, k, v, a := w.rows(w.q, n), w.rows(w.k, n), w.rows(w.v, n), w.rows(w.a, n)
+	eps := float32(c.NormEps)
+
+	b.RMSNorm(h, x, ly.AttnNorm, eps)
+	b.MatMul(q, h, ly.Wq, ly.Bq)
+	b.MatMul(k, h, ly.Wk, ly.Bk)
+	b.MatMul(v, h, ly.Wv, ly.Bv)
+	b.RoPE(q, posDev, c.Heads, c.HeadDim, m.invFreq, c.RopeLayout)
+	b.RoPE(k, posDev, c.KVHeads, c.HeadDim, m.invFreq, c.RopeLayout)
+	cache.Append(l, k, v, pos)
+	kAll, vAll := cache.KV(l)
+	b.Attention(a, q, kAll, vAll, attn)
+	b.MatMul(h, a, ly.Wo, nil)
+	b.Add(x, x, h)
+
+	b.RMSNorm(h, x, ly.MLPNorm, eps)
+	for r := 0; r < n; r += w.chunk {
+		rc := min(w.chunk, n-r)
+		hr, xr := b.View(h, r, rc), b.View(x, r, rc)
+		g, u := w.rows(w.gate, rc), w.rows(w.up, rc)
+		b.MatMul(g, hr, ly.Gate, nil)
+		b.MatMul(u, hr, ly.Up, nil)
+		b.SiLUMul(g, g, u)
+		o := w.rows(w.q, rc) // free after attention; as wide as hidden only when QDim == Hidden
+		if c.QDim() != c.Hidden {
+			o = w.rows(w.o, rc)
+		}
+		b.MatMul(o, g, ly.Down, nil)
+		b.Add(xr, xr, o)
+	}
+}
+
+// logits applies the final norm and the classifier to the last row (or all
+// rows) and copies the result to the host.
+func (m *Model) logits(w *workspace, n int, all bool) []float32 {
+	b, c := m.B, &m.Config
+	first := n - 1
+	if all {
+		first = 0
+	}
+	rows := n - first
+	out := make([]float32, rows*c.Vocab)
+	const chunk = 256
+	for r := 0; r < rows; r += chunk {
+		rc := min(chunk, rows-r)
+		xr := b.View(w.x, first+r, rc)
+		hr := b.View(w.h, 0, rc)
+		b.RMSNorm(hr, xr, m.Norm, float32(c.NormEps))
+		lg := b.New(rc, c.Vocab)
+		b.MatMul(lg, hr, m.LMHead, nil)
+		b.ToHost(out[r*c.Vocab:(r+rc)*c.Vocab], lg)
+		b.Free(lg)
+	}
+	return out
+}
+
+// workspace holds the activations of one forward pass, sized for its
+// first (largest) row count.
+type workspace struct {
+	b                backend.Backend
+	x, h, q, k, v, a backend.Tensor
+	gate, up, o      backend.Tensor
+	chunk            int
+}
+
+func newWorkspace(b backend.Backend, c *Config, n, chunk int) *workspace {
+	if chunk <= 0 {
+		chunk = 4096
+	}
+	chunk = min(chunk, n)
+	w := &workspace{b: b, chunk: chunk}
+	w.x = b.New(n, c.Hidden)
+	w.h = b.New(max(n, 256), c.Hidden)
+	w.q = b.New(n, c.QDim())
+	w.k = b.New(n, c.KVDim())
+	w.v = b.New(n, c.KVDim())
+	w.a = b.New(n, c.QDim())
+	w.gate = b.New(chunk, c.FFN)
+	w.up = b.New(chunk, c.FFN)
+	if c.QDim() != c.Hidden {
+		w.o = b.New(chunk, c.Hidden)
+	}
+	return w
+}
+
+func (w *workspace) rows(t backend.Tensor, n int) backend.Tensor {
+	if t.Rows() == n {
+		return t
+	}
+	return w.b.View(t, 0, n)
+}
+
+func (w *workspace) free() {
+	for _, t := range []backend.Tensor{w.x, w.h, w.q, w.k, w.v, w.a, w.gate, w.up, w.o} {
+		if t != nil {
+			w.b.Free(t)
+		}
+	}
+}
