@@ -160,3 +160,13 @@ func (m *Model) init() {
 		m.inv[i] = float64(f)
 	}
 }
+
+// Tail returns the model made of blocks from..Layers−1 (with the same
+// classifier), sharing the weights: running it from the hidden states
+// entering block from continues the full model's pass.
+func (m *Model) Tail(from int) *Model {
+	t := *m
+	t.Layers = m.Layers[from:]
+	t.Config.Layers = len(t.Layers)
+	return &t
+}

@@ -1,0 +1,307 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/sdtp/sdtp/prune"
+	"github.com/sdtp/sdtp/train/lm"
+	"github.com/sdtp/sdtp/train/nn"
+)
+
+// Weights are the loss terms' weights; a zero weight switches a term off
+// (the ablations --no-mse and --no-rank).
+type Weights struct {
+	// Cls weighs L_cls, the mean next-token cross-entropy of the model
+	// under the simulated pruning.
+	Cls float64 `json:"cls"`
+	// MSE weighs L_mse, the squared error between the centred predicted
+	// scores and the standardised saliency target.
+	MSE float64 `json:"mse"`
+	// Rank weighs L_rank, the pairwise logistic loss over token pairs
+	// ordered by saliency.
+	Rank float64 `json:"rank"`
+	// Ratio weighs the keep-ratio loss, the squared gap between the
+	// fraction of tokens alive after each stage and the schedule's.
+	Ratio float64 `json:"ratio"`
+}
+
+// LossConfig sets how the training objective is computed.
+type LossConfig struct {
+	Weights Weights `json:"weights"`
+	// Tau is the Gumbel-softmax temperature.
+	Tau float64 `json:"tau"`
+	// Target turns saliency into the importance that L_mse and L_rank fit.
+	Target Target `json:"target"`
+	// MaxPairs bounds the ranking pairs per stage and text; when the
+	// non-protected tokens have more pairs, MaxPairs are drawn at random.
+	MaxPairs int `json:"max_pairs"`
+}
+
+// DefaultLossConfig is the configuration 'sdtp train' starts from.
+func DefaultLossConfig() LossConfig {
+	return LossConfig{Weights: Weights{Cls: 1, MSE: 1, Rank: 1, Ratio: 2}, Tau: 1, Target: TargetAbs, MaxPairs: 4096}
+}
+
+// Terms are the loss of one text (or the mean over several), each term
+// before weighting, with the total after.
+type Terms struct {
+	Total float64 `json:"loss"`
+	Cls   float64 `json:"cls"`
+	MSE   float64 `json:"mse"`
+	Rank  float64 `json:"rank"`
+	Ratio float64 `json:"ratio"`
+	// Alive is the fraction of tokens alive after each stage under the
+	// sampled masks.
+	Alive []float64 `json:"alive"`
+}
+
+// add accumulates t scaled by w into s.
+func (s *Terms) add(t Terms, w float64) {
+	s.Total += w * t.Total
+	s.Cls += w * t.Cls
+	s.MSE += w * t.MSE
+	s.Rank += w * t.Rank
+	s.Ratio += w * t.Ratio
+	if s.Alive == nil {
+		s.Alive = make([]float64, len(t.Alive))
+	}
+	for i, v := range t.Alive {
+		s.Alive[i] += w * v
+	}
+}
+
+// Objective is SDTP's training loss for pruning modules in front of a
+// frozen model: L = L_cls + L_mse + L_rank + keep-ratio loss (each
+// weighted). Pruning is simulated with a hard straight-through
+// Gumbel-softmax keep decision per token and stage, applied inside
+// attention as a key mask; masks accumulate across stages (a token dropped
+// at one stage stays dropped), protected tokens are always kept.
+type Objective struct {
+	Model    *lm.Model
+	Schedule prune.Schedule
+	Config   LossConfig
+}
+
+// Example is one training text: its token ids and its saliency (from the
+// unpruned model) at each stage's location.
+type Example struct {
+	IDs      []int
+	Saliency [][]float64
+}
+
+// stageState is what the forward pass of one stage keeps for backward.
+type stageState struct {
+	mlp        *mlpPass
+	hard, soft []float64 // per token; protected tokens have hard 1 and soft NaN
+	mask       []float64 // m^s: the mask values used (hard, or the surrogate)
+	prev, cum  []float64 // M^{s-1} (nil for the first stage) and M^s
+	dCum       []float64 // ∂L/∂M^s, accumulated during backward
+	dScore     []float64 // ∂L/∂score from L_mse and L_rank
+}
+
+// decisions freezes the hard decisions and the soft values of a forward
+// pass: with it, a pass uses the mask hard + soft − soft₀, whose value is
+// hard at the frozen point and whose true gradient is the straight-through
+// gradient. Tests check the straight-through path with it.
+type decisions struct{ hard, soft [][]float64 }
+
+// Loss computes the loss of one example and adds its gradient, scaled by
+// scale, to grad (which may be nil for the loss alone). noise seeds the
+// Gumbel draws and the ranking-pair sample, so equal seeds give equal
+// results.
+func (o *Objective) Loss(p, grad *Params, ex Example, noise uint64, scale float64) (Terms, error) {
+	t, _, err := o.run(p, grad, ex, noise, scale, nil)
+	return t, err
+}
+
+func (o *Objective) check(p *Params, ex Example) error {
+	n, stages := len(ex.IDs), len(o.Schedule.Locations)
+	switch {
+	case n < 2:
+		return fmt.Errorf("a training text needs at least 2 tokens, got %d", n)
+	case len(p.Stages) != stages:
+		return fmt.Errorf("%d module stages for %d locations", len(p.Stages), stages)
+	case p.Hidden != o.Model.Config.Hidden:
+		return fmt.Errorf("module hidden size %d, model %d", p.Hidden, o.Model.Config.Hidden)
+	case len(ex.Saliency) != stages:
+		return fmt.Errorf("saliency for %d stages, schedule has %d", len(ex.Saliency), stages)
+	}
+	for s, v := range ex.Saliency {
+		if len(v) != n {
+			return fmt.Errorf("saliency of stage %d has %d values for %d tokens", s, len(v), n)
+		}
+	}
+	return nil
+}
+
+func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64, frozen *decisions) (Terms, *decisions, error) {
+	if err := o.check(p, ex); err != nil {
+		return Terms{}, nil, err
+	}
+	c := &o.Model.Config
+	n, d, w := len(ex.IDs), c.Hidden, p.Width
+	locs := o.Schedule.Locations
+	cfg := o.Config
+	states := make([]*stageState, len(locs))
+	var cum []float64
+	stage := 0
+	masks := func(l int, x []float64) []float64 {
+		if stage < len(locs) && l == locs[stage] {
+			st := o.decide(p, stage, x, n, noise, frozen)
+			st.prev = cum
+			st.cum = make([]float64, n)
+			for j := range st.cum {
+				st.cum[j] = st.mask[j]
+				if cum != nil {
+					st.cum[j] *= cum[j]
+				}
+			}
+			cum = st.cum
+			states[stage] = st
+			stage++
+		}
+		return cum
+	}
+	x, err := o.Model.Embedding(ex.IDs)
+	if err != nil {
+		return Terms{}, nil, err
+	}
+	pos := make([]int, n)
+	for i := range pos {
+		pos[i] = i
+	}
+	tr := o.Model.ForwardFrom(x, pos, masks)
+
+	var t Terms
+	var dout []float64
+	if grad != nil {
+		dout = make([]float64, n*d)
+	}
+	if cfg.Weights.Cls != 0 {
+		var dcls []float64
+		if grad != nil {
+			dcls = make([]float64, n*d)
+		}
+		t.Cls = tr.NextTokenLoss(ex.IDs, nil, dcls)
+		for i, v := range dcls {
+			dout[i] = cfg.Weights.Cls * v
+		}
+	}
+	nst := float64(len(locs))
+	for s, st := range states {
+		scores, imp := make([]float64, n), make([]float64, n)
+		for i := range scores {
+			scores[i] = st.mlp.score(i)
+			imp[i] = cfg.Target.Importance(ex.Saliency[s][i])
+		}
+		st.dScore = make([]float64, n)
+		if cfg.Weights.MSE != 0 {
+			t.MSE += mseLoss(st.dScore, scores, imp, n, cfg.Weights.MSE/nst) / nst
+		}
+		if cfg.Weights.Rank != 0 {
+			rng := rand.New(rand.NewPCG(noise, 1<<32|uint64(s)))
+			t.Rank += rankLoss(st.dScore, scores, imp, n, cfg.MaxPairs, rng, cfg.Weights.Rank/nst) / nst
+		}
+		var alive float64
+		for _, v := range st.cum {
+			alive += v
+		}
+		alive /= float64(n)
+		t.Alive = append(t.Alive, alive)
+		target := float64(o.Schedule.Keep(n, s+1)) / float64(n)
+		st.dCum = make([]float64, n)
+		if cfg.Weights.Ratio != 0 {
+			t.Ratio += (alive - target) * (alive - target) / nst
+			g := cfg.Weights.Ratio * 2 * (alive - target) / float64(n) / nst
+			for j := range st.dCum {
+				st.dCum[j] = g
+			}
+		}
+	}
+	t.Total = cfg.Weights.Cls*t.Cls + cfg.Weights.MSE*t.MSE + cfg.Weights.Rank*t.Rank + cfg.Weights.Ratio*t.Ratio
+	dec := &decisions{}
+	for _, st := range states {
+		dec.hard = append(dec.hard, st.hard)
+		dec.soft = append(dec.soft, st.soft)
+	}
+	if grad == nil {
+		return t, dec, nil
+	}
+	for i := range dout {
+		dout[i] *= scale
+	}
+	for _, st := range states {
+		for j := range st.dCum {
+			st.dCum[j] *= scale
+			st.dScore[j] *= scale
+		}
+	}
+	stageAt := func(l int) int { // the stage whose mask block l uses, or -1
+		s := -1
+		for i, loc := range locs {
+			if loc <= l {
+				s = i
+			}
+		}
+		return s
+	}
+	tr.Backward(dout, func(l int, dx, dkeep []float64) {
+		s := stageAt(l)
+		if s < 0 {
+			return
+		}
+		st := states[s]
+		for j, v := range dkeep {
+			st.dCum[j] += v
+		}
+		if l != locs[s] {
+			return
+		}
+		// M^s = M^{s-1} ⊙ m^s.
+		dlogits := make([]float64, 2*n)
+		for j := range st.dCum {
+			dm := st.dCum[j]
+			if st.prev != nil {
+				dm *= st.prev[j]
+				states[s-1].dCum[j] += st.dCum[j] * st.mask[j]
+			}
+			if !math.IsNaN(st.soft[j]) {
+				dk, dd := nn.KeepDecisionBack(dm, st.soft[j], cfg.Tau)
+				dlogits[2*j] += dk
+				dlogits[2*j+1] += dd
+			}
+			dlogits[2*j] += st.dScore[j]
+			dlogits[2*j+1] -= st.dScore[j]
+		}
+		p.Stages[s].backward(&grad.Stages[s], dx, st.mlp, dlogits, d, w)
+	})
+	return t, dec, nil
+}
+
+// decide runs stage s's MLP on x and draws each token's keep decision.
+func (o *Objective) decide(p *Params, s int, x []float64, n int, noise uint64, frozen *decisions) *stageState {
+	d, w := p.Hidden, p.Width
+	st := &stageState{mlp: p.Stages[s].forward(x, n, d, w), hard: make([]float64, n), soft: make([]float64, n), mask: make([]float64, n)}
+	rng := rand.New(rand.NewPCG(noise, uint64(s)))
+	for j := 0; j < n; j++ {
+		gk, gd := nn.Gumbel(uniform(rng)), nn.Gumbel(uniform(rng))
+		if prune.IsProtected(j, n) {
+			st.hard[j], st.soft[j], st.mask[j] = 1, math.NaN(), 1
+			continue
+		}
+		st.hard[j], st.soft[j] = nn.KeepDecision(st.mlp.logits[2*j], st.mlp.logits[2*j+1], gk, gd, o.Config.Tau)
+		st.mask[j] = st.hard[j]
+		if frozen != nil {
+			st.hard[j] = frozen.hard[s][j]
+			st.mask[j] = st.hard[j] + (st.soft[j] - frozen.soft[s][j])
+		}
+	}
+	return st
+}
+
+// uniform draws from the open interval (0, 1).
+func uniform(rng *rand.Rand) float64 {
+	return (float64(rng.Uint64()>>11) + 0.5) / (1 << 53)
+}
