@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/llama2c"
 	"github.com/sdtp/sdtp/safetensors"
 )
 
@@ -172,4 +173,29 @@ func OpenHF(b backend.Backend, dir string) (*Model, error) {
 		return nil, err
 	}
 	return newModel(b, c, set, dir, set)
+}
+
+// ReadConfig returns the configuration of the model spec names (as Open
+// accepts it) without loading weights.
+func ReadConfig(spec string) (Config, error) {
+	if strings.HasPrefix(spec, SyntheticPrefix) {
+		return SyntheticConfig(spec)
+	}
+	st, err := os.Stat(spec)
+	if err != nil {
+		return Config{}, fmt.Errorf("model %s: %w", spec, err)
+	}
+	if st.IsDir() {
+		c, err := LoadHFConfig(filepath.Join(spec, "config.json"))
+		c.Name = filepath.Base(filepath.Clean(spec))
+		return c, err
+	}
+	ck, err := llama2c.Open(spec)
+	if err != nil {
+		return Config{}, err
+	}
+	defer ck.Close()
+	c, err := FromHF(ck.Config(), spec)
+	c.Arch, c.Name = "llama2c", strings.TrimSuffix(filepath.Base(spec), ".bin")
+	return c, err
 }
