@@ -1,0 +1,152 @@
+// Package bench measures end-to-end latency of long-context inference with
+// and without SDTP pruning: for each prompt length and configuration it
+// times the prefill (to the first token's logits) and the greedy decode of
+// a fixed number of new tokens, over warmup and repeated runs, and records
+// alive tokens and KV cache sizes per layer, peak memory and analytic
+// FLOPs. Prompts are synthetic token ids of exactly the asked length, and
+// pruned configurations score tokens with a random-weight pruning module:
+// latency depends on neither the ids nor the scores.
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sdtp/sdtp/prune"
+)
+
+// Options choose what a sweep measures.
+type Options struct {
+	// Lengths are the prompt lengths in tokens.
+	Lengths []int
+	// Configs name the configurations: "baseline" (no pruning) and the
+	// prune presets (paper, paper-low, keep<r>).
+	Configs []string
+	// NewTokens is the number of tokens generated after each prompt.
+	NewTokens int
+	// Warmup runs per row are not timed; Repeats runs are.
+	Warmup, Repeats int
+	// Seed makes the prompts and the module weights.
+	Seed uint64
+	// ModuleWidth is the pruning module's hidden width (0: hidden/4).
+	ModuleWidth int
+	// CommandLine is recorded in the result's meta block.
+	CommandLine []string
+	// Progress, when set, hears of every finished run and failed row.
+	Progress func(Progress)
+	// Checkpoint, when set, receives the result so far after every row,
+	// so a sweep that dies leaves its finished rows behind.
+	Checkpoint func(*Result) error
+}
+
+// DefaultModel is the model a plain `sdtp bench` measures on the named
+// backend: a small synthetic shape on the CPU, so the default sweep ends in
+// minutes on two cores, and the 7B shape of the paper on a GPU.
+func DefaultModel(backendName string) string {
+	if backendName == "cpu" {
+		return "synthetic:qwen2-small"
+	}
+	return "synthetic:qwen2-7b"
+}
+
+// DefaultOptions are the sweep parameters of a plain `sdtp bench` on the
+// named backend.
+func DefaultOptions(backendName string) Options {
+	if backendName == "cpu" {
+		return Options{
+			Lengths:   []int{256, 512, 1024, 2048},
+			Configs:   []string{Baseline, "paper", "keep0.8", "keep0.7"},
+			NewTokens: 32,
+			Warmup:    1,
+			Repeats:   3,
+			Seed:      1,
+		}
+	}
+	return Options{
+		Lengths:   []int{1024, 2048, 4096, 8192, 16384, 32768},
+		Configs:   []string{Baseline, "paper", "paper-low", "keep0.8", "keep0.7"},
+		NewTokens: 128,
+		Warmup:    1,
+		Repeats:   3,
+		Seed:      1,
+	}
+}
+
+// Config is one configuration of a sweep.
+type Config struct {
+	Name string
+	// Schedule is nil for the baseline.
+	Schedule *prune.Schedule
+}
+
+// ParseConfigs resolves configuration names against a model's layer count.
+func ParseConfigs(names []string, layers int) ([]Config, error) {
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no configurations (want %s, %s)", Baseline, prune.Presets)
+	}
+	var out []Config
+	seen := map[string]bool{}
+	for _, name := range names {
+		name = strings.TrimSpace(name)
+		if seen[name] {
+			return nil, fmt.Errorf("configuration %q is listed twice", name)
+		}
+		seen[name] = true
+		if name == Baseline {
+			out = append(out, Config{Name: name})
+			continue
+		}
+		s, err := prune.ParsePreset(name, layers)
+		if err != nil {
+			return nil, fmt.Errorf("configuration %q: %w (or %s)", name, err, Baseline)
+		}
+		out = append(out, Config{Name: name, Schedule: &s})
+	}
+	return out, nil
+}
+
+// Alive returns the analytic count of tokens entering each block for an
+// n-token prompt under the configuration.
+func (c Config) Alive(n, layers int) []int {
+	if c.Schedule == nil {
+		out := make([]int, layers)
+		for i := range out {
+			out[i] = n
+		}
+		return out
+	}
+	return c.Schedule.Alive(n, layers)
+}
+
+// check validates the options that do not depend on the model.
+func (o *Options) check() error {
+	if len(o.Lengths) == 0 {
+		return fmt.Errorf("no prompt lengths")
+	}
+	for _, n := range o.Lengths {
+		if n <= 0 {
+			return fmt.Errorf("prompt length %d must be positive", n)
+		}
+	}
+	if o.NewTokens < 0 {
+		return fmt.Errorf("new tokens %d must not be negative", o.NewTokens)
+	}
+	if o.Warmup < 0 {
+		return fmt.Errorf("warmup runs %d must not be negative", o.Warmup)
+	}
+	if o.Repeats < 1 {
+		return fmt.Errorf("repeats %d must be at least 1", o.Repeats)
+	}
+	if o.ModuleWidth < 0 {
+		return fmt.Errorf("module width %d must not be negative", o.ModuleWidth)
+	}
+	return nil
+}
+
+// sortedLengths returns the lengths ascending without duplicates.
+func sortedLengths(ls []int) []int {
+	out := slices.Clone(ls)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

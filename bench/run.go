@@ -1,0 +1,375 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/internal/version"
+	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/prune"
+)
+
+// Progress reports one finished run, or a row that failed.
+type Progress struct {
+	// Run is how many of the sweep's Runs runs are done (skipped runs of a
+	// failed row count as done).
+	Run, Runs int
+	Length    int
+	Config    string
+	// Warmup is true for an untimed run; Repeat is the timed run's 1-based
+	// index within its row.
+	Warmup bool
+	Repeat int
+	// Prefill and Decode are the run's seconds.
+	Prefill, Decode float64
+	// Err is set when the row failed; its remaining runs are skipped.
+	Err error
+	// Elapsed is the sweep's time so far; ETA estimates the rest from the
+	// rates seen (prefill FLOPs per second, seconds per decoded token).
+	Elapsed, ETA time.Duration
+}
+
+// Run measures every (length, configuration) pair of o on m. A row that
+// fails (too long for the model, out of memory) is recorded with its error
+// and the sweep goes on. Run returns an error only for bad options or when
+// ctx ends, in which case the result holds the rows finished before.
+func Run(ctx context.Context, m *model.Model, o Options) (*Result, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	c := &m.Config
+	cfgs, err := ParseConfigs(o.Configs, c.Layers)
+	if err != nil {
+		return nil, err
+	}
+	width := o.ModuleWidth
+	if width == 0 {
+		width = max(1, c.Hidden/4)
+	}
+	s := &sweep{m: m, o: o, width: width, start: time.Now()}
+	s.res.Meta = newMeta(m, o, cfgs, width, s.start)
+	for _, cfg := range cfgs {
+		p, closeFn, err := newPruner(m, cfg, width, o.Seed)
+		if err != nil {
+			return nil, fmt.Errorf("configuration %s: %w", cfg.Name, err)
+		}
+		defer closeFn()
+		s.pruners = append(s.pruners, p)
+	}
+	lengths := sortedLengths(o.Lengths)
+	s.res.Meta.Options.Lengths = lengths
+	s.plan(lengths, cfgs)
+
+	rows := make([]Row, len(lengths)*len(cfgs))
+	done := make([]bool, len(rows))
+	for _, j := range s.order {
+		li, ci := j/len(cfgs), j%len(cfgs)
+		row, err := s.row(ctx, lengths[li], cfgs[ci], s.pruners[ci])
+		if err != nil {
+			s.res.Rows = finished(rows, done)
+			return &s.res, err
+		}
+		rows[j], done[j] = row, true
+		if o.Checkpoint != nil {
+			s.res.Rows = finished(rows, done)
+			fillSpeedups(&s.res)
+			if err := o.Checkpoint(&s.res); err != nil {
+				return &s.res, err
+			}
+		}
+	}
+	s.res.Rows = rows
+	fillSpeedups(&s.res)
+	s.res.Meta.End = time.Now().Format(time.RFC3339)
+	return &s.res, nil
+}
+
+// sweep is the state of one Run.
+type sweep struct {
+	m       *model.Model
+	o       Options
+	width   int
+	pruners []model.Pruner
+	res     Result
+	start   time.Time
+
+	// order lists row indices (length-major, in config order) in the
+	// order they run; cost holds each row's per-run estimate inputs.
+	order []int
+	runs  int
+	done  int
+	// rates learned so far: prefill FLOPs and seconds, decode tokens and seconds.
+	pfFLOPs, pfSec, dcTok, dcSec float64
+	remainingFLOPs               float64
+	remainingTokens              float64
+}
+
+// plan orders the rows: lengths ascending, and within a length the
+// configurations by ascending analytic KV cache, so each row tends to need
+// more memory than the one before and the backend's peak counter (which
+// never falls) rises during it, measuring that row alone.
+func (s *sweep) plan(lengths []int, cfgs []Config) {
+	c := &s.m.Config
+	per := s.o.Warmup + s.o.Repeats
+	for li, n := range lengths {
+		idx := make([]int, len(cfgs))
+		kv := make([]int, len(cfgs))
+		for ci, cfg := range cfgs {
+			idx[ci] = li*len(cfgs) + ci
+			for _, a := range cfg.Alive(n, c.Layers) {
+				kv[ci] += a
+			}
+			s.remainingFLOPs += float64(per) * c.PrefillFLOPs(cfg.Alive(n, c.Layers))
+			s.remainingTokens += float64(per * max(s.o.NewTokens-1, 0))
+		}
+		slices.SortStableFunc(idx, func(a, b int) int { return kv[a%len(cfgs)] - kv[b%len(cfgs)] })
+		s.order = append(s.order, idx...)
+	}
+	s.runs = len(s.order) * per
+}
+
+// finished returns the rows marked done, in canonical order.
+func finished(rows []Row, done []bool) []Row {
+	var out []Row
+	for i, r := range rows {
+		if done[i] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// row measures one (length, configuration) pair. It returns an error only
+// when ctx ends; any other failure is recorded in the row.
+func (s *sweep) row(ctx context.Context, n int, cfg Config, p model.Pruner) (Row, error) {
+	c := &s.m.Config
+	b := s.m.B
+	row := Row{Length: n, Config: cfg.Name, NewTokens: s.o.NewTokens}
+	if cfg.Schedule != nil {
+		row.Schedule = cfg.Schedule.String()
+	}
+	per := s.o.Warmup + s.o.Repeats
+	pfEach := c.PrefillFLOPs(cfg.Alive(n, c.Layers))
+	tokEach := float64(max(s.o.NewTokens-1, 0))
+	fail := func(err error, left int) (Row, error) {
+		row.Error = err.Error()
+		s.done += left
+		s.remainingFLOPs -= float64(left) * pfEach
+		s.remainingTokens -= float64(left) * tokEach
+		s.report(Progress{Length: n, Config: cfg.Name, Err: err})
+		return row, nil
+	}
+	if err := s.fits(n, cfg); err != nil {
+		return fail(err, per)
+	}
+	scope := "process"
+	if resetHostPeak() {
+		scope = "row"
+	}
+	usedBefore, peakBefore := b.Memory()
+	prompt := Prompt(n, c.Vocab, c.BOS, s.o.Seed)
+	var pre, dec, tot []float64
+	for i := range per {
+		if err := ctx.Err(); err != nil {
+			return row, err
+		}
+		runtime.GC()
+		res, err := s.once(ctx, prompt, p)
+		if err != nil {
+			if ctx.Err() != nil {
+				return row, ctx.Err()
+			}
+			return fail(err, per-i)
+		}
+		if i == 0 {
+			row.Alive = res.Alive
+			row.KVTokens = res.KVTokens
+			row.KVBytes = res.KVBytes
+			for _, v := range res.KVBytes {
+				row.KVBytesTotal += v
+			}
+			row.FLOPs = Count(c, cfg.Schedule, s.width, n, res.Alive, res.KVTokens, len(res.Tokens))
+		} else if !slices.Equal(row.Alive, res.Alive) || !slices.Equal(row.KVTokens, res.KVTokens) {
+			return fail(fmt.Errorf("run %d kept different tokens than run 1 (alive %v, then %v)", i+1, row.Alive, res.Alive), per-i)
+		}
+		warm := i < s.o.Warmup
+		if !warm {
+			pre = append(pre, res.PrefillSeconds)
+			dec = append(dec, res.DecodeSeconds)
+			tot = append(tot, res.PrefillSeconds+res.DecodeSeconds)
+		}
+		s.done++
+		s.pfFLOPs += pfEach
+		s.pfSec += res.PrefillSeconds
+		s.dcTok += tokEach
+		s.dcSec += res.DecodeSeconds
+		s.remainingFLOPs -= pfEach
+		s.remainingTokens -= tokEach
+		s.report(Progress{Length: n, Config: cfg.Name, Warmup: warm, Repeat: i - s.o.Warmup + 1, Prefill: res.PrefillSeconds, Decode: res.DecodeSeconds})
+	}
+	row.Prefill, row.Decode, row.Total = NewStat(pre), NewStat(dec), NewStat(tot)
+	_, peakAfter := b.Memory()
+	row.Memory = Memory{
+		HostPeakRSS:  hostPeak(),
+		HostScope:    scope,
+		DeviceBefore: usedBefore,
+		DevicePeak:   peakAfter,
+		DeviceExact:  peakAfter > peakBefore,
+	}
+	return row, nil
+}
+
+// once runs one generation, turning a backend panic (a device failure
+// surfacing as a programming error) into an error.
+func (s *sweep) once(ctx context.Context, prompt []int, p model.Pruner) (res *generate.Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("backend failure: %v", r)
+		}
+	}()
+	res, err = generate.Run(ctx, s.m, nil, generate.Request{Prompt: prompt, MaxTokens: s.o.NewTokens, Pruner: p})
+	if err == nil {
+		err = s.m.B.Sync()
+	}
+	return res, err
+}
+
+// fits refuses a row the model cannot take, or one whose activations and
+// KV cache would not fit the host memory on the CPU backend (where running
+// out of memory would end the process and lose the sweep).
+func (s *sweep) fits(n int, cfg Config) error {
+	c := &s.m.Config
+	if c.MaxPos > 0 && n+s.o.NewTokens > c.MaxPos {
+		return fmt.Errorf("prompt of %d tokens + %d new tokens exceeds the model's %d positions", n, s.o.NewTokens, c.MaxPos)
+	}
+	if s.m.B.Name() != "cpu" {
+		return nil
+	}
+	need := hostBytesNeeded(c, n, s.o.NewTokens, cfg.Alive(n, c.Layers))
+	if avail := availableMemory(); avail > 0 && need > avail {
+		return fmt.Errorf("needs about %.1f GiB of host memory for activations and KV cache, %.1f GiB available", gib(need), gib(avail))
+	}
+	return nil
+}
+
+// hostBytesNeeded is a lower bound on the float32 activation and KV bytes
+// of one generation: the forward workspace sized for n rows (see
+// model.Forward) plus every layer's cache of alive[l]+newTokens rows.
+func hostBytesNeeded(c *model.Config, n, newTokens int, alive []int) int64 {
+	chunk := int64(min(n, 4096))
+	rows := int64(n)
+	ws := rows*int64(2*c.Hidden+2*c.QDim()+2*c.KVDim()) + chunk*int64(2*c.FFN+c.Hidden)
+	var kv int64
+	for _, a := range alive {
+		kv += int64(a+newTokens) * int64(2*c.KVDim())
+	}
+	return 4 * (ws + kv)
+}
+
+func gib(b int64) float64 { return float64(b) / (1 << 30) }
+
+// report fills the sweep-wide fields of p and hands it to the callback.
+func (s *sweep) report(p Progress) {
+	if s.o.Progress == nil {
+		return
+	}
+	p.Run, p.Runs = s.done, s.runs
+	p.Elapsed = time.Since(s.start)
+	var eta float64
+	if s.pfSec > 0 && s.pfFLOPs > 0 {
+		eta += s.remainingFLOPs / (s.pfFLOPs / s.pfSec)
+	}
+	if s.dcTok > 0 {
+		eta += s.remainingTokens * s.dcSec / s.dcTok
+	}
+	p.ETA = time.Duration(max(eta, 0) * float64(time.Second))
+	s.o.Progress(p)
+}
+
+// newPruner builds the pruner of a configuration: a random-weight module
+// for its schedule, run on the model's backend. The baseline has none.
+func newPruner(m *model.Model, cfg Config, width int, seed uint64) (model.Pruner, func(), error) {
+	if cfg.Schedule == nil {
+		return nil, func() {}, nil
+	}
+	c := &m.Config
+	info := prune.ModelInfo{Name: c.Name, Arch: c.Arch, Hidden: c.Hidden, Layers: c.Layers}
+	mod, err := prune.NewRandom(info, *cfg.Schedule, width, seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, err := prune.NewModuleScorer(m.B, mod)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &prune.Pruner{Schedule: *cfg.Schedule, Scorer: sc}, sc.Close, nil
+}
+
+// fillSpeedups sets every successful row's ratios against the baseline
+// row of its length.
+func fillSpeedups(r *Result) {
+	for i := range r.Rows {
+		row := &r.Rows[i]
+		row.Speedup = nil
+		base := r.Find(row.Length, Baseline)
+		if base == nil || !base.OK() || !row.OK() {
+			continue
+		}
+		row.Speedup = &Speedup{
+			Prefill:      ratio(base.Prefill.Median, row.Prefill.Median),
+			Decode:       ratio(base.Decode.Median, row.Decode.Median),
+			Total:        ratio(base.Total.Median, row.Total.Median),
+			PrefillFLOPs: ratio(row.FLOPs.Prefill, base.FLOPs.Prefill),
+			TotalFLOPs:   ratio(row.FLOPs.Total, base.FLOPs.Total),
+			KVBytes:      ratio(float64(row.KVBytesTotal), float64(base.KVBytesTotal)),
+			Memory:       ratio(float64(r.PeakMemory(row)), float64(r.PeakMemory(base))),
+		}
+	}
+}
+
+// ratio returns a/b, or 0 when b is 0 (a quantity that was not measured).
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// newMeta describes the program, machine, model and options of a sweep.
+func newMeta(m *model.Model, o Options, cfgs []Config, width int, start time.Time) Meta {
+	c := &m.Config
+	host, _ := os.Hostname()
+	names := make([]string, len(cfgs))
+	for i, cfg := range cfgs {
+		names[i] = cfg.Name
+	}
+	return Meta{
+		Program:   "sdtp bench",
+		Version:   version.Version,
+		Revision:  version.Revision(),
+		GoVersion: runtime.Version(),
+		OS:        runtime.GOOS,
+		Arch:      runtime.GOARCH,
+		Host:      host,
+		Cores:     runtime.NumCPU(),
+		CPU:       cpuName(),
+		Backend:   m.B.Name(),
+		Device:    m.B.Device(),
+		Model: Shape{
+			Name: c.Name, Arch: c.Arch, Hidden: c.Hidden, FFN: c.FFN, Layers: c.Layers,
+			Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Vocab: c.Vocab, MaxPos: c.MaxPos,
+			QKVBias: c.QKVBias, TiedEmbeddings: c.TiedEmbeddings, Params: c.ParamCount(), DType: m.Embed.DType().String(),
+		},
+		CommandLine: o.CommandLine,
+		Start:       start.Format(time.RFC3339),
+		Options: Settings{
+			Lengths: o.Lengths, Configs: names, NewTokens: o.NewTokens,
+			Warmup: o.Warmup, Repeats: o.Repeats, Seed: o.Seed, ModuleWidth: width,
+		},
+	}
+}

@@ -1,0 +1,242 @@
+// Package report renders benchmark results (package bench) as markdown: a
+// table in the shape of the SDTP paper's Table 2 (per length: FLOPs,
+// prefill and end-to-end latency, memory, baseline against each pruned
+// configuration), a table of every measured figure, the tokens alive per
+// block, and the analytic FLOPs of the paper's Mistral-7B setting next to
+// the paper's own numbers.
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/sdtp/sdtp/bench"
+)
+
+// Write renders the full report of r: header, Table-2 layout, details,
+// alive tokens per block, failures, and the FLOPs comparison with the paper.
+func Write(w io.Writer, r *bench.Result) error {
+	out := &writer{w: w}
+	header(out, r)
+	out.printf("\n## Latency, FLOPs and memory (layout of the SDTP paper's Table 2)\n\n")
+	table2(out, r)
+	out.printf("\n%s\n", table2Notes(r))
+	out.printf("\n## All measurements\n\n")
+	details(out, r)
+	out.printf("\n%s\n", detailNotes)
+	alive(out, r)
+	failures(out, r)
+	out.printf("\n## Analytic FLOPs against the paper (Mistral-7B shape)\n\n")
+	paperSection(out)
+	return out.err
+}
+
+// Table2 writes only the Table-2 layout with its notes: what `sdtp bench`
+// prints when it finishes.
+func Table2(w io.Writer, r *bench.Result) error {
+	out := &writer{w: w}
+	table2(out, r)
+	out.printf("\n%s\n", table2Notes(r))
+	failures(out, r)
+	return out.err
+}
+
+func header(out *writer, r *bench.Result) {
+	m := &r.Meta
+	s := &m.Model
+	out.printf("# SDTP latency benchmark: %s on %s\n\n", s.Name, m.Backend)
+	out.printf("- Model: %s (%s, %d layers, hidden %d, FFN %d, %d query / %d KV heads of %d, vocabulary %d, %s params, %s weights)\n",
+		s.Name, s.Arch, s.Layers, s.Hidden, s.FFN, s.Heads, s.KVHeads, s.HeadDim, s.Vocab, humanCount(s.Params), s.DType)
+	out.printf("- Device: %s (backend %s; host CPU %s, %d cores)\n", m.Device, m.Backend, m.CPU, m.Cores)
+	out.printf("- Sweep: prompts of %s tokens; configurations %s; %d new tokens (greedy, no early stop); %d warmup + %d timed runs per row; module width %d\n",
+		joinInts(m.Options.Lengths), strings.Join(m.Options.Configs, ", "), m.Options.NewTokens, m.Options.Warmup, m.Options.Repeats, m.Options.ModuleWidth)
+	out.printf("- Program: sdtp %s (git %s, %s, %s/%s); started %s\n", m.Version, m.Revision, m.GoVersion, m.OS, m.Arch, m.Start)
+	if len(m.CommandLine) > 0 {
+		out.printf("- Command: `%s`\n", strings.Join(m.CommandLine, " "))
+	}
+}
+
+// table2 writes one block of rows per length: the baseline's absolute
+// figures, then each pruned configuration's with its ratios.
+func table2(out *writer, r *bench.Result) {
+	fu, mu := units(r)
+	memName := "Peak host memory"
+	if r.DeviceMemory() {
+		memName = "Peak device memory"
+	}
+	t := newTable(">Length", "Config", ">Prefill "+fu.Name, ">FLOPs reduction", ">Prefill s", ">Prefill speedup",
+		">End-to-end s", ">E2E speedup", ">"+memName+" ("+mu.Name+")", ">Memory change")
+	for _, n := range r.Lengths() {
+		for _, cfg := range r.Configs() {
+			row := r.Find(n, cfg)
+			if row == nil {
+				continue
+			}
+			if !row.OK() {
+				t.add(strconv.Itoa(n), cfg, "failed", "", "", "", "", "", "", "")
+				continue
+			}
+			cells := []string{strconv.Itoa(n), cfg, sig(row.FLOPs.Prefill / fu.Div), "—",
+				withSpread(row.Prefill), "—", withSpread(row.Total), "—", memory(r, row, mu), "—"}
+			if sp := row.Speedup; sp != nil && cfg != bench.Baseline {
+				cells[3] = times(1 / sp.PrefillFLOPs)
+				cells[5] = times(sp.Prefill)
+				cells[7] = times(sp.Total)
+				if sp.Memory > 0 {
+					cells[9] = percent(sp.Memory - 1)
+				}
+			}
+			t.add(cells...)
+		}
+	}
+	out.table(t)
+}
+
+func table2Notes(r *bench.Result) string {
+	mem := "the host's resident-set high-water mark during the row (weights included)"
+	if r.DeviceMemory() {
+		mem = "the backend's device-memory peak during the row (weights included; ≤ marks a row whose peak did not exceed an earlier row's, so it is only a bound)"
+	}
+	return fmt.Sprintf("Seconds are medians over %d timed runs, ± half their range. Prefill is timed to the first token's logits on the host; "+
+		"end-to-end adds the greedy decode of %d new tokens. FLOPs are analytic (decoder blocks, last-token logits and the pruning modules' MLPs). "+
+		"FLOPs reduction is baseline ÷ configuration; speedups are baseline median ÷ configuration median at the same length. Memory is %s.",
+		r.Meta.Options.Repeats, r.Meta.Options.NewTokens, mem)
+}
+
+const detailNotes = "Decode ms/token divides the decode time by the new tokens after the first (the first comes from the prefill's logits). " +
+	"Alive is the number of tokens entering the last block; KV is the cache summed over layers after prefill."
+
+// details writes every measured figure of every row.
+func details(out *writer, r *bench.Result) {
+	fu, mu := units(r)
+	t := newTable(">Length", "Config", ">Prefill s", ">Decode s", ">Total s", ">Decode ms/token",
+		">Prefill "+fu.Name, ">Module "+fu.Name, ">End-to-end "+fu.Name, ">Alive", ">KV tokens", ">KV "+mu.Name,
+		">Host peak "+mu.Name, ">Device peak "+mu.Name, ">Decode speedup")
+	for _, n := range r.Lengths() {
+		for _, cfg := range r.Configs() {
+			row := r.Find(n, cfg)
+			if row == nil || !row.OK() {
+				continue
+			}
+			perTok := "—"
+			if row.NewTokens > 1 {
+				perTok = sig(1000 * row.Decode.Median / float64(row.NewTokens-1))
+			}
+			kvTok := 0
+			for _, k := range row.KVTokens {
+				kvTok += k
+			}
+			dev := sig(float64(row.Memory.DevicePeak) / mu.Div)
+			if !row.Memory.DeviceExact {
+				dev = "≤" + dev
+			}
+			dsp := "—"
+			if row.Speedup != nil && cfg != bench.Baseline {
+				dsp = times(row.Speedup.Decode)
+			}
+			t.add(strconv.Itoa(n), cfg, withSpread(row.Prefill), withSpread(row.Decode), withSpread(row.Total), perTok,
+				sig(row.FLOPs.Prefill/fu.Div), sig(row.FLOPs.Module/fu.Div), sig(row.FLOPs.Total/fu.Div),
+				strconv.Itoa(row.Alive[len(row.Alive)-1]), strconv.Itoa(kvTok), sig(float64(row.KVBytesTotal)/mu.Div),
+				sig(float64(row.Memory.HostPeakRSS)/mu.Div), dev, dsp)
+		}
+	}
+	out.table(t)
+}
+
+// alive lists, for the longest length that ran, the tokens entering each block as
+// runs ("1024×4, 922×3").
+func alive(out *writer, r *bench.Result) {
+	n := 0
+	for _, row := range r.Rows {
+		if row.OK() {
+			n = max(n, row.Length)
+		}
+	}
+	if n == 0 {
+		return
+	}
+	t := newTable("Config", "Tokens entering blocks 0.."+strconv.Itoa(r.Meta.Model.Layers-1)+" (count×blocks)")
+	for _, cfg := range r.Configs() {
+		row := r.Find(n, cfg)
+		if row == nil || !row.OK() {
+			continue
+		}
+		t.add(cfg, runs(row.Alive))
+	}
+	if len(t.rows) == 0 {
+		return
+	}
+	out.printf("\n## Tokens alive per block at %d tokens\n\n", n)
+	out.table(t)
+}
+
+func failures(out *writer, r *bench.Result) {
+	var lines []string
+	for _, row := range r.Rows {
+		if !row.OK() {
+			lines = append(lines, fmt.Sprintf("- %d tokens, %s: %s", row.Length, row.Config, row.Error))
+		}
+	}
+	if len(lines) > 0 {
+		out.printf("\nFailed rows:\n\n%s\n", strings.Join(lines, "\n"))
+	}
+}
+
+// units picks the FLOPs and memory units for the tables of r.
+func units(r *bench.Result) (unit, unit) {
+	var fmax float64
+	var mmax int64
+	for i := range r.Rows {
+		row := &r.Rows[i]
+		fmax = max(fmax, row.FLOPs.Total)
+		mmax = max(mmax, r.PeakMemory(row), row.Memory.HostPeakRSS, row.Memory.DevicePeak)
+	}
+	return flopsUnit(fmax), bytesUnit(mmax)
+}
+
+func withSpread(s bench.Stat) string {
+	return fmt.Sprintf("%s ±%.1f%%", sig(s.Median), 100*s.Spread())
+}
+
+func memory(r *bench.Result, row *bench.Row, u unit) string {
+	v := sig(float64(r.PeakMemory(row)) / u.Div)
+	if r.DeviceMemory() && !row.Memory.DeviceExact {
+		v = "≤" + v
+	}
+	return v
+}
+
+// runs compresses a list into "value×count" runs.
+func runs(v []int) string {
+	var parts []string
+	for i := 0; i < len(v); {
+		j := i
+		for j < len(v) && v[j] == v[i] {
+			j++
+		}
+		parts = append(parts, fmt.Sprintf("%d×%d", v[i], j-i))
+		i = j
+	}
+	return strings.Join(parts, ", ")
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+// humanCount writes a parameter count as 7.24B or 52.3M.
+func humanCount(n int64) string {
+	switch {
+	case n >= 1e9:
+		return sig(float64(n)/1e9) + "B"
+	case n >= 1e6:
+		return sig(float64(n)/1e6) + "M"
+	}
+	return strconv.FormatInt(n, 10)
+}
