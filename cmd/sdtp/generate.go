@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/sdtp/sdtp/chat"
+	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/tokenizer"
+)
+
+func init() {
+	register(command{name: "generate", summary: "generate text from a prompt or a chat message, with or without pruning", run: runGenerate})
+}
+
+// generateOutput is what --json prints.
+type generateOutput struct {
+	Model          string    `json:"model"`
+	Backend        string    `json:"backend"`
+	Text           string    `json:"text"`
+	TokenIDs       []int     `json:"token_ids"`
+	PromptTokens   int       `json:"prompt_tokens"`
+	FinishReason   string    `json:"finish_reason"`
+	PrefillSeconds float64   `json:"prefill_seconds"`
+	DecodeSeconds  float64   `json:"decode_seconds"`
+	Alive          []int     `json:"alive_tokens_per_layer,omitempty"`
+	KVTokens       []int     `json:"kv_tokens_per_layer,omitempty"`
+	KVBytes        []int64   `json:"kv_bytes_per_layer,omitempty"`
+	Logprobs       []float64 `json:"logprobs,omitempty"`
+}
+
+func runGenerate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "generate", "generate --model M [--tokenizer T] (--prompt P | --chat MSG | --prompt-ids IDS) [flags]")
+	var ef engineFlags
+	ef.register(fs, "synthetic:tiny")
+	var pf pruneFlags
+	pf.register(fs)
+	prompt := fs.String("prompt", "", "prompt text, sent as is (BOS added when the tokenizer adds one)")
+	chatMsg := fs.String("chat", "", "a user message, wrapped in the model's chat template")
+	system := fs.String("system", "", "system message for --chat")
+	tmplName := fs.String("chat-template", "", "chat template to use instead of the one detected from tokenizer_config.json: chatml, llama2, mistral, llama3")
+	promptIDs := fs.String("prompt-ids", "", "prompt as token ids, space- or comma-separated (no tokenizer needed)")
+	maxTokens := fs.Int("max-tokens", 128, "maximum number of new tokens")
+	temp := fs.Float64("temperature", 0, "sampling temperature; 0 is greedy")
+	topK := fs.Int("top-k", 0, "sample among the k most likely tokens (0: all)")
+	topP := fs.Float64("top-p", 1, "sample among the most likely tokens whose probability reaches p")
+	seed := fs.Uint64("seed", 0, "random seed for sampling")
+	stops := fs.String("stop", "", "stop strings, separated by '|'; generation ends before the first one")
+	noEOS := fs.Bool("ignore-eos", false, "keep generating past end-of-sequence tokens")
+	asJSON := fs.Bool("json", false, "print one JSON object (text, token ids, prompt tokens, timings, per-layer alive and KV counts) instead of streaming text")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *maxTokens < 0:
+		return fmt.Errorf("--max-tokens %d must not be negative", *maxTokens)
+	case *temp < 0 || math.IsNaN(*temp):
+		return fmt.Errorf("--temperature %v must be >= 0", *temp)
+	case *topP <= 0 || *topP > 1:
+		return fmt.Errorf("--top-p %v must be in (0, 1]", *topP)
+	case *topK < 0:
+		return fmt.Errorf("--top-k %d must not be negative", *topK)
+	}
+	given := 0
+	for _, s := range []string{*prompt, *chatMsg, *promptIDs} {
+		if s != "" {
+			given++
+		}
+	}
+	if given > 1 {
+		return fmt.Errorf("give only one of --prompt, --chat, --prompt-ids")
+	}
+
+	b, err := ef.openBackend()
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	m, err := ef.openModel(b)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	tok, err := ef.openTokenizer()
+	if err != nil {
+		return err
+	}
+	var ids []int
+	switch {
+	case *promptIDs != "":
+		if ids, err = parseIDs(*promptIDs); err != nil {
+			return fmt.Errorf("--prompt-ids: %w", err)
+		}
+	case tok == nil && (*prompt != "" || *chatMsg != ""):
+		return fmt.Errorf("--prompt and --chat need a tokenizer: give --tokenizer (or use --prompt-ids)")
+	case *chatMsg != "":
+		tmpl, err := chatTemplate(&ef, *tmplName)
+		if err != nil {
+			return err
+		}
+		var msgs []chat.Message
+		if *system != "" {
+			msgs = append(msgs, chat.Message{Role: "system", Content: *system})
+		}
+		msgs = append(msgs, chat.Message{Role: "user", Content: *chatMsg})
+		text, err := tmpl.Render(msgs, true)
+		if err != nil {
+			return err
+		}
+		ids = tok.Encode(text)
+	case tok != nil:
+		ids = tok.EncodeWithSpecial(*prompt)
+	}
+	if len(ids) == 0 {
+		if m.Config.BOS < 0 {
+			return fmt.Errorf("empty prompt and the model has no BOS token to start from")
+		}
+		ids = []int{m.Config.BOS}
+	}
+	pr, cleanup, err := pf.pruner(m)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	req := generate.Request{
+		Prompt:    ids,
+		MaxTokens: *maxTokens,
+		Sampling:  generate.Sampling{Temperature: *temp, TopK: *topK, TopP: *topP, Seed: *seed},
+		Pruner:    pr,
+		Logprobs:  *asJSON,
+	}
+	if *stops != "" {
+		req.StopStrings = strings.Split(*stops, "|")
+	}
+	switch {
+	case *noEOS:
+	case m.Config.Arch == "llama2c":
+		req.StopIDs = []int{m.Config.BOS} // llama2.c stops only when BOS is sampled
+	default:
+		req.StopIDs = m.Config.EOS
+		if tok != nil {
+			req.StopIDs = append(append([]int(nil), req.StopIDs...), tok.EOS()...)
+		}
+	}
+	var dec generate.Decoder
+	if tok != nil {
+		dec = tok
+		if !*asJSON {
+			req.OnText = func(s string) error {
+				_, err := fmt.Fprint(e.stdout, s)
+				return err
+			}
+		}
+	}
+	res, err := generate.Run(ctx, m, dec, req)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out := generateOutput{
+			Model: m.Config.Name, Backend: b.Name() + " (" + b.Device() + ")",
+			Text: res.Text, TokenIDs: res.IDs(), PromptTokens: res.PromptTokens, FinishReason: res.FinishReason,
+			PrefillSeconds: res.PrefillSeconds, DecodeSeconds: res.DecodeSeconds,
+			KVTokens: res.KVTokens, KVBytes: res.KVBytes,
+		}
+		if pr != nil {
+			out.Alive = res.Alive
+		}
+		for _, t := range res.Tokens {
+			out.Logprobs = append(out.Logprobs, t.Logprob)
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	if tok == nil {
+		fmt.Fprintln(e.stdout, strings.Trim(fmt.Sprint(res.IDs()), "[]"))
+	} else if !strings.HasSuffix(res.Text, "\n") && isTerminal(e.stdout) {
+		fmt.Fprintln(e.stdout)
+	}
+	fmt.Fprintf(e.stderr, "[%d prompt tokens, %d new; prefill %.3fs, decode %.3fs]\n", res.PromptTokens, len(res.Tokens), res.PrefillSeconds, res.DecodeSeconds)
+	return nil
+}
+
+// chatTemplate returns the named template, or the one detected from the
+// tokenizer_config.json beside the tokenizer or model.
+func chatTemplate(ef *engineFlags, name string) (chat.Template, error) {
+	if name != "" {
+		t, err := chat.ByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("--chat-template: %w", err)
+		}
+		return t, nil
+	}
+	for _, dir := range []string{ef.tokenizer, ef.model} {
+		if dir == "" {
+			continue
+		}
+		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+			dir = filepath.Dir(dir)
+		}
+		p := filepath.Join(dir, "tokenizer_config.json")
+		if _, err := os.Stat(p); err == nil {
+			return chat.Detect(p)
+		}
+	}
+	return nil, fmt.Errorf("no tokenizer_config.json with a chat template found next to the tokenizer or model; choose one with --chat-template chatml|llama2|mistral|llama3")
+}
+
+func parseIDs(s string) ([]int, error) {
+	var ids []int
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\n' || r == '\t' }) {
+		v, err := strconv.Atoi(f)
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("%q is not a token id", f)
+		}
+		ids = append(ids, v)
+	}
+	return ids, nil
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+var _ generate.Decoder = tokenizer.Tokenizer(nil)

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/sdtp/sdtp/internal/testdata"
+)
+
+// run runs the command line and returns its exit code, stdout and stderr.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, argv: append([]string{"sdtp"}, args...)}
+	code := runMain(context.Background(), e, args)
+	return code, out.String(), errb.String()
+}
+
+// TestGenerateStories260K is issue 2's first acceptance item: the README's
+// command reproduces llama2.c's greedy output byte for byte.
+func TestGenerateStories260K(t *testing.T) {
+	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
+	tok := testdata.Path(t, "llama2c/tok512.bin")
+	want, err := os.ReadFile(testdata.Path(t, "llama2c/expected_stories260K_t0_n200.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "generate", "--backend", "cpu", "--model", ckpt, "--tokenizer", tok, "--temperature", "0", "--max-tokens", "200")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if out != string(want) {
+		t.Fatalf("output differs from llama2.c:\n got %q\nwant %q", out, want)
+	}
+}
+
+func TestGenerateJSONWithPruning(t *testing.T) {
+	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
+	tok := testdata.Path(t, "llama2c/tok512.bin")
+	mod := t.TempDir() + "/m.safetensors"
+	if code, _, errOut := run(t, "prune", "init", "--model", ckpt, "--out", mod, "--prune-layers", "2,3,4", "--keep-ratio", "0.7"); code != 0 {
+		t.Fatalf("prune init: %s", errOut)
+	}
+	prompt := strings.Repeat("Once upon a time there was a little girl. ", 8)
+	code, out, errOut := run(t, "generate", "--backend", "cpu", "--model", ckpt, "--tokenizer", tok, "--prompt", prompt, "--max-tokens", "8", "--prune-module", mod, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var res generateOutput
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	if len(res.TokenIDs) != 8 || res.PromptTokens < 50 || len(res.Alive) != 5 || len(res.KVBytes) != 5 {
+		t.Fatalf("unexpected result %+v", res)
+	}
+	if !(res.Alive[0] == res.PromptTokens && res.Alive[4] < res.Alive[1]) {
+		t.Fatalf("alive counts %v do not shrink", res.Alive)
+	}
+	for l := range res.Alive { // after prefill the cache holds the alive tokens (kv width 32, f32)
+		if res.KVTokens[l] != res.Alive[l] || res.KVBytes[l] != int64(res.Alive[l])*2*32*4 {
+			t.Errorf("layer %d: kv %d tokens %d bytes, alive %d", l, res.KVTokens[l], res.KVBytes[l], res.Alive[l])
+		}
+	}
+}
+
+func TestGenerateErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"generate", "--model", "synthetic:nope"}, "unknown synthetic model"},
+		{[]string{"generate", "--model", "/no/such/dir"}, "no such file"},
+		{[]string{"generate", "--max-tokens", "-1"}, "--max-tokens"},
+		{[]string{"generate", "--top-p", "0"}, "--top-p"},
+		{[]string{"generate", "--prompt", "x"}, "need a tokenizer"},
+		{[]string{"generate", "--prompt", "x", "--chat", "y"}, "only one of"},
+		{[]string{"generate", "--prompt-ids", "1 x"}, "--prompt-ids"},
+		{[]string{"generate", "--prune", "paper"}, "--prune-module is required"},
+		{[]string{"generate", "--prune", "bogus", "--prune-scorer", "random"}, "unknown schedule"},
+		{[]string{"generate", "--backend", "tpu"}, "--backend"},
+	}
+	for _, tc := range tests {
+		code, _, errOut := run(t, tc.args...)
+		if code == 0 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want it to mention %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
+
+func TestHelpListsCommands(t *testing.T) {
+	code, _, errOut := run(t, "--help")
+	if code != 0 || !strings.Contains(errOut, "generate") || !strings.Contains(errOut, "prune") {
+		t.Fatalf("help: %d %q", code, errOut)
+	}
+	code, _, errOut = run(t, "generate", "--help")
+	if code != 0 || !strings.Contains(errOut, "-max-tokens") {
+		t.Fatalf("generate help: %d %q", code, errOut)
+	}
+}
