@@ -9,6 +9,17 @@ import (
 	"strings"
 )
 
+// PiecePrinter is implemented by tokenizers read from llama2.c files: it
+// gives the text llama2.c's run prints for each sampled token, so that a
+// generation can be compared with llama2.c's output byte for byte
+// (tokenizer.Load returns a *Llama2C for .bin files; assert to this).
+type PiecePrinter interface {
+	// PrintPiece is what llama2.c prints when it samples id after prev.
+	PrintPiece(prev, id int) string
+}
+
+var _ PiecePrinter = (*Llama2C)(nil)
+
 // Llama2C is a tokenizer read from a llama2.c tokenizer.bin (or
 // tok512.bin). It encodes as llama2.c's encode does (a dummy-prefix space,
 // merges of the best-scoring adjacent pair, "<0xXX>" byte fallback) and

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/sdtp/sdtp/internal/testdata"
@@ -143,4 +144,25 @@ func FuzzParseLlama2C(f *testing.F) {
 			_ = tok.PrintPiece(1, id)
 		}
 	})
+}
+
+// TestLlama2CStream decodes a valid text id by id: the pieces add up to
+// Decode, and the first piece has its dummy-prefix space removed.
+func TestLlama2CStream(t *testing.T) {
+	tok, err := LoadLlama2C(testdata.Path(t, "llama2c/tokenizer.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"Hello world", "Translate: peppermint => menthe poivrée\n  中文 🦙!"} {
+		ids := tok.Encode(text)
+		st := tok.NewStream()
+		var b strings.Builder
+		for _, id := range ids {
+			b.WriteString(st.Push(id))
+		}
+		b.WriteString(st.Flush())
+		if got := b.String(); got != text || got != tok.Decode(ids) {
+			t.Errorf("stream %q, Decode %q, want %q", got, tok.Decode(ids), text)
+		}
+	}
 }

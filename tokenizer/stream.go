@@ -6,7 +6,10 @@ import "strings"
 // it decodes a short window of recent ids, emits what the window adds to
 // the text already emitted, and holds back while the text ends in U+FFFD
 // (an incomplete UTF-8 sequence that a later token may finish). The
-// concatenated output equals Decode of all ids pushed, after Flush.
+// concatenated output equals Decode of all ids pushed, after Flush (byte
+// fallback runs that turn out invalid are the exception: Decode replaces
+// the whole run, the stream only what follows the last good character).
+// A Stream is not safe for concurrent use.
 type Stream struct {
 	decode func([]int) string
 	ids    []int  // window: context ids, then ids not yet emitted
