@@ -14,6 +14,13 @@ const (
 	attnRows = 48
 	// attnMaxScores caps the floats of one task's score block.
 	attnMaxScores = 1 << 22
+	// attnTransposeK is the least number of queries for which K is
+	// transposed so that the scores come from the nn kernel too; below
+	// it (decode) the nt kernel reads K in place.
+	attnTransposeK = 16
+	// attnKeyBlock is the number of keys of V the weighted sum keeps in L1
+	// while every row tile of the task passes by.
+	attnKeyBlock = 128
 )
 
 // Attention computes causal grouped-query attention (see backend.Backend).
@@ -38,7 +45,21 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, s backend.AttentionShap
 	a := &attention{b: b, k: b.k, d: d, q: qt, kt: kt, s: s,
 		group: h / g, nq: qt.rows, nk: kt.rows, off: kt.rows - qt.rows}
 	a.rowPad = lcm(a.k.ntRows, a.k.nnRows)
-	a.packV(vt)
+	// Shared scratch: V padded (when needed), then K transposed (when used).
+	a.dp = (hd + a.k.nnCols - 1) / a.k.nnCols * a.k.nnCols
+	vSize, kSize := 0, 0
+	if a.dp != hd {
+		vSize = g * a.nk * a.dp
+	}
+	if a.nq >= attnTransposeK {
+		a.nkPad = (a.nk + a.k.nnCols - 1) / a.k.nnCols * a.k.nnCols
+		kSize = g * hd * a.nkPad
+	}
+	shared := b.sharedScratch(vSize + kSize)
+	a.packV(vt, shared[:vSize])
+	if kSize > 0 {
+		a.packKT(shared[vSize:])
+	}
 	a.qbs = max(1, (attnRows+a.group-1)/a.group)
 	for a.qbs > 1 && a.rowsPadded(a.qbs)*(a.off+a.qbs+3) > attnMaxScores {
 		a.qbs /= 2
@@ -63,6 +84,10 @@ type attention struct {
 	vb          []float32
 	ldv, dp     int // v row stride and padded head width in vb
 	vHeadOffset int // offset of kv head 1 from kv head 0 in vb
+	// kT is K transposed, per kv head HeadDim rows of nkPad keys; nil when
+	// the scores read K in place.
+	kT    []float32
+	nkPad int
 }
 
 func lcm(a, b int) int {
@@ -78,16 +103,16 @@ func (a *attention) rowsPadded(queries int) int {
 }
 
 // packV makes V readable by the nn kernel: in place when the head width is
-// a multiple of the kernel's columns, else copied with zero padding.
-func (a *attention) packV(v *tensor) {
-	hd, cols := a.s.HeadDim, a.k.nnCols
-	if hd%cols == 0 {
-		a.vb, a.ldv, a.dp, a.vHeadOffset = v.data, v.cols, hd, hd
+// a multiple of the kernel's columns, else copied into buf with zero
+// padding to a.dp columns.
+func (a *attention) packV(v *tensor, buf []float32) {
+	hd := a.s.HeadDim
+	if a.dp == hd {
+		a.vb, a.ldv, a.vHeadOffset = v.data, v.cols, hd
 		return
 	}
-	a.dp = (hd + cols - 1) / cols * cols
 	a.ldv, a.vHeadOffset = a.dp, a.nk*a.dp
-	a.vb = a.b.sharedScratch(a.s.KVHeads * a.nk * a.dp)
+	a.vb = buf
 	a.b.rowsParallel(a.nk, 64, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
 			for g := range a.s.KVHeads {
@@ -99,13 +124,44 @@ func (a *attention) packV(v *tensor) {
 	})
 }
 
+// packKT transposes K, per key/value head, into HeadDim rows of nkPad
+// keys (zero beyond nk) in buf, the layout the nn kernel reads.
+func (a *attention) packKT(buf []float32) {
+	hd, g := a.s.HeadDim, a.s.KVHeads
+	a.kT = buf
+	const block = 64 // keys per task
+	blocks := (a.nkPad + block - 1) / block
+	a.b.parallel(g*blocks, func(_, t int) {
+		gi, j0 := t/blocks, (t%blocks)*block
+		j1 := min(a.nkPad, j0+block)
+		dst := a.kT[gi*hd*a.nkPad:]
+		for j := j0; j < j1; j++ {
+			if j >= a.nk {
+				for e := range hd {
+					dst[e*a.nkPad+j] = 0
+				}
+				continue
+			}
+			kr := a.kt.row(j)[gi*hd : (gi+1)*hd]
+			for e, x := range kr {
+				dst[e*a.nkPad+j] = x
+			}
+		}
+	})
+}
+
 // task computes the output of key/value head g for query block qb.
 func (a *attention) task(worker, g, qb int) {
 	hd, dp, group := a.s.HeadDim, a.dp, a.group
 	i0, i1 := qb*a.qbs, min(a.nq, (qb+1)*a.qbs)
 	nr := (i1 - i0) * group
 	nrp := a.rowsPadded(i1 - i0)
-	ldS := (a.off + i1 + 3) &^ 3
+	// Score rows hold whole key tiles: quads for nt, nnCols for nn.
+	tile := 4
+	if a.kT != nil {
+		tile = a.k.nnCols
+	}
+	ldS := (a.off + i1 + tile - 1) / tile * tile
 	buf := a.b.workerScratch(worker, nrp*(hd+ldS+dp+1))
 	qp, buf := buf[:nrp*hd], buf[nrp*hd:]
 	sc, buf := buf[:nrp*ldS], buf[nrp*ldS:]
@@ -125,6 +181,69 @@ func (a *attention) task(worker, g, qb int) {
 
 	// Scores.
 	clear(sc)
+	if a.kT != nil {
+		a.scoresNN(g, qp, sc, ldS, nr, rowKeys)
+	} else {
+		a.scoresNT(g, qp, sc, ldS, nr, rowKeys)
+	}
+
+	// Softmax over the keys each row may see; zeros beyond.
+	scale := a.s.Scale
+	for r := range nr {
+		lim := a.off + i0 + r/group + 1
+		row := sc[r*ldS : r*ldS+lim]
+		var top float32
+		if scale >= 0 {
+			top = a.k.maxOf(row) * scale
+		} else {
+			top = minOf(row) * scale
+		}
+		inv[r] = 1 / a.k.expScaleSum(row, scale, top)
+		clear(sc[r*ldS+lim : (r+1)*ldS])
+	}
+
+	// Weighted sum of values, a block of keys at a time so that the block
+	// stays in L1 while every row tile passes by.
+	clear(o)
+	vd := a.vb[g*a.vHeadOffset:]
+	nn := a.k.nnRows
+	last := rowKeys(nr-1, 1)
+	for k0 := 0; k0 < last; k0 += attnKeyBlock {
+		for r := 0; r < nr; r += nn {
+			keys := min(rowKeys(r, nn), k0+attnKeyBlock) - k0
+			if keys <= 0 {
+				continue
+			}
+			for cb := 0; cb < dp; cb += a.k.nnCols {
+				a.k.nn(&sc[r*ldS+k0], ldS, &vd[k0*a.ldv+cb], a.ldv, keys, &o[r*dp+cb], dp)
+			}
+		}
+	}
+
+	for i := i0; i < i1; i++ {
+		dr := a.d.row(i)
+		for hh := range group {
+			r := (i-i0)*group + hh
+			out := dr[(g*group+hh)*hd:][:hd]
+			for j, x := range o[r*dp : r*dp+hd] {
+				out[j] = x * inv[r]
+			}
+		}
+	}
+}
+
+func minOf(x []float32) float32 {
+	m := float32(math.Inf(1))
+	for _, v := range x {
+		m = min(m, v)
+	}
+	return m
+}
+
+// scoresNT adds Q·Kᵀ to the score rows with the nt kernel, reading K of
+// key/value head g in place.
+func (a *attention) scoresNT(g int, qp, sc []float32, ldS, nr int, rowKeys func(r, n int) int) {
+	hd := a.s.HeadDim
 	ldk := a.kt.cols
 	kd := a.kt.data[g*hd:]
 	kv := hd / a.k.vec * a.k.vec
@@ -150,49 +269,20 @@ func (a *attention) task(worker, g, qb int) {
 			}
 		}
 	}
-
-	// Softmax over the keys each row may see; zeros beyond.
-	scale := a.s.Scale
-	for r := range nr {
-		lim := a.off + i0 + r/group + 1
-		row := sc[r*ldS : r*ldS+lim]
-		var top float32
-		if scale >= 0 {
-			top = a.k.maxOf(row) * scale
-		} else {
-			top = minOf(row) * scale
-		}
-		inv[r] = 1 / a.k.expScaleSum(row, scale, top)
-		clear(sc[r*ldS+lim : (r+1)*ldS])
-	}
-
-	// Weighted sum of values.
-	clear(o)
-	vd := a.vb[g*a.vHeadOffset:]
-	nn := a.k.nnRows
-	for r := 0; r < nr; r += nn {
-		keys := rowKeys(r, nn)
-		for cb := 0; cb < dp; cb += a.k.nnCols {
-			a.k.nn(&sc[r*ldS], ldS, &vd[cb], a.ldv, keys, &o[r*dp+cb], dp)
-		}
-	}
-
-	for i := i0; i < i1; i++ {
-		dr := a.d.row(i)
-		for hh := range group {
-			r := (i-i0)*group + hh
-			out := dr[(g*group+hh)*hd:][:hd]
-			for j, x := range o[r*dp : r*dp+hd] {
-				out[j] = x * inv[r]
-			}
-		}
-	}
 }
 
-func minOf(x []float32) float32 {
-	m := float32(math.Inf(1))
-	for _, v := range x {
-		m = min(m, v)
+// scoresNN adds Q·Kᵀ to the score rows with the nn kernel over the
+// transposed K, one tile of keys at a time (kept in L1 for every row tile).
+func (a *attention) scoresNN(g int, qp, sc []float32, ldS, nr int, rowKeys func(r, n int) int) {
+	hd, cols, nn := a.s.HeadDim, a.k.nnCols, a.k.nnRows
+	kt := a.kT[g*hd*a.nkPad:]
+	last := rowKeys(nr-1, 1)
+	for c := 0; c < last; c += cols {
+		for r := 0; r < nr; r += nn {
+			if rowKeys(r, nn) <= c {
+				continue
+			}
+			a.k.nn(&qp[r*hd], hd, &kt[c], a.nkPad, hd, &sc[r*ldS+c], ldS)
+		}
 	}
-	return m
 }

@@ -256,3 +256,128 @@ mdone:
 	VMOVSS X0, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// EXPCONSTS512 broadcasts the constants EXP16 keeps in registers.
+#define EXPCONSTS512 \
+	VBROADCASTSS expconst<>+288(SB), Z8; \
+	VBROADCASTSS expconst<>+320(SB), Z9; \
+	VBROADCASTSS expconst<>+352(SB), Z10; \
+	VBROADCASTSS expconst<>+384(SB), Z11; \
+	VBROADCASTSS expconst<>+0(SB), Z12; \
+	VBROADCASTSS expconst<>+32(SB), Z13; \
+	VBROADCASTSS expconst<>+64(SB), Z14; \
+	VBROADCASTSS expconst<>+96(SB), Z15; \
+	VBROADCASTSS expconst<>+128(SB), Z16; \
+	VBROADCASTSS expconst<>+160(SB), Z17; \
+	VBROADCASTSS expconst<>+192(SB), Z18; \
+	VBROADCASTSS expconst<>+224(SB), Z19
+
+// EXP16 sets Z0 = exp(Z0) lane-wise, using Z1..Z3: EXP8's algorithm on
+// 16 lanes, with the 2^n scaling done by VSCALEFPS.
+#define EXP16 \
+	VMAXPS Z0, Z8, Z0; \
+	VMINPS Z0, Z9, Z0; \
+	VMULPS Z0, Z10, Z1; \
+	VRNDSCALEPS $0, Z1, Z1; \
+	VFNMADD231PS Z12, Z1, Z0; \
+	VFNMADD231PS Z13, Z1, Z0; \
+	VMULPS Z0, Z0, Z3; \
+	VMOVAPS Z14, Z2; \
+	VFMADD213PS Z15, Z0, Z2; \
+	VFMADD213PS Z16, Z0, Z2; \
+	VFMADD213PS Z17, Z0, Z2; \
+	VFMADD213PS Z18, Z0, Z2; \
+	VFMADD213PS Z19, Z0, Z2; \
+	VFMADD213PS Z0, Z3, Z2; \
+	VADDPS Z11, Z2, Z2; \
+	VSCALEFPS Z1, Z2, Z0
+
+// TAILMASK sets K1 to the low CX bits (CX < 16).
+#define TAILMASK \
+	MOVL $1, AX; \
+	SHLL CX, AX; \
+	DECL AX; \
+	KMOVW AX, K1
+
+// func expScaleSumAVX512(x *float32, n int, scale float32, sub float32) float32
+// x[i] = exp(x[i]*scale - sub) for i < n (any n); returns the sum.
+TEXT ·expScaleSumAVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS scale+16(FP), Z6
+	VBROADCASTSS sub+20(FP), Z7
+	EXPCONSTS512
+	VPXORD Z5, Z5, Z5
+
+e16loop:
+	CMPQ CX, $16
+	JLT e16tail
+	VMOVUPS (SI), Z0
+	VFMSUB213PS Z7, Z6, Z0
+	EXP16
+	VMOVUPS Z0, (SI)
+	VADDPS Z0, Z5, Z5
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP e16loop
+
+e16tail:
+	TESTQ CX, CX
+	JZ e16done
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z0
+	VFMSUB213PS Z7, Z6, Z0
+	EXP16
+	VMOVUPS Z0, K1, (SI)
+	VADDPS Z0, Z5, K1, Z5
+
+e16done:
+	VEXTRACTF64X4 $1, Z5, Y6
+	VADDPS Y6, Y5, Y5
+	HSUM
+	VMOVSS X5, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func siluMulAVX512(dst *float32, a *float32, b *float32, n int)
+// dst[i] = a[i]/(1+exp(-a[i]))*b[i] for i < n (any n).
+TEXT ·siluMulAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	EXPCONSTS512
+	VPXORD Z7, Z7, Z7
+
+s16loop:
+	CMPQ CX, $16
+	JLT s16tail
+	VMOVUPS (SI), Z6
+	VSUBPS Z6, Z7, Z0
+	EXP16
+	VADDPS Z11, Z0, Z0
+	VMULPS (DX), Z6, Z6
+	VDIVPS Z0, Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP s16loop
+
+s16tail:
+	TESTQ CX, CX
+	JZ s16done
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z6
+	VMOVUPS.Z (DX), K1, Z4
+	VSUBPS Z6, Z7, Z0
+	EXP16
+	VADDPS Z11, Z0, Z0
+	VMULPS Z4, Z6, Z6
+	VDIVPS Z0, Z6, Z6
+	VMOVUPS Z6, K1, (DI)
+
+s16done:
+	VZEROUPPER
+	RET

@@ -16,6 +16,9 @@ func ntKernel2x4AVX2(x *float32, ldx int, w *float32, ldw int, k int, dst *float
 func nnKernel6x32AVX512(a *float32, lda int, b *float32, ldb int, k int, c *float32, ldc int)
 
 //go:noescape
+func nnKernel6x64AVX512(a *float32, lda int, b *float32, ldb int, k int, c *float32, ldc int)
+
+//go:noescape
 func nnKernel6x16AVX2(a *float32, lda int, b *float32, ldb int, k int, c *float32, ldc int)
 
 //go:noescape
@@ -38,6 +41,12 @@ func maxAVX2(x *float32, n int) float32
 
 //go:noescape
 func expScaleSumAVX2(x *float32, n int, scale float32, sub float32) float32
+
+//go:noescape
+func expScaleSumAVX512(x *float32, n int, scale float32, sub float32) float32
+
+//go:noescape
+func siluMulAVX512(dst *float32, a *float32, b *float32, n int)
 
 //go:noescape
 func siluMulAVX2(dst *float32, a *float32, b *float32, n int)
@@ -66,7 +75,7 @@ var avx2Kernels = &kernels{
 	siluMul:     siluMulFast,
 }
 
-// avx512Kernels adds 512-bit matrix kernels to the AVX2 set; the
+// avx512Kernels adds 512-bit matrix and exp kernels to the AVX2 set; the
 // memory-bound kernels gain nothing from wider vectors.
 var avx512Kernels = func() *kernels {
 	k := *avx2Kernels
@@ -74,8 +83,10 @@ var avx512Kernels = func() *kernels {
 	k.vec = 16
 	k.ntRows = 6
 	k.nt = ntKernel6x4AVX512
-	k.nnCols = 32
-	k.nn = nnKernel6x32AVX512
+	k.nnCols = 64
+	k.nn = nnKernel6x64AVX512
+	k.expScaleSum = expScaleSum512
+	k.siluMul = siluMul512
 	return &k
 }()
 
@@ -140,4 +151,19 @@ func siluMulFast(dst, a, b []float32) {
 		siluMulAVX2(&dst[0], &a[0], &b[0], v)
 	}
 	siluMulGo(dst[v:], a[v:], b[v:])
+}
+
+func expScaleSum512(x []float32, scale, sub float32) float32 {
+	if len(x) == 0 {
+		return 0
+	}
+	return expScaleSumAVX512(&x[0], len(x), scale, sub)
+}
+
+func siluMul512(dst, a, b []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	a, b = a[:len(dst)], b[:len(dst)]
+	siluMulAVX512(&dst[0], &a[0], &b[0], len(dst))
 }

@@ -1,0 +1,97 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sdtp/sdtp/backend"
+)
+
+// Benchmarks at Qwen2-0.5B shapes (d 896, ffn 4864, 14 query heads, 2
+// key/value heads of 64). Each reports GFLOP/s: 2·n·m·k for MatMul, and
+// for Attention 4·HeadDim per (query head, attended key) pair.
+
+func benchBackend(b *testing.B) *Backend {
+	cb, err := New(backend.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cb.Close() })
+	return cb
+}
+
+func BenchmarkMatMul(b *testing.B) {
+	shapes := []struct {
+		name string
+		m, k int
+	}{
+		{"896x896", 896, 896},
+		{"4864x896", 4864, 896},
+		{"896x4864", 896, 4864},
+	}
+	for _, dt := range []backend.DType{backend.F32, backend.BF16} {
+		for _, n := range []int{1, 512} {
+			for _, sh := range shapes {
+				b.Run(fmt.Sprintf("%s/n=%d/%s", dt, n, sh.name), func(b *testing.B) {
+					cb := benchBackend(b)
+					w, err := cb.RandomWeight(dt, sh.m, sh.k, 1, 0.05)
+					if err != nil {
+						b.Fatal(err)
+					}
+					r := rand.New(rand.NewPCG(1, 2))
+					x := cb.FromHost(randFloats(r, n*sh.k), n, sh.k)
+					d := cb.New(n, sh.m)
+					b.ResetTimer()
+					for b.Loop() {
+						cb.MatMul(d, x, w, nil)
+					}
+					reportGFLOPs(b, 2*float64(n)*float64(sh.m)*float64(sh.k))
+					b.ReportMetric(float64(sh.m*sh.k*dt.Size())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+				})
+			}
+		}
+	}
+}
+
+func BenchmarkAttention(b *testing.B) {
+	s := backend.AttentionShape{Heads: 14, KVHeads: 2, HeadDim: 64, Scale: 0.125}
+	for _, tc := range []struct{ nq, nk int }{{2048, 2048}, {512, 512}, {1, 2048}} {
+		b.Run(fmt.Sprintf("nq=%d/nk=%d", tc.nq, tc.nk), func(b *testing.B) {
+			cb := benchBackend(b)
+			r := rand.New(rand.NewPCG(3, 4))
+			q := cb.FromHost(randFloats(r, tc.nq*14*64), tc.nq, 14*64)
+			k := cb.FromHost(randFloats(r, tc.nk*2*64), tc.nk, 2*64)
+			v := cb.FromHost(randFloats(r, tc.nk*2*64), tc.nk, 2*64)
+			d := cb.New(tc.nq, 14*64)
+			b.ResetTimer()
+			for b.Loop() {
+				cb.Attention(d, q, k, v, s)
+			}
+			// Causal pairs: query i sees nk-nq+i+1 keys.
+			pairs := float64(tc.nq)*float64(tc.nk-tc.nq+1) + float64(tc.nq)*float64(tc.nq-1)/2
+			reportGFLOPs(b, pairs*float64(s.Heads)*4*float64(s.HeadDim))
+		})
+	}
+}
+
+func BenchmarkSiLUMul(b *testing.B) {
+	cb := benchBackend(b)
+	r := rand.New(rand.NewPCG(5, 6))
+	const n, m = 512, 4864
+	x := cb.FromHost(randFloats(r, n*m), n, m)
+	y := cb.FromHost(randFloats(r, n*m), n, m)
+	d := cb.New(n, m)
+	for b.Loop() {
+		cb.SiLUMul(d, x, y)
+	}
+	b.ReportMetric(float64(n*m)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+}
+
+func reportGFLOPs(b *testing.B, flopsPerOp float64) {
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	if sec > 0 && !math.IsInf(sec, 0) {
+		b.ReportMetric(flopsPerOp/sec/1e9, "GFLOP/s")
+	}
+}
