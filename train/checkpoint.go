@@ -1,0 +1,131 @@
+package train
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+)
+
+// CheckpointFormat identifies a training checkpoint in its header.
+const CheckpointFormat = "sdtp-train-checkpoint/1"
+
+// checkpointMagic starts every checkpoint file.
+const checkpointMagic = "SDTPCKPT"
+
+// checkpointMeta is the checkpoint's JSON header.
+type checkpointMeta struct {
+	Format      string `json:"format"`
+	Step        int    `json:"step"`
+	TotalSteps  int    `json:"total_steps"`
+	Fingerprint string `json:"fingerprint"`
+	Hidden      int    `json:"hidden"`
+	Width       int    `json:"width"`
+	Stages      int    `json:"stages"`
+}
+
+// checkpoint is the state a run resumes from: parameters and optimiser
+// moments in float64, and the number of steps done.
+type checkpoint struct {
+	meta         checkpointMeta
+	params       *Params
+	adamM, adamV []float64
+}
+
+// save writes the checkpoint atomically (a temporary file in the same
+// folder, synced, then renamed). Layout: "SDTPCKPT", the header length as
+// a little-endian uint64, the JSON header, then the parameters, Adam's
+// first and second moments as little-endian float64 arrays of equal
+// length.
+func (c *checkpoint) save(path string) error {
+	js, err := json.Marshal(c.meta)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.WriteString(checkpointMagic)
+	binary.Write(&buf, binary.LittleEndian, uint64(len(js)))
+	buf.Write(js)
+	for _, v := range [][]float64{c.params.Flat, c.adamM, c.adamV} {
+		buf.Write(f64Bytes(v))
+	}
+	if err := writeAtomic(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// writeAtomic writes data to path through a synced temporary file that is
+// renamed over it, so path holds the old or the new content, never a part.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// loadCheckpoint reads a checkpoint written by save.
+func loadCheckpoint(path string) (*checkpoint, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	if len(b) < 16 || string(b[:8]) != checkpointMagic {
+		return nil, fmt.Errorf("checkpoint %s: not a training checkpoint", path)
+	}
+	hl := binary.LittleEndian.Uint64(b[8:16])
+	if hl > uint64(len(b)-16) {
+		return nil, fmt.Errorf("checkpoint %s: header length %d exceeds the file", path, hl)
+	}
+	var c checkpoint
+	if err := json.Unmarshal(b[16:16+hl], &c.meta); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: header: %w", path, err)
+	}
+	m := c.meta
+	if m.Format != CheckpointFormat {
+		return nil, fmt.Errorf("checkpoint %s: format %q, want %q", path, m.Format, CheckpointFormat)
+	}
+	if m.Hidden <= 0 || m.Width <= 0 || m.Stages <= 0 || m.Step < 0 || m.Hidden > 1<<20 || m.Width > 1<<20 || m.Stages > 1<<10 {
+		return nil, fmt.Errorf("checkpoint %s: bad sizes in header %+v", path, m)
+	}
+	c.params = NewParams(m.Hidden, m.Width, m.Stages)
+	n := len(c.params.Flat)
+	data := b[16+hl:]
+	if len(data) != 3*8*n {
+		return nil, fmt.Errorf("checkpoint %s: %d data bytes, want %d (3 arrays of %d float64)", path, len(data), 3*8*n, n)
+	}
+	read := func(k int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = math.Float64frombits(binary.LittleEndian.Uint64(data[8*(k*n+i):]))
+		}
+		return v
+	}
+	copy(c.params.Flat, read(0))
+	c.adamM, c.adamV = read(1), read(2)
+	return &c, nil
+}
+
+func f64Bytes(v []float64) []byte {
+	b := make([]byte, 8*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(x))
+	}
+	return b
+}

@@ -1,0 +1,424 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/sdtp/sdtp/prune"
+	"github.com/sdtp/sdtp/train/data"
+	"github.com/sdtp/sdtp/train/lm"
+)
+
+// Config is everything that determines a training run's result.
+type Config struct {
+	Locations []int   `json:"locations"`
+	Ratio     float64 `json:"ratio"`
+	// Width is the MLP's hidden width (0: Hidden/4).
+	Width int        `json:"width"`
+	Loss  LossConfig `json:"loss"`
+	// LR is the peak learning rate (linear warm-up over Warmup steps,
+	// then cosine decay to LR/10).
+	LR          float64 `json:"lr"`
+	Warmup      int     `json:"warmup"`
+	WeightDecay float64 `json:"weight_decay"`
+	Epochs      int     `json:"epochs"`
+	// Batch is the number of texts per optimiser step (their gradients are
+	// accumulated).
+	Batch int    `json:"batch"`
+	Seed  uint64 `json:"seed"`
+}
+
+// Schedule returns the keep schedule of the run.
+func (c *Config) Schedule() prune.Schedule {
+	return prune.Schedule{Locations: c.Locations, Ratio: c.Ratio}
+}
+
+// Run is one training run: the frozen model, the tokenized texts, the
+// configuration and where state goes.
+type Run struct {
+	Model  *lm.Model
+	Texts  [][]int
+	Config Config
+	// Checkpoint is the checkpoint file ("" for none), written atomically
+	// every CheckpointEvery steps and after the last step.
+	Checkpoint      string
+	CheckpointEvery int
+	// Resume continues from Checkpoint when it exists (starting afresh
+	// when it does not). The checkpoint must come from the same
+	// configuration, model and texts.
+	Resume bool
+	// LogPath receives one JSON line per step (appended; on resume, lines
+	// after the checkpoint's step are dropped first). "" for none.
+	LogPath string
+	// Workers bounds the texts processed at once (0: GOMAXPROCS). It does
+	// not change the result.
+	Workers int
+	// Progress, when set, is called after the saliency of each text and
+	// after each step.
+	Progress func(Progress)
+}
+
+// Progress reports where a run is.
+type Progress struct {
+	Phase       string // "saliency" or "train"
+	Done, Total int
+	Terms       Terms // the last step's mean loss (train phase)
+}
+
+// StepLog is one line of the training log.
+type StepLog struct {
+	Step    int     `json:"step"`
+	Epoch   int     `json:"epoch"`
+	LR      float64 `json:"lr"`
+	Texts   int     `json:"texts"`
+	Seconds float64 `json:"elapsed_s"`
+	Terms
+}
+
+// Result is a finished run.
+type Result struct {
+	Params *Params
+	Steps  int
+	// First and Last are the mean losses of the first and the last epoch.
+	First, Last Terms
+}
+
+// StepsPerEpoch is ⌈texts / batch⌉.
+func StepsPerEpoch(texts, batch int) int { return (texts + batch - 1) / batch }
+
+func (r *Run) validate() error {
+	c := &r.Config
+	switch {
+	case len(r.Texts) == 0:
+		return fmt.Errorf("no training texts")
+	case c.Epochs < 1:
+		return fmt.Errorf("epochs %d must be at least 1", c.Epochs)
+	case c.Batch < 1:
+		return fmt.Errorf("batch %d must be at least 1", c.Batch)
+	case !(c.LR > 0):
+		return fmt.Errorf("learning rate %v must be positive", c.LR)
+	case c.Warmup < 0 || c.WeightDecay < 0:
+		return fmt.Errorf("warm-up %d and weight decay %v must not be negative", c.Warmup, c.WeightDecay)
+	case !(c.Loss.Tau > 0):
+		return fmt.Errorf("Gumbel temperature %v must be positive", c.Loss.Tau)
+	case c.Loss.MaxPairs < 1:
+		return fmt.Errorf("ranking pairs %d must be at least 1", c.Loss.MaxPairs)
+	case r.Checkpoint != "" && r.CheckpointEvery < 1:
+		return fmt.Errorf("checkpoint interval %d must be at least 1", r.CheckpointEvery)
+	}
+	w := c.Loss.Weights
+	if w.Cls < 0 || w.MSE < 0 || w.Rank < 0 || w.Ratio < 0 || w.Cls+w.MSE+w.Rank+w.Ratio == 0 {
+		return fmt.Errorf("loss weights %+v must be non-negative and not all zero", w)
+	}
+	if _, err := ParseTarget(string(c.Loss.Target)); err != nil {
+		return err
+	}
+	for i, ids := range r.Texts {
+		if len(ids) < 2 {
+			return fmt.Errorf("training text %d has %d tokens; at least 2 are needed", i, len(ids))
+		}
+	}
+	return c.Schedule().Validate(r.Model.Config.Layers)
+}
+
+// fingerprint identifies the configuration, model and texts a checkpoint
+// belongs to.
+func (r *Run) fingerprint() string {
+	h := sha256.New()
+	js, _ := json.Marshal(r.Config)
+	h.Write(js)
+	mc := r.Model.Config
+	fmt.Fprintf(h, "|%s|%s|%d|%d|%d|", mc.Arch, mc.Name, mc.Hidden, mc.Layers, mc.Vocab)
+	var b [8]byte
+	for _, ids := range r.Texts {
+		binary.LittleEndian.PutUint64(b[:], uint64(len(ids)))
+		h.Write(b[:])
+		for _, id := range ids {
+			binary.LittleEndian.PutUint64(b[:], uint64(id))
+			h.Write(b[:])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ModelInfo describes the run's model for the module file.
+func ModelInfo(m *lm.Model) prune.ModelInfo {
+	c := &m.Config
+	return prune.ModelInfo{Name: c.Name, Arch: c.Arch, Hidden: c.Hidden, Layers: c.Layers}
+}
+
+// InitParams returns the starting parameters of a run: prune.NewRandom's
+// deterministic weights for the seed.
+func InitParams(m *lm.Model, c *Config) (*Params, error) {
+	mod, err := prune.NewRandom(ModelInfo(m), c.Schedule(), c.Width, c.Seed)
+	if err != nil {
+		return nil, err
+	}
+	return ParamsFromModule(mod)
+}
+
+// Train runs the training loop: saliency of every text once (from the
+// frozen, unpruned model), then Epochs passes over the texts in a seeded
+// order, one AdamW step per batch. The result depends only on the model,
+// the texts and the configuration: not on the worker count, and not on
+// whether the run was interrupted and resumed from a checkpoint.
+func (r *Run) Train(ctx context.Context) (*Result, error) {
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	c := &r.Config
+	params, err := InitParams(r.Model, c)
+	if err != nil {
+		return nil, err
+	}
+	opt := NewAdamW(len(params.Flat), c.WeightDecay)
+	fp := r.fingerprint()
+	spe := StepsPerEpoch(len(r.Texts), c.Batch)
+	total := spe * c.Epochs
+	start := 0
+	if r.Resume && r.Checkpoint != "" {
+		ck, err := loadCheckpoint(r.Checkpoint)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return nil, err
+		default:
+			if ck.meta.Fingerprint != fp {
+				return nil, fmt.Errorf("checkpoint %s belongs to another configuration, model or data set (fingerprint %.12s…, this run %.12s…)", r.Checkpoint, ck.meta.Fingerprint, fp)
+			}
+			if len(ck.params.Flat) != len(params.Flat) || ck.meta.Step > total {
+				return nil, fmt.Errorf("checkpoint %s does not fit this run", r.Checkpoint)
+			}
+			params = ck.params
+			opt.M, opt.V, opt.Step = ck.adamM, ck.adamV, ck.meta.Step
+			start = ck.meta.Step
+		}
+	}
+	examples, err := r.saliency(ctx)
+	if err != nil {
+		return nil, err
+	}
+	logf, err := r.openLog(start)
+	if err != nil {
+		return nil, err
+	}
+	if logf != nil {
+		defer logf.Close()
+	}
+	obj := &Objective{Model: r.Model, Schedule: c.Schedule(), Config: c.Loss}
+	res := &Result{Steps: total}
+	began := time.Now()
+	epochSum, epochTexts := Terms{}, 0
+	for step := start; step < total; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		epoch := step / spe
+		order := data.Order(len(r.Texts), c.Seed, epoch)
+		lo := (step % spe) * c.Batch
+		batch := order[lo:min(lo+c.Batch, len(order))]
+		terms, grad, err := r.batchGrad(obj, params, examples, batch, step)
+		if err != nil {
+			return nil, err
+		}
+		lr := LearningRate(c.LR, step, total, c.Warmup)
+		opt.Update(params.Flat, grad.Flat, lr)
+		if logf != nil {
+			line, _ := json.Marshal(StepLog{Step: step + 1, Epoch: epoch, LR: lr, Texts: len(batch), Seconds: time.Since(began).Seconds(), Terms: terms})
+			if _, err := logf.Write(append(line, '\n')); err != nil {
+				return nil, fmt.Errorf("loss log %s: %w", r.LogPath, err)
+			}
+		}
+		epochSum.add(terms, float64(len(batch)))
+		epochTexts += len(batch)
+		if (step+1)%spe == 0 || step+1 == total {
+			var mean Terms
+			mean.add(epochSum, 1/float64(epochTexts))
+			if epoch == 0 && start == 0 {
+				res.First = mean
+			}
+			res.Last = mean
+			epochSum, epochTexts = Terms{}, 0
+		}
+		if r.Checkpoint != "" && ((step+1)%r.CheckpointEvery == 0 || step+1 == total) {
+			ck := &checkpoint{meta: checkpointMeta{Format: CheckpointFormat, Step: step + 1, TotalSteps: total, Fingerprint: fp, Hidden: params.Hidden, Width: params.Width, Stages: len(params.Stages)}, params: params, adamM: opt.M, adamV: opt.V}
+			if err := ck.save(r.Checkpoint); err != nil {
+				return nil, err
+			}
+		}
+		if r.Progress != nil {
+			r.Progress(Progress{Phase: "train", Done: step + 1, Total: total, Terms: terms})
+		}
+	}
+	res.Params = params
+	return res, nil
+}
+
+// noiseSeed gives each (step, text) its own Gumbel and pair-sampling
+// stream, fixed by the run's seed.
+func noiseSeed(seed uint64, step, text int) uint64 {
+	return mix(mix(seed^0x9e3779b97f4a7c15) ^ mix(uint64(step)<<32|uint64(uint32(text))))
+}
+
+// mix is splitmix64's finaliser.
+func mix(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// batchGrad computes the batch's mean loss and gradient. Each text's
+// gradient goes to its own buffer and the buffers are summed in batch
+// order, so the result does not depend on the worker count.
+func (r *Run) batchGrad(obj *Objective, p *Params, ex []Example, batch []int, step int) (Terms, *Params, error) {
+	grads := make([]*Params, len(batch))
+	terms := make([]Terms, len(batch))
+	errs := make([]error, len(batch))
+	scale := 1 / float64(len(batch))
+	workers := r.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(workers, len(batch)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range next {
+				grads[k] = p.ZeroLike()
+				terms[k], errs[k] = obj.Loss(p, grads[k], ex[batch[k]], noiseSeed(r.Config.Seed, step, batch[k]), scale)
+			}
+		}()
+	}
+	for k := range batch {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	sum := p.ZeroLike()
+	var mean Terms
+	for k := range batch {
+		if errs[k] != nil {
+			return Terms{}, nil, fmt.Errorf("training text %d: %w", batch[k], errs[k])
+		}
+		for i, v := range grads[k].Flat {
+			sum.Flat[i] += v
+		}
+		mean.add(terms[k], scale)
+	}
+	return mean, sum, nil
+}
+
+// saliency computes every text's saliency at the schedule's locations.
+func (r *Run) saliency(ctx context.Context) ([]Example, error) {
+	ex := make([]Example, len(r.Texts))
+	errs := make([]error, len(r.Texts))
+	locs := r.Config.Locations
+	workers := r.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done int
+	)
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				sal, _, err := Saliency(r.Model, r.Texts[i])
+				if err == nil {
+					e := Example{IDs: r.Texts[i]}
+					for _, l := range locs {
+						e.Saliency = append(e.Saliency, sal[l])
+					}
+					ex[i] = e
+				}
+				errs[i] = err
+				mu.Lock()
+				done++
+				if r.Progress != nil {
+					r.Progress(Progress{Phase: "saliency", Done: done, Total: len(r.Texts)})
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for i := range r.Texts {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("training text %d: %w", i, err)
+		}
+	}
+	return ex, nil
+}
+
+// openLog opens the loss log for appending; when resuming from step, it
+// first drops the lines of later steps (written after the checkpoint by an
+// interrupted run), rewriting the file atomically.
+func (r *Run) openLog(step int) (*os.File, error) {
+	if r.LogPath == "" {
+		return nil, nil
+	}
+	if step == 0 {
+		f, err := os.Create(r.LogPath)
+		if err != nil {
+			return nil, fmt.Errorf("loss log: %w", err)
+		}
+		return f, nil
+	}
+	old, err := os.ReadFile(r.LogPath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("loss log: %w", err)
+	}
+	var kept bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(old))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		var l struct {
+			Step int `json:"step"`
+		}
+		if json.Unmarshal(sc.Bytes(), &l) != nil || l.Step > step {
+			break
+		}
+		kept.Write(sc.Bytes())
+		kept.WriteByte('\n')
+	}
+	if err := writeAtomic(r.LogPath, kept.Bytes()); err != nil {
+		return nil, fmt.Errorf("loss log: %w", err)
+	}
+	f, err := os.OpenFile(r.LogPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil, fmt.Errorf("loss log: %w", err)
+	}
+	return f, nil
+}
