@@ -104,12 +104,12 @@ func loadCheckpoint(path string) (*checkpoint, error) {
 	if m.Hidden <= 0 || m.Width <= 0 || m.Stages <= 0 || m.Step < 0 || m.Hidden > 1<<20 || m.Width > 1<<20 || m.Stages > 1<<10 {
 		return nil, fmt.Errorf("checkpoint %s: bad sizes in header %+v", path, m)
 	}
-	c.params = NewParams(m.Hidden, m.Width, m.Stages)
-	n := len(c.params.Flat)
+	n := m.Stages * (m.Width*m.Hidden + 3*m.Width + 2)
 	data := b[16+hl:]
 	if len(data) != 3*8*n {
 		return nil, fmt.Errorf("checkpoint %s: %d data bytes, want %d (3 arrays of %d float64)", path, len(data), 3*8*n, n)
 	}
+	c.params = NewParams(m.Hidden, m.Width, m.Stages)
 	read := func(k int) []float64 {
 		v := make([]float64, n)
 		for i := range v {
