@@ -2,6 +2,7 @@ package chat
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -16,11 +17,22 @@ func Detect(tokenizerConfigPath string) (Template, error) {
 		return nil, fmt.Errorf("chat template: %w", err)
 	}
 	t, err := DetectJSON(data)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrUnrecognised):
+		return nil, fmt.Errorf("unrecognised chat template in %s; %s", tokenizerConfigPath, chooseHint)
+	case errors.Is(err, ErrNoTemplate):
+		return nil, fmt.Errorf("no chat_template in %s; %s", tokenizerConfigPath, chooseHint)
+	case err != nil:
 		return nil, fmt.Errorf("%s: %w", tokenizerConfigPath, err)
 	}
 	return t, nil
 }
+
+// Errors DetectJSON returns for configs it cannot use.
+var (
+	ErrUnrecognised = errors.New("unrecognised chat template")
+	ErrNoTemplate   = errors.New("no chat_template")
+)
 
 // chooseHint tells how to get past a template Detect does not know.
 const chooseHint = "choose one with --chat-template chatml|llama2|mistral|llama3"
@@ -40,7 +52,7 @@ func DetectJSON(data []byte) (Template, error) {
 		return nil, err
 	}
 	if src == "" {
-		return nil, fmt.Errorf("no chat_template; %s", chooseHint)
+		return nil, ErrNoTemplate
 	}
 	bos, err := tokenText(cfg.BOS)
 	if err != nil {
@@ -52,7 +64,7 @@ func DetectJSON(data []byte) (Template, error) {
 	}
 	mk, ok := known[canonical(src)]
 	if !ok {
-		return nil, fmt.Errorf("unrecognised chat template; %s", chooseHint)
+		return nil, ErrUnrecognised
 	}
 	return mk(bos, eos), nil
 }

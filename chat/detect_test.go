@@ -100,8 +100,9 @@ func TestDetectErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), p) {
 			t.Errorf("%v: err = %v, want mention of %q and the file", c.cfg, err, c.want)
 		}
-		if c.want == "unrecognised chat template" && !strings.Contains(err.Error(), "--chat-template chatml|llama2|mistral|llama3") {
-			t.Errorf("error lacks the --chat-template hint: %v", err)
+		hint := "unrecognised chat template in " + p + "; choose one with --chat-template chatml|llama2|mistral|llama3"
+		if c.want == "unrecognised chat template" && err.Error() != hint {
+			t.Errorf("error %q, want %q", err, hint)
 		}
 	}
 	if _, err := Detect(filepath.Join(t.TempDir(), "missing.json")); err == nil {
