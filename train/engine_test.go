@@ -1,0 +1,114 @@
+package train
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/backend/cpu"
+	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/prune"
+	"github.com/sdtp/sdtp/train/lm"
+	"github.com/sdtp/sdtp/train/nn"
+)
+
+// TestPrunedForwardMatchesEngine checks that the host's simulation of a
+// pruned prompt (key masks) is what the engine does (dropping rows, then
+// decoding over the shrunk per-layer caches): on stories260K with a
+// random module and with keep-most-recent, the next-token distributions
+// of the last prompt token and of teacher-forced decoded tokens agree
+// with the CPU backend's within float32 rounding.
+func TestPrunedForwardMatchesEngine(t *testing.T) {
+	path := testdata.Path(t, "llama2c/stories260K.bin")
+	host, err := lm.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cpu.New(backend.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	eng, err := model.Open(b, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	sched := prune.Schedule{Locations: []int{1, 2, 3, 4}, Ratio: 0.7}
+	c := &host.Config
+	mod, err := prune.NewRandom(prune.ModelInfo{Name: "stories260K", Hidden: c.Hidden, Layers: c.Layers}, sched, 0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modScorer, err := prune.NewModuleScorer(b, mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer modScorer.Close()
+	ids := make([]int, 72)
+	for i := range ids {
+		ids[i] = (i*131 + 7) % c.Vocab
+	}
+	ids[0] = 1
+	const prompt = 64
+	for _, tc := range []struct {
+		name   string
+		engine prune.Scorer
+		host   Scorer
+	}{
+		{"module", modScorer, ModuleScorer{mod}},
+		{"recent", prune.RecentScorer{}, BaselineScorer{prune.RecentScorer{}, c.Hidden}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, alive, err := PrunedForward(host, ids, prompt, sched, tc.host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cache := eng.NewCache(len(ids))
+			defer cache.Free()
+			pos := make([]int32, prompt)
+			for i := range pos {
+				pos[i] = int32(i)
+			}
+			engAlive := make([]int, c.Layers)
+			logits, err := eng.Forward(context.Background(), ids[:prompt], pos, cache, model.ForwardOptions{Pruner: &prune.Pruner{Schedule: sched, Scorer: tc.engine}, Alive: engAlive})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for l := range alive {
+				if alive[l] != engAlive[l] {
+					t.Fatalf("alive per block: host %v, engine %v", alive, engAlive)
+				}
+			}
+			if alive[c.Layers-1] >= prompt {
+				t.Fatalf("nothing was pruned: %v", alive)
+			}
+			for row := prompt - 1; row < len(ids)-1; row++ {
+				if row >= prompt {
+					logits, err = eng.Forward(context.Background(), ids[row:row+1], []int32{int32(row)}, cache, model.ForwardOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				lg := make([]float64, len(logits))
+				for i, v := range logits {
+					lg[i] = float64(v)
+				}
+				nn.LogSoftmax(lg, lg)
+				want := tr.LogProbs(row)
+				worst := 0.0
+				for i := range lg {
+					worst = max(worst, math.Abs(lg[i]-want[i]))
+				}
+				if row == prompt-1 || row == len(ids)-2 {
+					t.Logf("row %d: worst log-probability difference %.2g", row, worst)
+				}
+				if worst > 2e-3 {
+					t.Fatalf("row %d: log-probabilities differ by up to %g", row, worst)
+				}
+			}
+		})
+	}
+}
