@@ -1,0 +1,20 @@
+// Package server speaks the OpenAI HTTP API on top of the sdtp engine, so
+// that lm-evaluation-harness (local-completions, local-chat-completions),
+// the official OpenAI SDKs and any other client can drive a model, with or
+// without SDTP pruning.
+//
+// Endpoints: GET /health, GET /v1/models, POST /v1/completions (prompts as
+// text, lists of text, token ids or lists of token ids; echo; legacy
+// logprobs; server-sent events), POST /v1/chat/completions (the model's chat
+// template, streaming or not), and the tokenizer endpoints lm-eval's remote
+// tokenizer reads: GET /tokenizer_info, POST /tokenize, POST /detokenize.
+//
+// Pruning is chosen per request: the server's default schedule, or the
+// request's "sdtp": {"prune": "off" | PRESET}. Prompt-token logprobs (echo
+// with logprobs, as lm-eval's loglikelihood requests ask) need the logits
+// of every prompt position, which pruning removes, so such requests run
+// unpruned unless they name a schedule, which is then refused.
+//
+// The server holds no model itself: it drives an Engine, which ModelEngine
+// implements over a model.Model; tests use a fake one.
+package server

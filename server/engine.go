@@ -1,0 +1,120 @@
+package server
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/model"
+)
+
+// Engine runs generations for the server. Implementations must be safe for
+// as many concurrent calls as the server's MaxConcurrent allows.
+type Engine interface {
+	// Info describes the model behind the engine.
+	Info() EngineInfo
+	// Generate continues req.Prompt, decoding text with dec.
+	Generate(ctx context.Context, req generate.Request, dec generate.Decoder) (*generate.Result, error)
+}
+
+// EngineInfo is what the server needs to know about the model.
+type EngineInfo struct {
+	// Vocab is the number of token ids the model accepts.
+	Vocab int
+	// MaxPos is the model's context length (prompt plus new tokens); 0: unbounded.
+	MaxPos int
+	// BOS is the beginning-of-sequence id, or -1.
+	BOS int
+	// StopIDs end generation unless a request sets ignore_eos.
+	StopIDs []int
+	// Layers is the number of decoder blocks.
+	Layers int
+}
+
+// ModelEngine runs generate.Run on a loaded model. Both sdtp backends
+// serialise their ops internally, so concurrent calls are safe (they
+// interleave; each has its own KV cache).
+type ModelEngine struct {
+	Model *model.Model
+	// StopIDs end generation (EOS); see StopIDs for the usual choice.
+	StopIDs []int
+}
+
+// Info implements Engine.
+func (e *ModelEngine) Info() EngineInfo {
+	c := &e.Model.Config
+	return EngineInfo{Vocab: c.Vocab, MaxPos: c.MaxPos, BOS: c.BOS, StopIDs: e.StopIDs, Layers: c.Layers}
+}
+
+// Generate implements Engine.
+func (e *ModelEngine) Generate(ctx context.Context, req generate.Request, dec generate.Decoder) (*generate.Result, error) {
+	return generate.Run(ctx, e.Model, dec, req)
+}
+
+// StopIDs returns the ids that end generation for a model and its
+// tokenizer (nil when there is none), as 'sdtp generate' chooses them:
+// llama2.c checkpoints stop when BOS is sampled, other models at the
+// model's and the tokenizer's EOS ids.
+func StopIDs(c *model.Config, tok Tokenizer) []int {
+	var ids []int
+	if c.Arch == "llama2c" {
+		ids = []int{c.BOS}
+	} else {
+		ids = append(ids, c.EOS...)
+		if tok != nil {
+			ids = append(ids, tok.EOS()...)
+		}
+	}
+	seen := map[int]bool{}
+	out := ids[:0]
+	for _, id := range ids {
+		if id >= 0 && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Tokenizer is the part of tokenizer.Tokenizer the server uses.
+type Tokenizer interface {
+	// Encode tokenizes text without adding BOS/EOS (special tokens written
+	// in the text are matched).
+	Encode(text string) []int
+	// EncodeWithSpecial tokenizes text and applies the tokenizer's
+	// post-processing (BOS for Llama-2 and llama2.c).
+	EncodeWithSpecial(text string) []int
+	// Decode turns ids into text, special tokens rendered as their text.
+	Decode(ids []int) string
+	// TokenText is the raw token string, or "" for an unknown id.
+	TokenText(id int) string
+	// BOS is the beginning-of-sequence id, or -1.
+	BOS() int
+	// EOS lists the ids that end generation.
+	EOS() []int
+}
+
+// idDecoder renders token ids as "<id:N>" where the server has no
+// tokenizer, so that text, text offsets and stop strings stay consistent.
+type idDecoder struct{}
+
+func (idDecoder) Decode(ids []int) string {
+	var b strings.Builder
+	for _, id := range ids {
+		b.WriteString(idText(id))
+	}
+	return b.String()
+}
+
+func idText(id int) string { return "<id:" + strconv.Itoa(id) + ">" }
+
+// checkIDs reports the first id outside [0, vocab).
+func checkIDs(ids []int, vocab int, param string) error {
+	for i, id := range ids {
+		if id < 0 || (vocab > 0 && id >= vocab) {
+			return badRequest(param, "token id %d at index %d is outside the vocabulary [0, %d)", id, i, vocab)
+		}
+	}
+	return nil
+}

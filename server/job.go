@@ -1,0 +1,276 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/model"
+)
+
+// job is a validated generation request: one or more tokenized prompts and
+// how to continue each.
+type job struct {
+	prompts [][]int
+	// texts are the prompts as sent, where they were text (echo returns them).
+	texts     []string
+	maxTokens int // -1: up to the end of the context
+	sampling  generate.Sampling
+	stops     []string
+	stopIDs   []int
+	logprobs  bool
+	top       int
+	echo      bool
+	prune     string
+	pruner    model.Pruner
+}
+
+// newJob validates the fields completions and chat share; prompts and
+// pruning are set by the caller.
+func (s *Server) newJob(p *commonParams) (*job, error) {
+	if err := s.checkModel(p.Model); err != nil {
+		return nil, err
+	}
+	if p.N != nil && *p.N != 1 {
+		return nil, badRequest("n", "only n=1 is supported, got %d", *p.N)
+	}
+	for _, pen := range []struct {
+		name string
+		v    *float64
+	}{{"presence_penalty", p.PresencePenalty}, {"frequency_penalty", p.FrequencyPenalty}} {
+		if pen.v != nil && *pen.v != 0 {
+			return nil, badRequest(pen.name, "%s is not supported (only 0)", pen.name)
+		}
+	}
+	if len(p.LogitBias) > 0 {
+		return nil, badRequest("logit_bias", "logit_bias is not supported")
+	}
+	j := &job{maxTokens: -1, sampling: generate.Sampling{Temperature: 1}}
+	if t := p.Temperature; t != nil {
+		if *t < 0 || *t > maxTemperature {
+			return nil, badRequest("temperature", "temperature %v must be in [0, %d]", *t, maxTemperature)
+		}
+		j.sampling.Temperature = *t
+	}
+	if tp := p.TopP; tp != nil {
+		switch {
+		case *tp < 0 || *tp > 1:
+			return nil, badRequest("top_p", "top_p %v must be in [0, 1]", *tp)
+		case *tp == 0:
+			j.sampling.Temperature = 0 // the limit of an ever smaller nucleus: greedy
+		default:
+			j.sampling.TopP = *tp
+		}
+	}
+	if k := p.TopK; k != nil {
+		if *k < -1 {
+			return nil, badRequest("top_k", "top_k %d must be positive, or 0 or -1 for no limit", *k)
+		}
+		j.sampling.TopK = max(*k, 0)
+	}
+	if p.Seed != nil {
+		j.sampling.Seed = uint64(*p.Seed)
+	}
+	if p.MaxTokens != nil {
+		if *p.MaxTokens < 0 {
+			return nil, badRequest("max_tokens", "max_tokens %d must not be negative", *p.MaxTokens)
+		}
+		j.maxTokens = *p.MaxTokens
+	}
+	stops, err := parseStop(p.Stop)
+	if err != nil {
+		return nil, err
+	}
+	j.stops = stops
+	if !p.IgnoreEOS {
+		j.stopIDs = s.info.StopIDs
+	}
+	return j, nil
+}
+
+// setPrune chooses the pruner: the request's "sdtp.prune", else the
+// server's default. Prompt logprobs need every position's logits, so such
+// a request runs unpruned by default and is refused if it names a schedule.
+func (s *Server) setPrune(j *job, p *sdtpParams, needAllLogits bool) error {
+	name, explicit := s.o.DefaultPrune, false
+	if p != nil && p.Prune != "" && p.Prune != "default" {
+		name, explicit = p.Prune, true
+	}
+	if name == "" || name == "off" {
+		j.prune = "off"
+		return nil
+	}
+	if needAllLogits {
+		if explicit {
+			return badRequest("sdtp.prune", "echo with logprobs needs the logits of every prompt token, which pruning drops; leave sdtp.prune unset or \"off\"")
+		}
+		j.prune = "off"
+		return nil
+	}
+	if s.o.Pruners == nil {
+		return badRequest("sdtp.prune", "this server has no pruning configured (start it with --prune-module or --prune-scorer)")
+	}
+	pr, err := s.o.Pruners(name)
+	if err != nil {
+		return badRequest("sdtp.prune", "schedule %q: %v", name, err)
+	}
+	j.prune, j.pruner = name, pr
+	return nil
+}
+
+// encodeText tokenizes a text prompt as the model expects it (BOS added
+// where the tokenizer adds one); an empty prompt becomes BOS.
+func (s *Server) encodeText(text, param string) ([]int, error) {
+	if s.o.Tokenizer == nil {
+		return nil, noTokenizer(param)
+	}
+	ids := s.o.Tokenizer.EncodeWithSpecial(text)
+	if len(ids) == 0 {
+		bos := s.o.Tokenizer.BOS()
+		if bos < 0 {
+			return nil, badRequest(param, "the prompt is empty and the model has no BOS token to start from")
+		}
+		ids = []int{bos}
+	}
+	return ids, nil
+}
+
+// checkPrompts validates every prompt against the vocabulary and the
+// context length, and fixes an open-ended max_tokens per prompt.
+func (s *Server) checkPrompts(j *job, param string) error {
+	ctxLen := s.o.MaxContext
+	for i, ids := range j.prompts {
+		if len(ids) == 0 {
+			return badRequest(param, "prompt %d is empty", i)
+		}
+		if err := checkIDs(ids, s.info.Vocab, param); err != nil {
+			return err
+		}
+		if ctxLen > 0 {
+			want := len(ids) + max(j.maxTokens, 0)
+			if want > ctxLen || (j.maxTokens < 0 && len(ids) >= ctxLen) {
+				return badRequestCode(param, "context_length_exceeded", "this model's maximum context length is %d tokens, but prompt %d has %d tokens and max_tokens asks for %d more", ctxLen, i, len(ids), max(j.maxTokens, 0))
+			}
+		}
+		if j.echo && j.logprobs {
+			if need := int64(len(ids)) * int64(s.info.Vocab) * 4; need > s.o.MaxPromptLogits {
+				return badRequestCode(param, "context_length_exceeded", "echo with logprobs needs the logits of every prompt token: %d tokens × %d vocabulary × 4 bytes exceeds the server's limit of %d bytes", len(ids), s.info.Vocab, s.o.MaxPromptLogits)
+			}
+		}
+	}
+	return nil
+}
+
+// maxTokensFor returns the new-token budget of prompt i.
+func (s *Server) maxTokensFor(j *job, i int) int {
+	if j.maxTokens >= 0 {
+		return j.maxTokens
+	}
+	if s.o.MaxContext > 0 {
+		return s.o.MaxContext - len(j.prompts[i])
+	}
+	return defaultOpenMaxTokens
+}
+
+// defaultOpenMaxTokens is the budget of a request without max_tokens on a
+// model with no context limit.
+const defaultOpenMaxTokens = 4096
+
+// decoder renders token ids as text.
+func (s *Server) decoder() generate.Decoder {
+	if s.o.Tokenizer != nil {
+		return s.o.Tokenizer
+	}
+	return idDecoder{}
+}
+
+// admit waits for a generation slot; a full queue gives 429.
+func (s *Server) admit(ctx context.Context) (func(), error) {
+	start := time.Now()
+	release, err := s.adm.acquire(ctx)
+	if errors.Is(err, errBusy) {
+		e := newError(http.StatusTooManyRequests, typeRateLimit, "rate_limit_exceeded", "the server is busy (%d running, queue of %d full); retry later", s.o.MaxConcurrent, s.o.Queue)
+		e.RetryAfter = s.o.RetryAfter
+		return nil, e
+	}
+	if err != nil {
+		return nil, err
+	}
+	stats(ctx).queued = time.Since(start)
+	return release, nil
+}
+
+// run generates the continuation of prompt i, sending text to onText
+// (may be nil) as it becomes final.
+func (s *Server) run(ctx context.Context, j *job, i int, onText func(string) error) (*generate.Result, error) {
+	req := generate.Request{
+		Prompt:         j.prompts[i],
+		MaxTokens:      s.maxTokensFor(j, i),
+		Sampling:       j.sampling,
+		StopIDs:        j.stopIDs,
+		StopStrings:    j.stops,
+		Pruner:         j.pruner,
+		Logprobs:       j.logprobs,
+		TopLogprobs:    j.top,
+		PromptLogprobs: j.echo && j.logprobs,
+		OnText:         onText,
+	}
+	res, err := s.eng.Generate(ctx, req, s.decoder())
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("generation failed: %w", err)
+	}
+	return res, nil
+}
+
+// usage is the token accounting of a response, with sdtp's pruning figures.
+type usage struct {
+	PromptTokens     int        `json:"prompt_tokens"`
+	CompletionTokens int        `json:"completion_tokens"`
+	TotalTokens      int        `json:"total_tokens"`
+	SDTP             *sdtpUsage `json:"sdtp,omitempty"`
+}
+
+// sdtpUsage reports the schedule and the tokens alive in each decoder
+// block during prefill (summed over the request's prompts).
+type sdtpUsage struct {
+	Prune          string  `json:"prune"`
+	AliveLastLayer int     `json:"alive_tokens_last_layer"`
+	AlivePerLayer  []int   `json:"alive_tokens_per_layer"`
+	PrefillSeconds float64 `json:"prefill_seconds"`
+	DecodeSeconds  float64 `json:"decode_seconds"`
+}
+
+func newUsage(prune string) *usage {
+	return &usage{SDTP: &sdtpUsage{Prune: prune, AlivePerLayer: []int{}}}
+}
+
+// add counts one prompt's result.
+func (u *usage) add(res *generate.Result) {
+	u.PromptTokens += res.PromptTokens
+	u.CompletionTokens += len(res.Tokens)
+	u.TotalTokens = u.PromptTokens + u.CompletionTokens
+	sd := u.SDTP
+	for len(sd.AlivePerLayer) < len(res.Alive) {
+		sd.AlivePerLayer = append(sd.AlivePerLayer, 0)
+	}
+	for l, n := range res.Alive {
+		sd.AlivePerLayer[l] += n
+	}
+	if n := len(res.Alive); n > 0 {
+		sd.AliveLastLayer += res.Alive[n-1]
+	}
+	sd.PrefillSeconds += res.PrefillSeconds
+	sd.DecodeSeconds += res.DecodeSeconds
+}
+
+// record copies the usage into the access log record.
+func (u *usage) record(ctx context.Context) {
+	st := stats(ctx)
+	st.promptTokens, st.completionTokens, st.prune = u.PromptTokens, u.CompletionTokens, u.SDTP.Prune
+}

@@ -1,0 +1,177 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/sdtp/sdtp/model"
+)
+
+// ChatFunc renders chat messages with the model's chat template, ending
+// with the prompt for the assistant's reply.
+type ChatFunc func(msgs []Message) (string, error)
+
+// PrunerFunc builds the pruner for a schedule name (a preset, or "default"
+// for the server's own schedule). The pruner may be shared by concurrent
+// requests.
+type PrunerFunc func(name string) (model.Pruner, error)
+
+// Options configure a Server. Zero values take the defaults noted.
+type Options struct {
+	// ModelName is the model id clients name; requests naming another get 404.
+	ModelName string
+	// Tokenizer turns text into ids and back; nil serves token-id prompts
+	// only, rendering output tokens as "<id:N>".
+	Tokenizer Tokenizer
+	// Chat renders chat messages; nil answers chat requests with 400.
+	Chat ChatFunc
+	// ChatTemplate is the template's source text, reported by /tokenizer_info.
+	ChatTemplate string
+	// Pruners builds pruners by schedule name; nil: no pruning available.
+	Pruners PrunerFunc
+	// DefaultPrune is the schedule requests get when they name none: "" or
+	// "off" for none, else a name Pruners accepts.
+	DefaultPrune string
+	// APIKey, when set, must be sent as "Authorization: Bearer KEY".
+	APIKey string
+	// MaxConcurrent generations run at once (default 1); Queue more wait
+	// (default 64) and the rest get 429.
+	MaxConcurrent int
+	Queue         int
+	// MaxBody bounds the request body in bytes (default 32 MiB).
+	MaxBody int64
+	// MaxContext bounds prompt plus new tokens (default: the model's MaxPos).
+	MaxContext int
+	// MaxPrompts bounds the prompts of one completions request (default 256).
+	MaxPrompts int
+	// MaxPromptLogits bounds the bytes of prompt logits an echo+logprobs
+	// request may need, prompt length × vocabulary × 4 (default 4 GiB).
+	MaxPromptLogits int64
+	// RetryAfter is the Retry-After value of a 429, in seconds (default 1).
+	RetryAfter int
+	// ShutdownTimeout bounds how long Serve waits for in-flight requests
+	// after its context ends (default 10 minutes); then it cancels them.
+	ShutdownTimeout time.Duration
+	// Logger receives access and lifecycle logs (default: discarded).
+	Logger *slog.Logger
+}
+
+// Server answers the OpenAI API for one engine.
+type Server struct {
+	eng      Engine
+	info     EngineInfo
+	o        Options
+	adm      *admission
+	log      *slog.Logger
+	created  int64
+	handler  http.Handler
+	stopping atomic.Bool
+}
+
+// New makes a server for eng.
+func New(eng Engine, o Options) (*Server, error) {
+	if eng == nil {
+		return nil, fmt.Errorf("server: no engine")
+	}
+	if o.MaxConcurrent == 0 {
+		o.MaxConcurrent = 1
+	}
+	if o.Queue == 0 {
+		o.Queue = 64
+	}
+	if o.MaxBody == 0 {
+		o.MaxBody = 32 << 20
+	}
+	if o.MaxPrompts == 0 {
+		o.MaxPrompts = 256
+	}
+	if o.MaxPromptLogits == 0 {
+		o.MaxPromptLogits = 4 << 30
+	}
+	if o.RetryAfter == 0 {
+		o.RetryAfter = 1
+	}
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = 10 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case o.ModelName == "":
+		return nil, fmt.Errorf("server: the model name is empty")
+	case o.MaxConcurrent < 1:
+		return nil, fmt.Errorf("server: max concurrent %d must be at least 1", o.MaxConcurrent)
+	case o.Queue < 0:
+		return nil, fmt.Errorf("server: queue %d must not be negative", o.Queue)
+	case o.MaxBody < 1:
+		return nil, fmt.Errorf("server: max body %d must be positive", o.MaxBody)
+	case o.MaxContext < 0:
+		return nil, fmt.Errorf("server: max context %d must not be negative", o.MaxContext)
+	case o.DefaultPrune != "" && o.DefaultPrune != "off" && o.Pruners == nil:
+		return nil, fmt.Errorf("server: default schedule %q but no pruners", o.DefaultPrune)
+	}
+	info := eng.Info()
+	if info.MaxPos > 0 && (o.MaxContext == 0 || o.MaxContext > info.MaxPos) {
+		o.MaxContext = info.MaxPos
+	}
+	s := &Server{eng: eng, info: info, o: o, adm: newAdmission(o.MaxConcurrent, o.Queue), log: o.Logger, created: time.Now().Unix()}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler of every endpoint.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve answers requests on ln until ctx ends, then shuts down gracefully:
+// it stops accepting connections, lets in-flight and queued requests finish
+// (at most ShutdownTimeout, after which their work is cancelled), and
+// returns nil. Any other failure of the listener is returned.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return work },
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("serving", "addr", ln.Addr().String(), "model", s.o.ModelName, "max_concurrent", s.o.MaxConcurrent, "queue", s.o.Queue, "prune", s.pruneName(s.o.DefaultPrune))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	s.stopping.Store(true)
+	running, waiting := s.adm.load()
+	s.log.Info("shutting down: finishing in-flight requests", "running", running, "waiting", waiting, "timeout", s.o.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.o.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		s.log.Warn("shutdown timeout: cancelling the remaining requests", "err", err)
+		cancelWork()
+		hs.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// pruneName is the name reported for a schedule.
+func (s *Server) pruneName(name string) string {
+	if name == "" {
+		return "off"
+	}
+	return name
+}

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"net/http"
+)
+
+// noTokenizer is the error of text endpoints on a server without a tokenizer.
+func noTokenizer(param string) *apiError {
+	return badRequestCode(param, "no_tokenizer", "this server has no tokenizer (start it with --tokenizer); send prompts as token ids")
+}
+
+// tokenizerInfo is the body of GET /tokenizer_info, the fields lm-eval's
+// remote tokenizer reads (as vLLM serves them).
+type tokenizerInfo struct {
+	EOSToken      *string `json:"eos_token"`
+	BOSToken      *string `json:"bos_token"`
+	PadToken      *string `json:"pad_token"`
+	ChatTemplate  *string `json:"chat_template"`
+	ModelMaxLen   int     `json:"model_max_length,omitempty"`
+	TokenizerName string  `json:"tokenizer_class"`
+	EOSTokenID    *int    `json:"eos_token_id"`
+	BOSTokenID    *int    `json:"bos_token_id"`
+}
+
+func (s *Server) handleTokenizerInfo(w http.ResponseWriter, r *http.Request) {
+	tok := s.o.Tokenizer
+	if tok == nil {
+		writeError(w, noTokenizer(""))
+		return
+	}
+	info := tokenizerInfo{ChatTemplate: strPtr(s.o.ChatTemplate), ModelMaxLen: s.o.MaxContext, TokenizerName: "sdtp"}
+	if id := s.eosID(); id >= 0 {
+		info.EOSToken, info.EOSTokenID = strPtr(tok.TokenText(id)), &id
+		// No pad token of its own: like lm-eval's HF path, pad with EOS.
+		info.PadToken = info.EOSToken
+	}
+	if id := tok.BOS(); id >= 0 {
+		info.BOSToken, info.BOSTokenID = strPtr(tok.TokenText(id)), &id
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+// eosID is the tokenizer's end-of-sequence id: its first EOS id that is
+// not BOS (llama2.c files list BOS among the ids that end generation).
+func (s *Server) eosID() int {
+	tok := s.o.Tokenizer
+	for _, id := range tok.EOS() {
+		if id != tok.BOS() {
+			return id
+		}
+	}
+	return -1
+}
+
+type tokenizeRequest struct {
+	Model            string  `json:"model"`
+	Prompt           *string `json:"prompt"`
+	AddSpecialTokens *bool   `json:"add_special_tokens"`
+}
+
+type tokenizeResponse struct {
+	Tokens      []int `json:"tokens"`
+	Count       int   `json:"count"`
+	MaxModelLen int   `json:"max_model_len,omitempty"`
+}
+
+// handleTokenize encodes {"prompt", "add_special_tokens" (default true)}.
+func (s *Server) handleTokenize(w http.ResponseWriter, r *http.Request) {
+	var req tokenizeRequest
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.checkModel(req.Model); err != nil {
+		writeError(w, err)
+		return
+	}
+	if s.o.Tokenizer == nil {
+		writeError(w, noTokenizer("prompt"))
+		return
+	}
+	if req.Prompt == nil {
+		writeError(w, badRequest("prompt", "prompt (a string) is required"))
+		return
+	}
+	var ids []int
+	if req.AddSpecialTokens == nil || *req.AddSpecialTokens {
+		ids = s.o.Tokenizer.EncodeWithSpecial(*req.Prompt)
+	} else {
+		ids = s.o.Tokenizer.Encode(*req.Prompt)
+	}
+	if ids == nil {
+		ids = []int{}
+	}
+	writeJSON(w, http.StatusOK, tokenizeResponse{Tokens: ids, Count: len(ids), MaxModelLen: s.o.MaxContext})
+}
+
+type detokenizeRequest struct {
+	Model  string `json:"model"`
+	Tokens *[]int `json:"tokens"`
+}
+
+// handleDetokenize decodes {"tokens"} to {"prompt"}.
+func (s *Server) handleDetokenize(w http.ResponseWriter, r *http.Request) {
+	var req detokenizeRequest
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.checkModel(req.Model); err != nil {
+		writeError(w, err)
+		return
+	}
+	if s.o.Tokenizer == nil {
+		writeError(w, noTokenizer("tokens"))
+		return
+	}
+	if req.Tokens == nil {
+		writeError(w, badRequest("tokens", "tokens (a list of token ids) is required"))
+		return
+	}
+	if err := checkIDs(*req.Tokens, s.info.Vocab, "tokens"); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"prompt": s.o.Tokenizer.Decode(*req.Tokens)})
+}
+
+// decode reads and parses a JSON request body.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	data, err := readBody(w, r, s.o.MaxBody)
+	if err != nil {
+		return err
+	}
+	return parseJSON(data, v)
+}
