@@ -1,8 +1,8 @@
 package server
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"sort"
