@@ -28,11 +28,11 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, s backend.AttentionShap
 	switch {
 	case nq == 1 && decodeHeadDim(hd) && aligned16(qt.ptr, kt.ptr, vt.ptr):
 		b.attnDecode(d, qt, kt, vt, s, scaleLog2)
-	case (hd == 64 || hd == 128) && aligned16(qt.ptr, kt.ptr, vt.ptr, d.ptr):
-		kernel := fmt.Sprintf("flash_attn_d%d", hd)
-		grid := dim3{(nq + 63) / 64, s.Heads, 1}
+	case b.flash[hd].name != "" && s.Scale > 0 && aligned16(qt.ptr, kt.ptr, vt.ptr, d.ptr):
+		fk := b.flash[hd]
+		grid := dim3{(nq + fk.rows() - 1) / fk.rows(), s.Heads, 1}
 		b.args().ptr(qt.ptr).ptr(kt.ptr).ptr(vt.ptr).ptr(d.ptr).i32(nq).i32(nk).i32(s.Heads).i32(s.KVHeads).f32(scaleLog2).
-			launch(kernel, grid, dim3{128, 1, 1}, flashSmem(hd))
+			launch(fk.name, grid, dim3{128, 1, 1}, fk.smem())
 	default:
 		grid := dim3{(nq + 3) / 4, s.Heads, 1}
 		b.args().ptr(qt.ptr).ptr(kt.ptr).ptr(vt.ptr).ptr(d.ptr).i32(nq).i32(nk).i32(s.Heads).i32(s.KVHeads).i32(hd).f32(scaleLog2).
@@ -40,13 +40,20 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, s backend.AttentionShap
 	}
 }
 
-func decodeHeadDim(hd int) bool {
-	switch hd {
-	case 8, 16, 32, 64, 128, 256:
-		return true
-	}
-	return false
+// decodeKernels names the split-K decode kernel of each head size it has.
+var decodeKernels = map[int]string{
+	8: "attn_decode_d8", 16: "attn_decode_d16", 32: "attn_decode_d32",
+	64: "attn_decode_d64", 128: "attn_decode_d128", 256: "attn_decode_d256",
 }
+
+func decodeHeadDim(hd int) bool { return decodeKernels[hd] != "" }
+
+// combineMaxSplits is COMB_MAX_SPLITS, the most splits the combine kernel merges.
+const combineMaxSplits = 2048
+
+// decodeMMASmem is decode_mma's dynamic shared memory: a 16-row Q tile and
+// double-buffered 32-row K and V tiles.
+func decodeMMASmem(d int) int { return (16 + 4*32) * (d + 8) * 2 }
 
 // decodeMaxG is DEC_MAXG: query heads per block in the decode kernel.
 const decodeMaxG = 8
@@ -55,9 +62,15 @@ const decodeMaxG = 8
 func (b *Backend) attnDecode(d, q, k, v *tensor, s backend.AttentionShape, scaleLog2 float32) {
 	nk := k.rows
 	g := s.Heads / s.KVHeads
+	mma := b.decodeMMA && (s.HeadDim == 64 || s.HeadDim == 128) && s.Scale > 0
 	hg := (g + decodeMaxG - 1) / decodeMaxG
-	splits := max(1, (2*b.sms+s.KVHeads*hg-1)/(s.KVHeads*hg))
-	splits = min(splits, (nk+31)/32)
+	target := 4 * b.sms // blocks of 4 warps
+	if mma {
+		hg = (g + 15) / 16
+		target = 8 * b.sms // one-warp blocks: several per SM
+	}
+	splits := max(1, (target+s.KVHeads*hg-1)/(s.KVHeads*hg))
+	splits = min(splits, (nk+63)/64, combineMaxSplits)
 	chunk := (nk + splits - 1) / splits
 	splits = (nk + chunk - 1) / chunk
 
@@ -76,8 +89,12 @@ func (b *Backend) attnDecode(d, q, k, v *tensor, s backend.AttentionShape, scale
 	}
 	partO := b.decodeWS
 	partML := partO + uintptr(s.Heads*splits*s.HeadDim*4)
-	b.args().ptr(q.ptr).ptr(k.ptr).ptr(v.ptr).ptr(partO).ptr(partML).i32(nk).i32(s.Heads).i32(s.KVHeads).i32(chunk).f32(scaleLog2).
-		launch(fmt.Sprintf("attn_decode_d%d", s.HeadDim), dim3{s.KVHeads, splits, hg}, dim3{128, 1, 1}, 0)
+	a := b.args().ptr(q.ptr).ptr(k.ptr).ptr(v.ptr).ptr(partO).ptr(partML).i32(nk).i32(s.Heads).i32(s.KVHeads).i32(chunk).f32(scaleLog2)
+	if mma {
+		a.launch(fmt.Sprintf("decode_mma_d%d", s.HeadDim), dim3{s.KVHeads, splits, hg}, dim3{32, 1, 1}, decodeMMASmem(s.HeadDim))
+	} else {
+		a.launch(decodeKernels[s.HeadDim], dim3{s.KVHeads, splits, hg}, dim3{128, 1, 1}, 0)
+	}
 	b.args().ptr(d.ptr).ptr(partO).ptr(partML).i32(splits).i32(s.HeadDim).
-		launch("attn_decode_combine", dim3{s.Heads, 1, 1}, dim3{min(128, s.HeadDim), 1, 1}, 0)
+		launch("attn_decode_combine", dim3{s.Heads, 1, 1}, block256, 0)
 }

@@ -17,19 +17,20 @@ func init() {
 
 // Backend runs the backend operations on one NVIDIA GPU.
 type Backend struct {
-	mu     sync.Mutex
-	drv    *driver
-	blas   *cublas
-	dev    int32
-	ctx    uintptr
-	stream uintptr
-	handle uintptr // cuBLAS
-	module uintptr
-	fn     map[string]uintptr
-	name   string
-	ccMaj  int
-	ccMin  int
-	sms    int
+	mu        sync.Mutex
+	drv       *driver
+	blas      *cublas
+	dev       int32
+	ctx       uintptr
+	stream    uintptr
+	handle    uintptr // cuBLAS
+	module    uintptr
+	fn        map[string]uintptr
+	name      string
+	ccMaj     int
+	ccMin     int
+	sms       int
+	smemOptin int
 
 	params pinned // kernel argument block and gemm scalars
 	stage  staging
@@ -40,6 +41,10 @@ type Backend struct {
 	blasWS    uintptr
 	decodeWS  uintptr // split-K partials of decode attention
 	decodeCap int64
+
+	flash     map[int]flashKernel // flash-attention kernel used per head size
+	useGEMV   bool                // one-token MatMul through gemv_bf16 instead of cuBLAS
+	decodeMMA bool                // decode attention on tensor cores where the head size allows
 
 	err error // first device error (sticky)
 }
@@ -75,7 +80,12 @@ func Open(o backend.Options) (*Backend, error) {
 	if o.Device < 0 || o.Device >= int(count) {
 		return nil, fmt.Errorf("device %d does not exist (%d GPUs found)", o.Device, count)
 	}
-	b := &Backend{drv: drv, fn: map[string]uintptr{}, allocs: map[uintptr]int64{}}
+	b := &Backend{drv: drv, fn: map[string]uintptr{}, allocs: map[uintptr]int64{}, flash: map[int]flashKernel{}, useGEMV: true, decodeMMA: true}
+	for _, k := range flashKernels {
+		if k.dflt {
+			b.flash[k.d] = k
+		}
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := b.init(int32(o.Device)); err != nil {
@@ -185,16 +195,45 @@ func (b *Backend) loadKernels() error {
 		}
 		b.fn[n] = f
 	}
-	for name, d := range map[string]int{"flash_attn_d64": 64, "flash_attn_d128": 128} {
-		if err := b.drv.check("cuFuncSetAttribute "+name, b.drv.cuFuncSetAttribute(b.fn[name], cuFuncAttrMaxDynamicShared, int32(flashSmem(d)))); err != nil {
+	var optin int32
+	b.drv.cuDeviceGetAttribute(&optin, cuDevAttrSharedPerBlockOptin, b.dev)
+	b.smemOptin = int(optin)
+	for _, k := range flashKernels {
+		if err := b.drv.check("cuFuncSetAttribute "+k.name, b.drv.cuFuncSetAttribute(b.fn[k.name], cuFuncAttrMaxDynamicShared, int32(k.smem()))); err != nil {
+			return err
+		}
+	}
+	for name, bytes := range map[string]int{"gemv_bf16": 4 * gemvSmemCols, "decode_mma_d64": decodeMMASmem(64), "decode_mma_d128": decodeMMASmem(128)} {
+		if err := b.drv.check("cuFuncSetAttribute "+name, b.drv.cuFuncSetAttribute(b.fn[name], cuFuncAttrMaxDynamicShared, int32(bytes))); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// flashSmem is the dynamic shared memory of flash_attn_dD (FLASH_SMEM).
-func flashSmem(d int) int { return (64 + 4*64) * (d + 8) * 2 }
+// flashKernel is one compiled variant of the flash-attention kernel
+// (FLASH_KERNEL in kernels/attention.cu).
+type flashKernel struct {
+	name      string
+	d, mt, bn int  // head size, 16-row tiles per warp, keys per tile
+	dflt      bool // the variant used unless a benchmark overrides it
+}
+
+var flashKernels = []flashKernel{
+	{"flash_attn_d64", 64, 1, 64, true},
+	{"flash_attn_d128", 128, 1, 64, false},
+	{"flash_attn_d64_m2", 64, 2, 64, false},
+	{"flash_attn_d128_m2", 128, 2, 64, true},
+	{"flash_attn_d128_m2q", 128, 2, 32, false},
+	{"flash_attn_d128_m2n32", 128, 2, 32, false},
+}
+
+// smem is the kernel's dynamic shared memory: Q tile plus double-buffered
+// K and V tiles, rows padded by 8 elements.
+func (k flashKernel) smem() int { return (64*k.mt + 4*k.bn) * (k.d + 8) * 2 }
+
+// rows is the number of queries one block takes.
+func (k flashKernel) rows() int { return 64 * k.mt }
 
 // enter serialises a call and makes the context current on its thread.
 func (b *Backend) enter() {

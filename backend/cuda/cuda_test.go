@@ -1,6 +1,8 @@
 package cuda
 
 import (
+	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -180,7 +182,11 @@ func TestWeightUploadAndEmbed(t *testing.T) {
 func TestMatMul(t *testing.T) {
 	b := openForTest(t)
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, sz := range []struct{ n, k, m int }{{1, 64, 96}, {7, 33, 17}, {130, 256, 200}} {
+	for _, sz := range []struct {
+		n, k, m int
+		gemv    bool
+	}{{1, 64, 96, true}, {1, 64, 96, false}, {1, 3584, 1000, true}, {1, 18944, 77, true}, {7, 33, 17, true}, {130, 256, 200, true}} {
+		b.useGEMV = sz.gemv
 		xv, wv, bv := randVec(r, sz.n*sz.k, 1), randVec(r, sz.m*sz.k, 0.1), randVec(r, sz.m, 1)
 		x := b.FromHost(xv, sz.n, sz.k)
 		w := uploadBF16(t, b, wv, sz.m, sz.k)
@@ -391,14 +397,55 @@ func TestAttention(t *testing.T) {
 		{"flash128 long", 1030, 1030, 2, 1, 128},
 		{"flash64 offset", 77, 300, 6, 3, 64},
 		{"flash128 few queries", 3, 129, 7, 1, 128},
+		{"flash128 chunk", 130, 700, 4, 1, 128},
+		{"flash64 long", 600, 600, 2, 2, 64},
 		{"decode128 gqa7", 1, 1000, 28, 4, 128},
 		{"decode64", 1, 5, 14, 2, 64},
 		{"decode128 mqa", 1, 300, 12, 1, 128},
+		{"decode128 mqa20", 1, 4100, 20, 1, 128},
+		{"decode64 long", 1, 9000, 8, 1, 64},
 		{"decode8", 1, 77, 4, 4, 8},
 		{"generic48", 19, 40, 6, 6, 48},
 		{"generic48 decode", 1, 40, 6, 2, 48},
 	}
+	defaults := maps.Clone(b.flash)
+	defer func() { b.flash = defaults }()
 	for _, c := range cases {
+		variants := []flashKernel{{}}
+		if c.nq > 1 {
+			variants = nil
+			for _, k := range flashKernels {
+				if k.d == c.hd {
+					variants = append(variants, k)
+				}
+			}
+			if len(variants) == 0 {
+				variants = []flashKernel{{}}
+			}
+		}
+		for _, fk := range variants {
+			if fk.name != "" {
+				b.flash[c.hd] = fk
+			}
+			for _, mma := range []bool{true, false} {
+				b.decodeMMA = mma
+				attentionCase(t, b, r, fmt.Sprintf("%s %s decodeMMA %v", c.name, fk.name, mma), c.nq, c.nk, c.heads, c.kv, c.hd)
+			}
+		}
+		b.decodeMMA = true
+	}
+	if err := b.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	used, peak := b.Memory()
+	if used <= 0 || peak < used {
+		t.Errorf("Memory() = %d, %d", used, peak)
+	}
+}
+
+func attentionCase(t *testing.T, b *Backend, r *rand.Rand, name string, nq, nk, heads, kv, hd int) {
+	c := struct{ nq, nk, heads, kv, hd int }{nq, nk, heads, kv, hd}
+	{
 		s := backend.AttentionShape{Heads: c.heads, KVHeads: c.kv, HeadDim: c.hd, Scale: float32(1 / math.Sqrt(float64(c.hd)))}
 		qv := randVec(r, c.nq*c.heads*c.hd, 1)
 		kv := randVec(r, c.nk*c.kv*c.hd, 1)
@@ -408,17 +455,10 @@ func TestAttention(t *testing.T) {
 		b.Attention(dst, q, k, v, s)
 		want := refAttention(bf16Round(qv), bf16Round(kv), bf16Round(vv), c.nq, c.nk, s)
 		if e := relErr(download(b, dst), want); e > bf16Tol {
-			t.Errorf("%s: relative error %.3g", c.name, e)
+			t.Errorf("%s: relative error %.3g", name, e)
 		}
 		for _, x := range []backend.Tensor{q, k, v, dst} {
 			b.Free(x)
 		}
-	}
-	if err := b.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	used, peak := b.Memory()
-	if used <= 0 || peak < used {
-		t.Errorf("Memory() = %d, %d", used, peak)
 	}
 }

@@ -66,8 +66,8 @@ func (b *Backend) NewWeight(dt backend.DType, rows, cols int, data []byte) (back
 	return w, nil
 }
 
-// RandomWeight generates RandomValue(seed, i)*scale, rounded to bf16, on
-// the device.
+// RandomWeight generates RandomValue(seed, i)*scale on the device, rounded
+// to dt and then to bf16 (the same bits NewWeight gives those values).
 func (b *Backend) RandomWeight(dt backend.DType, rows, cols int, seed uint64, scale float32) (backend.Weight, error) {
 	b.enter()
 	defer b.leave()
@@ -76,7 +76,7 @@ func (b *Backend) RandomWeight(dt backend.DType, rows, cols int, seed uint64, sc
 		return nil, err
 	}
 	n := uint64(rows) * uint64(cols)
-	b.args().ptr(w.ptr).u64(n).u64(seed).f32(scale).launch("random_bf16", b.grid1(n), block256, 0)
+	b.args().ptr(w.ptr).u64(n).u64(seed).f32(scale).i32(boolInt(dt == backend.F16)).launch("random_bf16", b.grid1(n), block256, 0)
 	if b.err != nil {
 		return nil, b.err
 	}
@@ -92,6 +92,9 @@ func (b *Backend) ConstWeight(dt backend.DType, rows, cols int, v float32) (back
 		return nil, err
 	}
 	if n := rows * cols; n > 0 {
+		if dt == backend.F16 {
+			v = backend.F16ToF32(backend.F32ToF16(v)) // as NewWeight would round it
+		}
 		b.fail(b.drv.check("cuMemsetD16Async", b.memsetD16Async(w.ptr, backend.F32ToBF16(v), n)))
 	}
 	if b.err != nil {

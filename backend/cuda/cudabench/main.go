@@ -110,6 +110,17 @@ func run() error {
 			dec := time.Since(dstart)
 			rw.decMs = dec.Seconds() * 1000 / float64(*decode)
 			rw.e2e = (pre + dec).Seconds()
+			// The blocks alone, queued back to back with no per-token
+			// sync or logits: the device-side cost of a step.
+			qstart := time.Now()
+			const steps = 16
+			for i := 0; i < steps; i++ {
+				m.blocks([]int32{1}, n+i)
+			}
+			if err := b.Sync(); err != nil {
+				return err
+			}
+			fmt.Printf("n=%d decode blocks only: %.2f ms/token\n", n, time.Since(qstart).Seconds()*1000/steps)
 		}
 		if *attnOnly {
 			rw.attnTF, rw.decGBs, rw.decUs = m.timeAttention(n)
@@ -199,6 +210,24 @@ func newModel(b backend.Backend, sh shape, maxN int) (*model, error) {
 // forward runs the blocks over n new tokens standing at cache rows
 // [start, start+n) and returns the index of the greedy next token.
 func (m *model) forward(ids []int32, start int) int {
+	m.blocks(ids, start)
+	b := m.b
+	n := len(ids)
+	last := b.View(m.xn, n-1, 1)
+	b.RMSNorm(last, b.View(m.h, n-1, 1), m.norm, 1e-6)
+	b.MatMul(m.logits, last, m.lmHead, nil)
+	b.ToHost(m.logitsHost, m.logits)
+	best := 0
+	for i, x := range m.logitsHost {
+		if x > m.logitsHost[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// blocks queues the embedding and the decoder blocks for ids.
+func (m *model) blocks(ids []int32, start int) {
 	b, sh := m.b, m.sh
 	n := len(ids)
 	pos := make([]int32, n)
@@ -229,17 +258,6 @@ func (m *model) forward(ids []int32, start int) int {
 		b.MatMul(o, a, l.wd, nil)
 		b.Add(h, h, o)
 	}
-	last := b.View(m.xn, n-1, 1)
-	b.RMSNorm(last, b.View(m.h, n-1, 1), m.norm, 1e-6)
-	b.MatMul(m.logits, last, m.lmHead, nil)
-	b.ToHost(m.logitsHost, m.logits)
-	best := 0
-	for i, x := range m.logitsHost {
-		if x > m.logitsHost[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 func (m *model) prefill(n int) {

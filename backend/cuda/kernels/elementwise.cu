@@ -12,8 +12,19 @@ DEV float random_value(u64 seed, u64 i) {
   return __fsub_rn(__fmul_rn((float)(u32)(z >> 40), 1.0f / 8388608.0f), 1.0f);
 }
 
-extern "C" __global__ void random_bf16(bf16* out, u64 n, u64 seed, float scale) {
-  for (u64 i = global_tid(); i < n; i += global_threads()) out[i] = f2bf(__fmul_rn(random_value(seed, i), scale));
+// random_bf16 writes RandomValue(seed, i)*scale rounded to bf16; with
+// via_f16 it is rounded to f16 first, as an F16 weight of those values
+// uploaded with NewWeight would be.
+extern "C" __global__ void random_bf16(bf16* out, u64 n, u64 seed, float scale, int via_f16) {
+  for (u64 i = global_tid(); i < n; i += global_threads()) {
+    float v = __fmul_rn(random_value(seed, i), scale);
+    if (via_f16) {
+      unsigned short h;
+      asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v));
+      asm("cvt.f32.f16 %0, %1;" : "=f"(v) : "h"(h));
+    }
+    out[i] = f2bf(v);
+  }
 }
 
 extern "C" __global__ void f32_to_bf16(bf16* out, const float* in, u64 n) {
@@ -174,5 +185,76 @@ extern "C" __global__ void rope_bf16(bf16* x, const int* pos, u64 rows, int stri
     float a = bf2f(p[i0]), b = bf2f(p[i1]);
     p[i0] = f2bf(a * cs - b * sn);
     p[i1] = f2bf(a * sn + b * cs);
+  }
+}
+
+// gemv_bf16: y (1×M) = x (1×K) · Wᵀ (+ bias) for one token (decode), W
+// M×K row-major, K % 8 == 0 and 16-byte aligned rows. A block of 8 warps
+// stages x in shared memory as float; each warp computes one output.
+extern "C" __global__ void __launch_bounds__(256) gemv_bf16(bf16* y, const bf16* x, const bf16* W, const bf16* bias,
+                                                             int M, int K) {
+  extern __shared__ float gv_x[];
+  for (int i = threadIdx.x * 8; i < K; i += 256 * 8) {
+    float f[8];
+    load8(x + i, f);
+    *(float4*)(gv_x + i) = make_float4(f[0], f[1], f[2], f[3]);
+    *(float4*)(gv_x + i + 4) = make_float4(f[4], f[5], f[6], f[7]);
+  }
+  __syncthreads();
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int row = blockIdx.x * 8 + warp;
+  if (row >= M) return;
+  const bf16* w = W + (long)row * K;
+  float acc = 0.f;
+#pragma unroll 4
+  for (int c = lane * 8; c < K; c += 256) {
+    uint4 v = *(const uint4*)(w + c);
+    float f[8];
+    unpack2(v.x, f[0], f[1]);
+    unpack2(v.y, f[2], f[3]);
+    unpack2(v.z, f[4], f[5]);
+    unpack2(v.w, f[6], f[7]);
+    float4 x0 = *(const float4*)(gv_x + c), x1 = *(const float4*)(gv_x + c + 4);
+    acc += f[0] * x0.x + f[1] * x0.y + f[2] * x0.z + f[3] * x0.w + f[4] * x1.x + f[5] * x1.y + f[6] * x1.z + f[7] * x1.w;
+  }
+  acc = warp_sum(acc);
+  if (lane == 0) y[row] = f2bf(acc + (bias ? bf2f(bias[row]) : 0.f));
+}
+
+// gemv_bf16_g is gemv_bf16 for long rows (x too large to stage well in
+// shared memory): x is read from global memory (it stays in L1/L2), and
+// each warp computes two outputs so every x load serves two weight rows.
+extern "C" __global__ void __launch_bounds__(256) gemv_bf16_g(bf16* y, const bf16* x, const bf16* W, const bf16* bias,
+                                                               int M, int K) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int row = (blockIdx.x * 8 + warp) * 2;
+  if (row >= M) return;
+  const bool two = row + 1 < M;
+  const bf16* w0 = W + (long)row * K;
+  const bf16* w1 = two ? w0 + K : w0;
+  float acc0 = 0.f, acc1 = 0.f;
+#pragma unroll 4
+  for (int c = lane * 8; c < K; c += 256) {
+    uint4 a = *(const uint4*)(w0 + c), b = *(const uint4*)(w1 + c);
+    float xf[8], f[8];
+    load8(x + c, xf);
+    unpack2(a.x, f[0], f[1]);
+    unpack2(a.y, f[2], f[3]);
+    unpack2(a.z, f[4], f[5]);
+    unpack2(a.w, f[6], f[7]);
+#pragma unroll
+    for (int e = 0; e < 8; e++) acc0 += f[e] * xf[e];
+    unpack2(b.x, f[0], f[1]);
+    unpack2(b.y, f[2], f[3]);
+    unpack2(b.z, f[4], f[5]);
+    unpack2(b.w, f[6], f[7]);
+#pragma unroll
+    for (int e = 0; e < 8; e++) acc1 += f[e] * xf[e];
+  }
+  acc0 = warp_sum(acc0);
+  acc1 = warp_sum(acc1);
+  if (lane == 0) {
+    y[row] = f2bf(acc0 + (bias ? bf2f(bias[row]) : 0.f));
+    if (two) y[row + 1] = f2bf(acc1 + (bias ? bf2f(bias[row + 1]) : 0.f));
   }
 }
