@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sdtp/sdtp/train"
+)
+
+func init() {
+	register(command{name: "saliency", summary: "per-token SDTP saliency (gradient x input of the mean next-token loss) at every block, for a JSONL corpus", run: runSaliency})
+}
+
+// saliencyMeta is the first line of a saliency file.
+type saliencyMeta struct {
+	Meta   meta   `json:"meta"`
+	Format string `json:"format"`
+	Layers int    `json:"layers"`
+	Hidden int    `json:"hidden_size"`
+	Texts  int    `json:"texts"`
+}
+
+// saliencyFormat names the file layout documented in docs/TRAINING.md.
+const saliencyFormat = "sdtp-saliency/1"
+
+func runSaliency(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "saliency", "saliency --model M [--tokenizer T] --data FILE --out FILE [flags]")
+	var df dataFlags
+	df.register(fs, 2)
+	out := fs.String("out", "", "JSONL file to write: a meta line, then one line per text with its ids, loss and saliency[block][token]")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("--out is required")
+	}
+	m, ex, err := df.load(e)
+	if err != nil {
+		return err
+	}
+	texts, lines := idsOf(ex)
+	tmp, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	hdr := saliencyMeta{Meta: newMeta(e, df.model, df.data), Format: saliencyFormat, Layers: m.Config.Layers, Hidden: m.Config.Hidden, Texts: len(texts)}
+	js, err := json.Marshal(hdr)
+	if err != nil {
+		return err
+	}
+	w.Write(append(js, '\n'))
+	pr := newProgress(e.stderr)
+	err = train.WriteSaliency(ctx, w, m, texts, lines, df.workers, func(done, total int) { pr.update("saliency", done, total) })
+	pr.end()
+	if err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), *out); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: saliency of %d texts at the input of each of %d blocks\n", *out, len(texts), m.Config.Layers)
+	return nil
+}

@@ -1,0 +1,573 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/internal/version"
+	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/prune"
+	"github.com/sdtp/sdtp/tokenizer"
+	"github.com/sdtp/sdtp/train"
+	"github.com/sdtp/sdtp/train/data"
+	"github.com/sdtp/sdtp/train/lm"
+)
+
+func init() {
+	register(command{name: "train", summary: "train SDTP pruning modules (LLM frozen); 'train eval' scores them, 'train corpus' samples texts from a model", run: runTrain})
+}
+
+const trainUsage = `Usage: sdtp train --model M --data FILE --out MODULE [--prune PRESET | --prune-layers L --keep-ratio R] [flags]
+       sdtp train eval --model M --data FILE --module A[,B...] [flags]
+       sdtp train corpus --model M --texts N --seed S --out FILE [flags]
+
+'train' fits pruning modules in front of a frozen model on the host CPU (float64):
+L = L_cls + L_mse + L_rank + keep-ratio loss, pruning simulated by straight-through
+Gumbel-softmax masks inside attention. 'train eval' compares modules with random and
+keep-most-recent scores on held-out texts. 'train corpus' samples a JSONL corpus from
+the model itself. See docs/TRAINING.md. 'sdtp train VERB --help' lists a verb's flags.`
+
+func runTrain(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "eval":
+			return runTrainEval(ctx, e, args[1:])
+		case "corpus":
+			return runTrainCorpus(ctx, e, args[1:])
+		}
+	}
+	return runTrainFit(ctx, e, args)
+}
+
+// meta is the block that heads every result file.
+type meta struct {
+	Program  string    `json:"program"`
+	Version  string    `json:"version"`
+	Revision string    `json:"revision"`
+	Model    string    `json:"model"`
+	Backend  string    `json:"backend"`
+	Command  []string  `json:"command"`
+	Start    time.Time `json:"start"`
+	Data     string    `json:"data,omitempty"`
+	Schedule string    `json:"schedule,omitempty"`
+}
+
+func newMeta(e *env, modelPath, dataPath string) meta {
+	return meta{Program: "sdtp", Version: version.Version, Revision: version.Revision(), Model: modelPath,
+		Backend: "host float64 (train/lm)", Command: e.argv, Start: time.Now().UTC(), Data: dataPath}
+}
+
+// dataFlags choose the texts a command reads.
+type dataFlags struct {
+	model, tokenizer, data, format string
+	maxTokens, minTokens, limit    int
+	workers                        int
+}
+
+func (f *dataFlags) register(fs *flag.FlagSet, minTokens int) {
+	fs.StringVar(&f.model, "model", "", "model: a Hugging Face folder or a llama2.c .bin checkpoint (weights are read onto the host in float64)")
+	fs.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer: tokenizer.json, a llama2.c tokenizer.bin, or a folder (default: the model folder)")
+	fs.StringVar(&f.data, "data", "", "JSONL texts: {\"text\": ...} rows, or databricks-dolly-15k rows (instruction, context, response, category)")
+	fs.StringVar(&f.format, "data-format", "auto", "row layout: auto (from the first row), text, or dolly")
+	fs.IntVar(&f.maxTokens, "max-tokens", 512, "maximum sequence length: longer texts keep their first tokens")
+	fs.IntVar(&f.minTokens, "min-tokens", minTokens, "texts with fewer tokens (after truncation) are skipped")
+	fs.IntVar(&f.limit, "limit", 0, "use only the first N texts of the file (0: all)")
+	fs.IntVar(&f.workers, "workers", 0, "texts processed at once (0: all cores); results do not depend on it")
+}
+
+// load opens the model on the host and reads and tokenizes the texts.
+func (f *dataFlags) load(e *env) (*lm.Model, []data.Example, error) {
+	switch {
+	case f.model == "":
+		return nil, nil, fmt.Errorf("--model is required")
+	case f.data == "":
+		return nil, nil, fmt.Errorf("--data is required")
+	case f.maxTokens < 2:
+		return nil, nil, fmt.Errorf("--max-tokens %d must be at least 2", f.maxTokens)
+	case f.minTokens < 2 || f.minTokens > f.maxTokens:
+		return nil, nil, fmt.Errorf("--min-tokens %d must be in [2, --max-tokens]", f.minTokens)
+	case f.limit < 0 || f.workers < 0:
+		return nil, nil, fmt.Errorf("--limit and --workers must not be negative")
+	}
+	format, err := data.ParseFormat(f.format)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--data-format: %w", err)
+	}
+	tok, err := f.openTokenizer()
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := lm.Open(f.model)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--model: %w", err)
+	}
+	if tok.VocabSize() > m.Config.Vocab {
+		return nil, nil, fmt.Errorf("--tokenizer has %d tokens, the model only %d", tok.VocabSize(), m.Config.Vocab)
+	}
+	texts, err := data.ReadFile(f.data, format)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.limit > 0 && len(texts) > f.limit {
+		texts = texts[:f.limit]
+	}
+	ex, skipped, err := data.Tokenize(tok, texts, f.maxTokens, f.minTokens)
+	if err != nil {
+		return nil, nil, err
+	}
+	if skipped > 0 {
+		fmt.Fprintf(e.stderr, "sdtp: %d of %d texts in %s have fewer than %d tokens and are skipped\n", skipped, len(texts), f.data, f.minTokens)
+	}
+	if len(ex) == 0 {
+		return nil, nil, fmt.Errorf("%s: no text has at least %d tokens", f.data, f.minTokens)
+	}
+	return m, ex, nil
+}
+
+func (f *dataFlags) openTokenizer() (tokenizer.Tokenizer, error) {
+	ef := engineFlags{model: f.model, tokenizer: f.tokenizer}
+	tok, err := ef.openTokenizer()
+	if err != nil {
+		return nil, err
+	}
+	if tok == nil {
+		return nil, fmt.Errorf("--tokenizer is required (the model folder has no tokenizer.json)")
+	}
+	return tok, nil
+}
+
+func idsOf(ex []data.Example) (texts [][]int, lines []int) {
+	for _, x := range ex {
+		texts = append(texts, x.IDs)
+		lines = append(lines, x.Line)
+	}
+	return texts, lines
+}
+
+// scheduleFlags choose a keep schedule.
+type scheduleFlags struct {
+	preset, layers string
+	ratio          float64
+}
+
+func (f *scheduleFlags) register(fs *flag.FlagSet, what string) {
+	fs.StringVar(&f.preset, "prune", "", "keep schedule "+what+": "+prune.Presets)
+	fs.StringVar(&f.layers, "prune-layers", "", "explicit pruning locations, comma-separated block indices (e.g. 1,2,3,4 for a 5-layer model); needs --keep-ratio")
+	fs.Float64Var(&f.ratio, "keep-ratio", 0, "fraction of the survivors each stage keeps, in (0,1] (with --prune-layers)")
+}
+
+func (f *scheduleFlags) schedule(layers int, def *prune.Schedule) (prune.Schedule, error) {
+	pf := pruneFlags{preset: f.preset, layers: f.layers, ratio: f.ratio}
+	return pf.schedule(layers, def)
+}
+
+// progress shows long work on stderr: a rewritten line on a terminal, a
+// log record at most every 10 seconds (and at the end) otherwise.
+type progress struct {
+	w     io.Writer
+	tty   bool
+	log   *slog.Logger
+	start time.Time
+	last  time.Time
+	phase string
+	width int
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w, tty: isTerminal(w)}
+	if !p.tty {
+		p.log = slog.New(slog.NewTextHandler(w, nil))
+	}
+	return p
+}
+
+// update reports done of total in phase, with extra key/value details.
+func (p *progress) update(phase string, done, total int, extra ...any) {
+	now := time.Now()
+	if phase != p.phase {
+		p.end()
+		p.phase, p.start = phase, now
+	}
+	elapsed := now.Sub(p.start)
+	rate, eta := 0.0, time.Duration(0)
+	if elapsed > 100*time.Millisecond {
+		rate = float64(done) / elapsed.Seconds()
+		eta = time.Duration(float64(total-done) / rate * float64(time.Second))
+	}
+	if !p.tty {
+		if done < total && now.Sub(p.last) < 10*time.Second {
+			return
+		}
+		p.last = now
+		args := append([]any{"done", fmt.Sprintf("%d/%d", done, total), "rate_per_s", math.Round(rate*100) / 100, "elapsed", elapsed.Round(time.Second), "eta", eta.Round(time.Second)}, extra...)
+		p.log.Info(phase, args...)
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %d/%d (%.2f/s, ETA %s)", phase, done, total, rate, eta.Round(time.Second))
+	for i := 0; i+1 < len(extra); i += 2 {
+		fmt.Fprintf(&b, " %v %v", extra[i], extra[i+1])
+	}
+	s := b.String()
+	fmt.Fprintf(p.w, "\r%-*s", p.width, s)
+	p.width = len(s)
+}
+
+// end finishes the progress line.
+func (p *progress) end() {
+	if p.tty && p.width > 0 {
+		fmt.Fprintln(p.w)
+		p.width = 0
+	}
+}
+
+// writeFileAtomic writes data to path through a temporary file renamed
+// over it, so no half-written file is ever left at path.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func runTrainFit(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "train", "")
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "%s\n\nFlags of 'sdtp train':\n", trainUsage)
+		fs.PrintDefaults()
+	}
+	var df dataFlags
+	df.register(fs, 16)
+	var sf scheduleFlags
+	sf.register(fs, "to train for")
+	out := fs.String("out", "", "module file to write (safetensors, read by --prune-module); written once, at the end, atomically")
+	width := fs.Int("width", 0, "hidden width of each module MLP (0: hidden size / 4)")
+	lr := fs.Float64("lr", 1e-3, "peak learning rate of AdamW (linear warm-up, then cosine decay to a tenth)")
+	warmup := fs.Int("warmup", 20, "warm-up steps")
+	wd := fs.Float64("weight-decay", 0.01, "AdamW decoupled weight decay")
+	epochs := fs.Int("epochs", 4, "passes over the texts")
+	batch := fs.Int("batch", 8, "texts per optimiser step (gradients accumulated)")
+	seed := fs.Uint64("seed", 1, "seed of the initial weights, the text order, the Gumbel noise and the ranking pairs")
+	def := train.DefaultLossConfig()
+	wCls := fs.Float64("w-cls", def.Weights.Cls, "weight of L_cls, the next-token loss under simulated pruning")
+	wMSE := fs.Float64("w-mse", def.Weights.MSE, "weight of L_mse, squared error of centred scores against standardised saliency importance")
+	wRank := fs.Float64("w-rank", def.Weights.Rank, "weight of L_rank, pairwise logistic loss over pairs ordered by saliency")
+	wRatio := fs.Float64("w-ratio", def.Weights.Ratio, "weight of the keep-ratio loss")
+	noRank := fs.Bool("no-rank", false, "ablation: switch L_rank off")
+	noMSE := fs.Bool("no-mse", false, "ablation: switch L_mse off")
+	tau := fs.Float64("tau", def.Tau, "Gumbel-softmax temperature")
+	pairs := fs.Int("rank-pairs", def.MaxPairs, "ranking pairs per stage and text; more are subsampled at random")
+	target := fs.String("target", string(def.Target), "saliency importance the modules rank by: abs (|π̂|), neg (−π̂) or signed (π̂)")
+	ckpt := fs.String("checkpoint", "", "checkpoint file (default: OUT.ckpt)")
+	every := fs.Int("checkpoint-every", 25, "steps between checkpoints")
+	resume := fs.Bool("resume", false, "continue from the checkpoint when it exists (same flags and data required)")
+	logPath := fs.String("log", "", "per-step loss log, JSONL (default: OUT.log.jsonl)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("--out is required")
+	}
+	if *width < 0 {
+		return fmt.Errorf("--width %d must not be negative", *width)
+	}
+	tgt, err := train.ParseTarget(*target)
+	if err != nil {
+		return fmt.Errorf("--target: %w", err)
+	}
+	m, ex, err := df.load(e)
+	if err != nil {
+		return err
+	}
+	sched, err := sf.schedule(m.Config.Layers, nil)
+	if err != nil {
+		return err
+	}
+	loss := train.LossConfig{Weights: train.Weights{Cls: *wCls, MSE: *wMSE, Rank: *wRank, Ratio: *wRatio}, Tau: *tau, Target: tgt, MaxPairs: *pairs}
+	if *noRank {
+		loss.Weights.Rank = 0
+	}
+	if *noMSE {
+		loss.Weights.MSE = 0
+	}
+	if *ckpt == "" {
+		*ckpt = *out + ".ckpt"
+	}
+	if *logPath == "" {
+		*logPath = *out + ".log.jsonl"
+	}
+	texts, _ := idsOf(ex)
+	cfg := train.Config{Locations: sched.Locations, Ratio: sched.Ratio, Width: *width, Loss: loss, LR: *lr, Warmup: *warmup, WeightDecay: *wd, Epochs: *epochs, Batch: *batch, Seed: *seed}
+	pr := newProgress(e.stderr)
+	run := &train.Run{Model: m, Texts: texts, Config: cfg, Checkpoint: *ckpt, CheckpointEvery: *every, Resume: *resume, LogPath: *logPath, Workers: df.workers,
+		Progress: func(p train.Progress) {
+			if p.Phase == "train" {
+				pr.update("train", p.Done, p.Total, "loss", fmt.Sprintf("%.4f", p.Terms.Total))
+			} else {
+				pr.update(p.Phase, p.Done, p.Total)
+			}
+		}}
+	started := time.Now()
+	res, err := run.Train(ctx)
+	pr.end()
+	if err != nil {
+		return err
+	}
+	record := map[string]any{
+		"kind": "trained", "data": df.data, "texts": len(texts), "max_tokens": df.maxTokens, "steps": res.Steps,
+		"config": cfg, "first_epoch": res.First, "last_epoch": res.Last, "seconds": math.Round(time.Since(started).Seconds()),
+		"version": version.Version, "revision": version.Revision(),
+	}
+	mod, err := res.Params.ToModule(sched, train.ModelInfo(m), record)
+	if err != nil {
+		return err
+	}
+	if err := mod.Save(*out); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: %s, width %d, %d texts, %d steps; loss %.4f (first epoch) -> %.4f (last epoch) [cls %.4f mse %.4f rank %.4f ratio %.5f]\n",
+		*out, sched, mod.Width, len(texts), res.Steps, res.First.Total, res.Last.Total, res.Last.Cls, res.Last.MSE, res.Last.Rank, res.Last.Ratio)
+	return nil
+}
+
+// evalOutput is what 'train eval' writes.
+type evalOutput struct {
+	Meta   meta              `json:"meta"`
+	Config evalOutputConfig  `json:"config"`
+	Report *train.EvalReport `json:"report"`
+}
+
+type evalOutputConfig struct {
+	Locations    []int    `json:"locations"`
+	Ratio        float64  `json:"ratio"`
+	Continuation int      `json:"continuation"`
+	Target       string   `json:"target"`
+	Modules      []string `json:"modules"`
+	RandomSeed   uint64   `json:"random_seed"`
+}
+
+func runTrainEval(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "train eval", "train eval --model M --data FILE --module A[,B...] [flags]")
+	var df dataFlags
+	df.register(fs, 64)
+	var sf scheduleFlags
+	sf.register(fs, "to evaluate at (default: the first module's; locations must match every module's)")
+	modules := fs.String("module", "", "module files to evaluate, comma-separated (each is named by its file name without extension)")
+	cont := fs.Int("continuation", 32, "tokens at the end of each text that play decoded tokens; the rest is the pruned prompt")
+	target := fs.String("target", "", "saliency importance to correlate with: abs, neg or signed (default: the first module's training target, else abs)")
+	seed := fs.Uint64("random-seed", 1, "seed of the random-score baseline (text i uses seed+i)")
+	outPath := fs.String("out", "", "also write the JSON report to this file")
+	asJSON := fs.Bool("json", false, "print the JSON report instead of tables")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	paths := splitList(*modules)
+	if len(paths) == 0 {
+		return fmt.Errorf("--module is required")
+	}
+	if *cont < 1 {
+		return fmt.Errorf("--continuation %d must be at least 1", *cont)
+	}
+	if df.minTokens < *cont+2 {
+		df.minTokens = *cont + 2
+	}
+	m, ex, err := df.load(e)
+	if err != nil {
+		return err
+	}
+	c := &m.Config
+	var mods []*prune.Module
+	for _, p := range paths {
+		mod, err := prune.Load(p)
+		if err != nil {
+			return fmt.Errorf("--module: %w", err)
+		}
+		if err := mod.Check(c.Hidden, c.Layers); err != nil {
+			return fmt.Errorf("--module %s: %w", p, err)
+		}
+		mods = append(mods, mod)
+	}
+	sched, err := sf.schedule(c.Layers, &mods[0].Schedule)
+	if err != nil {
+		return err
+	}
+	for i, mod := range mods {
+		if !sameInts(mod.Schedule.Locations, sched.Locations) {
+			return fmt.Errorf("--module %s: locations %v differ from the evaluated schedule's %v", paths[i], mod.Schedule.Locations, sched.Locations)
+		}
+	}
+	if *target == "" {
+		*target = string(train.TargetAbs)
+		if cfg, ok := mods[0].Training["config"].(map[string]any); ok {
+			if l, ok := cfg["loss"].(map[string]any); ok {
+				if t, ok := l["target"].(string); ok {
+					*target = t
+				}
+			}
+		}
+	}
+	tgt, err := train.ParseTarget(*target)
+	if err != nil {
+		return fmt.Errorf("--target: %w", err)
+	}
+	var scorers []train.NamedScorer
+	for i, mod := range mods {
+		mod := mod
+		name := strings.TrimSuffix(filepath.Base(paths[i]), filepath.Ext(paths[i]))
+		scorers = append(scorers, train.NamedScorer{Name: name, New: func(int) train.Scorer { return train.ModuleScorer{Module: mod} }})
+	}
+	scorers = append(scorers,
+		train.NamedScorer{Name: "random", New: func(text int) train.Scorer {
+			return train.BaselineScorer{Scorer: prune.RandomScorer{Seed: *seed + uint64(text)}, Hidden: c.Hidden}
+		}},
+		train.NamedScorer{Name: "recent", New: func(int) train.Scorer {
+			return train.BaselineScorer{Scorer: prune.RecentScorer{}, Hidden: c.Hidden}
+		}})
+	texts, _ := idsOf(ex)
+	pr := newProgress(e.stderr)
+	rep, err := train.Evaluate(ctx, m, texts, train.EvalConfig{Schedule: sched, Continuation: *cont, Target: tgt, Workers: df.workers},
+		scorers, func(done, total int) { pr.update("eval", done, total) })
+	pr.end()
+	if err != nil {
+		return err
+	}
+	mt := newMeta(e, df.model, df.data)
+	mt.Schedule = sched.String()
+	out := evalOutput{Meta: mt, Report: rep, Config: evalOutputConfig{Locations: sched.Locations, Ratio: sched.Ratio, Continuation: *cont, Target: string(tgt), Modules: paths, RandomSeed: *seed}}
+	js, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	if *outPath != "" {
+		if err := writeFileAtomic(*outPath, append(js, '\n')); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
+	if *asJSON {
+		_, err := fmt.Fprintln(e.stdout, string(js))
+		return err
+	}
+	printEval(e.stdout, rep, sched, *cont)
+	return nil
+}
+
+// printEval prints the report as two markdown tables.
+func printEval(w io.Writer, rep *train.EvalReport, s prune.Schedule, cont int) {
+	fmt.Fprintf(w, "%d held-out texts, mean prompt %.1f tokens, %d predictions (last prompt token + %d continuation tokens each), %s\n\n",
+		rep.Texts, rep.PromptMean, rep.Predictions, cont-1, s)
+	fmt.Fprintln(w, "| scores | next-token agreement | KL(full ‖ pruned) | prompt alive after last stage |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, sr := range rep.Scorers {
+		fmt.Fprintf(w, "| %s | %.4f | %.5f | %.3f |\n", sr.Name, sr.Agreement, sr.KL, sr.Alive)
+	}
+	fmt.Fprintln(w, "\n| scores | block | Spearman | Kendall | kept-set overlap |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, sr := range rep.Scorers {
+		for _, l := range sr.Locations {
+			fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f |\n", sr.Name, l.Layer, l.Spearman, l.Kendall, l.Overlap)
+		}
+	}
+}
+
+func runTrainCorpus(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "train corpus", "train corpus --model M [--tokenizer T] --texts N --seed S --out FILE [flags]")
+	spec := fs.String("model", "", "model to sample from: a Hugging Face folder or a llama2.c .bin checkpoint (run on the CPU backend)")
+	tokPath := fs.String("tokenizer", "", "tokenizer: tokenizer.json, a llama2.c tokenizer.bin, or a folder (default: the model folder)")
+	n := fs.Int("texts", 1000, "number of texts")
+	seed := fs.Uint64("seed", 1, "text i is sampled with seed S+i")
+	maxTok := fs.Int("max-tokens", 400, "most tokens generated per text")
+	temp := fs.Float64("temperature", 1, "sampling temperature (0: greedy, which gives one text)")
+	topP := fs.Float64("top-p", 1, "nucleus sampling threshold in (0, 1]")
+	workers := fs.Int("workers", 0, "texts sampled at once, each on its own single-thread CPU backend (0: all cores)")
+	out := fs.String("out", "", "JSONL file to write, one {\"text\": ...} row per text, written atomically")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *spec == "" || *out == "":
+		return fmt.Errorf("--model and --out are required")
+	case *temp < 0 || math.IsNaN(*temp):
+		return fmt.Errorf("--temperature %v must be >= 0", *temp)
+	case !(*topP > 0 && *topP <= 1):
+		return fmt.Errorf("--top-p %v must be in (0, 1]", *topP)
+	case *workers < 0:
+		return fmt.Errorf("--workers %d must not be negative", *workers)
+	}
+	ef := engineFlags{model: *spec, tokenizer: *tokPath}
+	tok, err := ef.openTokenizer()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		return fmt.Errorf("--tokenizer is required (the model folder has no tokenizer.json)")
+	}
+	if *workers == 0 {
+		*workers = runtime.NumCPU()
+	}
+	var models []*model.Model
+	defer func() {
+		for _, m := range models {
+			b := m.B
+			m.Close()
+			b.Close()
+		}
+	}()
+	for range min(*workers, *n) {
+		b, err := backend.Open("cpu", backend.Options{Threads: 1})
+		if err != nil {
+			return err
+		}
+		m, err := model.Open(b, *spec)
+		if err != nil {
+			b.Close()
+			return fmt.Errorf("--model: %w", err)
+		}
+		models = append(models, m)
+	}
+	pr := newProgress(e.stderr)
+	texts, err := train.GenerateCorpus(ctx, models, tok, train.CorpusConfig{Texts: *n, Seed: *seed, MaxTokens: *maxTok, Temperature: *temp, TopP: *topP},
+		func(done, total int) { pr.update("corpus", done, total) })
+	pr.end()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for _, t := range texts {
+		if err := enc.Encode(map[string]string{"text": t}); err != nil {
+			return err
+		}
+	}
+	if err := writeFileAtomic(*out, buf.Bytes()); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: %d texts sampled from %s (seeds %d..%d, temperature %g, top-p %g, at most %d tokens)\n",
+		*out, len(texts), *spec, *seed, *seed+uint64(*n)-1, *temp, *topP, *maxTok)
+	return nil
+}

@@ -1,0 +1,96 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/tokenizer"
+)
+
+// CorpusConfig says how to sample a training corpus from a model.
+type CorpusConfig struct {
+	// Texts is the number of texts; text i is sampled with seed Seed+i.
+	Texts int
+	Seed  uint64
+	// MaxTokens bounds each text's generated tokens.
+	MaxTokens   int
+	Temperature float64
+	TopP        float64
+}
+
+// GenerateCorpus samples texts from the models, starting each from the
+// tokenizer's BOS (or an empty prompt's special tokens) and stopping at
+// EOS, at BOS (llama2.c stories end by starting a new one) or after
+// MaxTokens. models holds one loaded model per worker (each on its own
+// backend); text i depends only on its seed, not on which worker made it.
+func GenerateCorpus(ctx context.Context, models []*model.Model, tok tokenizer.Tokenizer, cfg CorpusConfig, progress func(done, total int)) ([]string, error) {
+	if cfg.Texts < 1 || cfg.MaxTokens < 1 {
+		return nil, fmt.Errorf("corpus: texts %d and max tokens %d must be positive", cfg.Texts, cfg.MaxTokens)
+	}
+	if len(models) == 0 {
+		return nil, fmt.Errorf("corpus: no model")
+	}
+	prompt := tok.EncodeWithSpecial("")
+	if len(prompt) == 0 {
+		if tok.BOS() < 0 {
+			return nil, fmt.Errorf("corpus: the tokenizer has no BOS token to start texts from")
+		}
+		prompt = []int{tok.BOS()}
+	}
+	stops := append([]int(nil), tok.EOS()...)
+	if b := tok.BOS(); b >= 0 {
+		stops = append(stops, b)
+	}
+	out := make([]string, cfg.Texts)
+	errs := make([]error, cfg.Texts)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done int
+	)
+	next := make(chan int)
+	for _, m := range models {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				res, err := generate.Run(ctx, m, tok, generate.Request{
+					Prompt: prompt, MaxTokens: cfg.MaxTokens, StopIDs: stops,
+					Sampling: generate.Sampling{Temperature: cfg.Temperature, TopP: cfg.TopP, Seed: cfg.Seed + uint64(i)},
+				})
+				if err == nil {
+					out[i] = res.Text
+				}
+				errs[i] = err
+				mu.Lock()
+				done++
+				if progress != nil {
+					progress(done, cfg.Texts)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for i := range out {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("corpus text %d (seed %d): %w", i, cfg.Seed+uint64(i), err)
+		}
+	}
+	return out, nil
+}
