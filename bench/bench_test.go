@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/backend/count"
 	_ "github.com/sdtp/sdtp/backend/cpu"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
@@ -221,14 +222,24 @@ func TestRunTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if checkpoints != 9 {
-		t.Errorf("%d checkpoints, want one per row (9)", checkpoints)
+	if checkpoints != 3 {
+		t.Errorf("%d checkpoints, want one per length (3)", checkpoints)
 	}
 	if got := res.Lengths(); !slices.Equal(got, []int{40, 96, 5000}) {
 		t.Errorf("lengths %v, want ascending", got)
 	}
 	if last := events[len(events)-1]; last.Run != last.Runs || last.Runs != 9*3 {
 		t.Errorf("last progress %d/%d, want 27/27", last.Run, last.Runs)
+	}
+	// Runs are interleaved: each round at a length runs every configuration once.
+	for round := 0; round < 3; round++ {
+		seen := map[string]bool{}
+		for _, ev := range events[3*round : 3*round+3] {
+			if ev.Length != 40 || seen[ev.Config] {
+				t.Errorf("round %d at length 40: %+v, want each configuration once", round, ev)
+			}
+			seen[ev.Config] = true
+		}
 	}
 	c := &m.Config
 	cfgs, _ := ParseConfigs(o.Configs, c.Layers)
@@ -345,4 +356,65 @@ func FuzzParse(f *testing.F) {
 		_ = r.Lengths()
 		_ = r.Configs()
 	})
+}
+
+// TestAnalyticFLOPsEqualInstrumented is issue 6's acceptance 2: for every
+// run of a sweep on the tiny model, the FLOPs the instrumented backend
+// counts (every MatMul and Attention, pruning modules included) equal the
+// row's analytic count, end to end and, with no decode, for the prefill.
+func TestAnalyticFLOPsEqualInstrumented(t *testing.T) {
+	cpu, err := backend.Open("cpu", backend.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cpu.Close()
+	cb := count.New(cpu)
+	c, err := model.SyntheticConfig("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.NewSynthetic(cb, c, model.SyntheticOptions{Seed: 9, DType: backend.BF16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, newTokens := range []int{0, 1, 5} {
+		type run struct {
+			n      int
+			config string
+			flops  int64
+		}
+		var runs []run
+		cb.Reset()
+		o := Options{
+			Lengths:   []int{3, 7, 30, 100, 257},
+			Configs:   []string{"baseline", "paper", "paper-low", "keep0.5", "keep0.9"},
+			NewTokens: newTokens, Warmup: 1, Repeats: 1, Seed: 4, ModuleWidth: 24,
+			Progress: func(p Progress) {
+				if p.Err != nil {
+					t.Errorf("%d %s: %v", p.Length, p.Config, p.Err)
+					return
+				}
+				runs = append(runs, run{p.Length, p.Config, cb.Counts().FLOPs()})
+				cb.Reset()
+			},
+		}
+		res, err := Run(context.Background(), m, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) != 2*len(o.Lengths)*len(o.Configs) {
+			t.Fatalf("%d runs counted", len(runs))
+		}
+		for _, r := range runs {
+			row := res.Find(r.n, r.config)
+			want := row.FLOPs.Total
+			if newTokens <= 1 && row.FLOPs.Prefill != want {
+				t.Errorf("%d %s: prefill %v and total %v differ with %d new tokens", r.n, r.config, row.FLOPs.Prefill, want, newTokens)
+			}
+			if float64(r.flops) != want {
+				t.Errorf("new tokens %d, %d tokens, %s: instrumented %d FLOPs, analytic %v (module %v)", newTokens, r.n, r.config, r.flops, want, row.FLOPs.Module)
+			}
+		}
+	}
 }

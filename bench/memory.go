@@ -105,3 +105,21 @@ func cpuName() string {
 	}
 	return runtime.GOARCH
 }
+
+// loadAverage returns the 1-minute load average from /proc/loadavg, or 0
+// where that is unavailable.
+func loadAverage() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}

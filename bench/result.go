@@ -32,7 +32,12 @@ type Meta struct {
 	CommandLine []string `json:"command_line"`
 	Start       string   `json:"start"`
 	End         string   `json:"end,omitempty"`
-	Options     Settings `json:"options"`
+	// LoadStart and LoadEnd are the 1-minute load averages when the sweep
+	// began and when it last finished a length: above Cores, other work
+	// competed for the processor and timings are noisier.
+	LoadStart float64  `json:"load_average_start"`
+	LoadEnd   float64  `json:"load_average_end"`
+	Options   Settings `json:"options"`
 }
 
 // Shape is the model's architecture as the report needs it.

@@ -37,7 +37,15 @@ type Progress struct {
 // Run measures every (length, configuration) pair of o on m. A row that
 // fails (too long for the model, out of memory) is recorded with its error
 // and the sweep goes on. Run returns an error only for bad options or when
-// ctx ends, in which case the result holds the rows finished before.
+// ctx ends, in which case the result holds the lengths finished before.
+//
+// Lengths run in ascending order. At each length the runs are interleaved:
+// round k runs every configuration once, so load that comes and goes on
+// the machine spreads over all configurations instead of favouring some.
+// Within a round the configurations run in ascending order of analytic KV
+// cache, so each needs more memory than the one before and the backend's
+// peak counter (which never falls) rises during the first round's run of
+// each, measuring that configuration alone.
 func Run(ctx context.Context, m *model.Model, o Options) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
@@ -65,27 +73,21 @@ func Run(ctx context.Context, m *model.Model, o Options) (*Result, error) {
 	s.res.Meta.Options.Lengths = lengths
 	s.plan(lengths, cfgs)
 
-	rows := make([]Row, len(lengths)*len(cfgs))
-	done := make([]bool, len(rows))
-	for _, j := range s.order {
-		li, ci := j/len(cfgs), j%len(cfgs)
-		row, err := s.row(ctx, lengths[li], cfgs[ci], s.pruners[ci])
+	for _, n := range lengths {
+		rows, err := s.length(ctx, n, cfgs)
 		if err != nil {
-			s.res.Rows = finished(rows, done)
 			return &s.res, err
 		}
-		rows[j], done[j] = row, true
+		s.res.Rows = append(s.res.Rows, rows...)
+		fillSpeedups(&s.res)
+		s.res.Meta.End = time.Now().Format(time.RFC3339)
+		s.res.Meta.LoadEnd = loadAverage()
 		if o.Checkpoint != nil {
-			s.res.Rows = finished(rows, done)
-			fillSpeedups(&s.res)
 			if err := o.Checkpoint(&s.res); err != nil {
 				return &s.res, err
 			}
 		}
 	}
-	s.res.Rows = rows
-	fillSpeedups(&s.res)
-	s.res.Meta.End = time.Now().Format(time.RFC3339)
 	return &s.res, nil
 }
 
@@ -98,130 +100,140 @@ type sweep struct {
 	res     Result
 	start   time.Time
 
-	// order lists row indices (length-major, in config order) in the
-	// order they run; cost holds each row's per-run estimate inputs.
-	order []int
-	runs  int
-	done  int
-	// rates learned so far: prefill FLOPs and seconds, decode tokens and seconds.
-	pfFLOPs, pfSec, dcTok, dcSec float64
-	remainingFLOPs               float64
-	remainingTokens              float64
+	runs, done int
+	// rates learned so far (prefill FLOPs and seconds, decode tokens and
+	// seconds) and the work left, for the ETA.
+	pfFLOPs, pfSec, dcTok, dcSec    float64
+	remainingFLOPs, remainingTokens float64
 }
 
-// plan orders the rows: lengths ascending, and within a length the
-// configurations by ascending analytic KV cache, so each row tends to need
-// more memory than the one before and the backend's peak counter (which
-// never falls) rises during it, measuring that row alone.
+// plan counts the runs and the work of the sweep.
 func (s *sweep) plan(lengths []int, cfgs []Config) {
 	c := &s.m.Config
 	per := s.o.Warmup + s.o.Repeats
-	for li, n := range lengths {
-		idx := make([]int, len(cfgs))
-		kv := make([]int, len(cfgs))
-		for ci, cfg := range cfgs {
-			idx[ci] = li*len(cfgs) + ci
-			for _, a := range cfg.Alive(n, c.Layers) {
-				kv[ci] += a
-			}
+	for _, n := range lengths {
+		for _, cfg := range cfgs {
 			s.remainingFLOPs += float64(per) * c.PrefillFLOPs(cfg.Alive(n, c.Layers))
 			s.remainingTokens += float64(per * max(s.o.NewTokens-1, 0))
 		}
-		slices.SortStableFunc(idx, func(a, b int) int { return kv[a%len(cfgs)] - kv[b%len(cfgs)] })
-		s.order = append(s.order, idx...)
 	}
-	s.runs = len(s.order) * per
+	s.runs = len(lengths) * len(cfgs) * per
 }
 
-// finished returns the rows marked done, in canonical order.
-func finished(rows []Row, done []bool) []Row {
-	var out []Row
-	for i, r := range rows {
-		if done[i] {
-			out = append(out, r)
+// kvOrder returns the indices of cfgs in ascending order of their analytic
+// KV cache at length n (stable).
+func kvOrder(cfgs []Config, n, layers int) []int {
+	kv := make([]int, len(cfgs))
+	idx := make([]int, len(cfgs))
+	for i, cfg := range cfgs {
+		idx[i] = i
+		for _, a := range cfg.Alive(n, layers) {
+			kv[i] += a
 		}
 	}
-	return out
+	slices.SortStableFunc(idx, func(a, b int) int { return kv[a] - kv[b] })
+	return idx
 }
 
-// row measures one (length, configuration) pair. It returns an error only
-// when ctx ends; any other failure is recorded in the row.
-func (s *sweep) row(ctx context.Context, n int, cfg Config, p model.Pruner) (Row, error) {
+// rowState accumulates one row's runs.
+type rowState struct {
+	pre, dec, tot []float64
+	hostPeak      int64
+	hostScope     string
+}
+
+// length measures every configuration at prompt length n and returns one
+// row per configuration, in the order of cfgs. It returns an error only
+// when ctx ends; other failures are recorded in the rows.
+func (s *sweep) length(ctx context.Context, n int, cfgs []Config) ([]Row, error) {
 	c := &s.m.Config
 	b := s.m.B
-	row := Row{Length: n, Config: cfg.Name, NewTokens: s.o.NewTokens}
-	if cfg.Schedule != nil {
-		row.Schedule = cfg.Schedule.String()
-	}
 	per := s.o.Warmup + s.o.Repeats
-	pfEach := c.PrefillFLOPs(cfg.Alive(n, c.Layers))
 	tokEach := float64(max(s.o.NewTokens-1, 0))
-	fail := func(err error, left int) (Row, error) {
-		row.Error = err.Error()
+	rows := make([]Row, len(cfgs))
+	st := make([]rowState, len(cfgs))
+	for i, cfg := range cfgs {
+		rows[i] = Row{Length: n, Config: cfg.Name, NewTokens: s.o.NewTokens}
+		if cfg.Schedule != nil {
+			rows[i].Schedule = cfg.Schedule.String()
+		}
+		st[i].hostScope = "row"
+	}
+	fail := func(i int, err error, left int) {
+		rows[i].Error = err.Error()
+		pf := c.PrefillFLOPs(cfgs[i].Alive(n, c.Layers))
 		s.done += left
-		s.remainingFLOPs -= float64(left) * pfEach
+		s.remainingFLOPs -= float64(left) * pf
 		s.remainingTokens -= float64(left) * tokEach
-		s.report(Progress{Length: n, Config: cfg.Name, Err: err})
-		return row, nil
+		s.report(Progress{Length: n, Config: cfgs[i].Name, Err: err})
 	}
-	if err := s.fits(n, cfg); err != nil {
-		return fail(err, per)
-	}
-	scope := "process"
-	if resetHostPeak() {
-		scope = "row"
-	}
-	usedBefore, peakBefore := b.Memory()
 	prompt := Prompt(n, c.Vocab, c.BOS, s.o.Seed)
-	var pre, dec, tot []float64
-	for i := range per {
-		if err := ctx.Err(); err != nil {
-			return row, err
-		}
-		runtime.GC()
-		res, err := s.once(ctx, prompt, p)
-		if err != nil {
-			if ctx.Err() != nil {
-				return row, ctx.Err()
+	order := kvOrder(cfgs, n, c.Layers)
+	for round := range per {
+		for _, i := range order {
+			cfg, row := cfgs[i], &rows[i]
+			if !row.OK() {
+				continue
 			}
-			return fail(err, per-i)
-		}
-		if i == 0 {
-			row.Alive = res.Alive
-			row.KVTokens = res.KVTokens
-			row.KVBytes = res.KVBytes
-			for _, v := range res.KVBytes {
-				row.KVBytesTotal += v
+			if round == 0 {
+				if err := s.fits(n, cfg); err != nil {
+					fail(i, err, per)
+					continue
+				}
 			}
-			row.FLOPs = Count(c, cfg.Schedule, s.width, n, res.Alive, res.KVTokens, len(res.Tokens))
-		} else if !slices.Equal(row.Alive, res.Alive) || !slices.Equal(row.KVTokens, res.KVTokens) {
-			return fail(fmt.Errorf("run %d kept different tokens than run 1 (alive %v, then %v)", i+1, row.Alive, res.Alive), per-i)
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if !resetHostPeak() {
+				st[i].hostScope = "process"
+			}
+			usedBefore, peakBefore := b.Memory()
+			res, err := s.once(ctx, prompt, s.pruners[i])
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				fail(i, err, per-round)
+				continue
+			}
+			st[i].hostPeak = max(st[i].hostPeak, hostPeak())
+			if round == 0 {
+				_, peakAfter := b.Memory()
+				row.Memory.DeviceBefore, row.Memory.DevicePeak, row.Memory.DeviceExact = usedBefore, peakAfter, peakAfter > peakBefore
+				row.Alive, row.KVTokens, row.KVBytes = res.Alive, res.KVTokens, res.KVBytes
+				for _, v := range res.KVBytes {
+					row.KVBytesTotal += v
+				}
+				row.FLOPs = Count(c, cfg.Schedule, s.width, n, res.Alive, res.KVTokens, len(res.Tokens))
+			} else if !slices.Equal(row.Alive, res.Alive) || !slices.Equal(row.KVTokens, res.KVTokens) {
+				fail(i, fmt.Errorf("run %d kept different tokens than run 1 (alive %v, then %v)", round+1, row.Alive, res.Alive), per-round)
+				continue
+			}
+			warm := round < s.o.Warmup
+			if !warm {
+				st[i].pre = append(st[i].pre, res.PrefillSeconds)
+				st[i].dec = append(st[i].dec, res.DecodeSeconds)
+				st[i].tot = append(st[i].tot, res.PrefillSeconds+res.DecodeSeconds)
+			}
+			pf := c.PrefillFLOPs(cfg.Alive(n, c.Layers))
+			s.done++
+			s.pfFLOPs += pf
+			s.pfSec += res.PrefillSeconds
+			s.dcTok += tokEach
+			s.dcSec += res.DecodeSeconds
+			s.remainingFLOPs -= pf
+			s.remainingTokens -= tokEach
+			s.report(Progress{Length: n, Config: cfg.Name, Warmup: warm, Repeat: round - s.o.Warmup + 1, Prefill: res.PrefillSeconds, Decode: res.DecodeSeconds})
 		}
-		warm := i < s.o.Warmup
-		if !warm {
-			pre = append(pre, res.PrefillSeconds)
-			dec = append(dec, res.DecodeSeconds)
-			tot = append(tot, res.PrefillSeconds+res.DecodeSeconds)
+	}
+	for i := range rows {
+		if !rows[i].OK() {
+			continue
 		}
-		s.done++
-		s.pfFLOPs += pfEach
-		s.pfSec += res.PrefillSeconds
-		s.dcTok += tokEach
-		s.dcSec += res.DecodeSeconds
-		s.remainingFLOPs -= pfEach
-		s.remainingTokens -= tokEach
-		s.report(Progress{Length: n, Config: cfg.Name, Warmup: warm, Repeat: i - s.o.Warmup + 1, Prefill: res.PrefillSeconds, Decode: res.DecodeSeconds})
+		rows[i].Prefill, rows[i].Decode, rows[i].Total = NewStat(st[i].pre), NewStat(st[i].dec), NewStat(st[i].tot)
+		rows[i].Memory.HostPeakRSS, rows[i].Memory.HostScope = st[i].hostPeak, st[i].hostScope
 	}
-	row.Prefill, row.Decode, row.Total = NewStat(pre), NewStat(dec), NewStat(tot)
-	_, peakAfter := b.Memory()
-	row.Memory = Memory{
-		HostPeakRSS:  hostPeak(),
-		HostScope:    scope,
-		DeviceBefore: usedBefore,
-		DevicePeak:   peakAfter,
-		DeviceExact:  peakAfter > peakBefore,
-	}
-	return row, nil
+	return rows, nil
 }
 
 // once runs one generation, turning a backend panic (a device failure
@@ -367,6 +379,7 @@ func newMeta(m *model.Model, o Options, cfgs []Config, width int, start time.Tim
 		},
 		CommandLine: o.CommandLine,
 		Start:       start.Format(time.RFC3339),
+		LoadStart:   loadAverage(),
 		Options: Settings{
 			Lengths: o.Lengths, Configs: names, NewTokens: o.NewTokens,
 			Warmup: o.Warmup, Repeats: o.Repeats, Seed: o.Seed, ModuleWidth: width,

@@ -52,7 +52,14 @@ func header(out *writer, r *bench.Result) {
 	out.printf("- Device: %s (backend %s; host CPU %s, %d cores)\n", m.Device, m.Backend, m.CPU, m.Cores)
 	out.printf("- Sweep: prompts of %s tokens; configurations %s; %d new tokens (greedy, no early stop); %d warmup + %d timed runs per row; module width %d\n",
 		joinInts(m.Options.Lengths), strings.Join(m.Options.Configs, ", "), m.Options.NewTokens, m.Options.Warmup, m.Options.Repeats, m.Options.ModuleWidth)
-	out.printf("- Program: sdtp %s (git %s, %s, %s/%s); started %s\n", m.Version, m.Revision, m.GoVersion, m.OS, m.Arch, m.Start)
+	out.printf("- Program: sdtp %s (git %s, %s, %s/%s); started %s, finished %s\n", m.Version, m.Revision, m.GoVersion, m.OS, m.Arch, m.Start, m.End)
+	if m.LoadStart > 0 || m.LoadEnd > 0 {
+		busy := ""
+		if max(m.LoadStart, m.LoadEnd) > float64(m.Cores) {
+			busy = "; above the core count, so other work competed for the processor and the timings are noisier"
+		}
+		out.printf("- Load average (1 minute): %.2f at the start, %.2f at the end, on %d cores%s\n", m.LoadStart, m.LoadEnd, m.Cores, busy)
+	}
 	if len(m.CommandLine) > 0 {
 		out.printf("- Command: `%s`\n", strings.Join(m.CommandLine, " "))
 	}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sdtp/sdtp/bench"
+	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/plot"
+	"github.com/sdtp/sdtp/prune"
+	"github.com/sdtp/sdtp/report"
+)
+
+func init() {
+	register(command{name: "bench", summary: "measure end-to-end latency over prompt lengths, baseline vs SDTP schedules (JSON, report, figures)", run: runBench})
+}
+
+// benchFiles are the names of what `sdtp bench` writes into its folder.
+const (
+	benchJSON   = "bench.json"
+	benchReport = "report.md"
+)
+
+func runBench(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "bench", "bench [--model M] [--lengths 1024,2048,...] [--configs baseline,paper,keep0.8,...] [--new-tokens 128] [--warmup W] [--repeats R] [--out DIR]")
+	var ef engineFlags
+	fs.StringVar(&ef.model, "model", "", "model: synthetic:NAME (random weights; "+strings.Join(model.SyntheticNames(), ", ")+"), a Hugging Face folder or a llama2.c .bin (default: synthetic:qwen2-small on cpu, synthetic:qwen2-7b on cuda)")
+	fs.StringVar(&ef.backend, "backend", "auto", "compute backend: cpu, cuda, or auto (cuda when a GPU is usable, else cpu)")
+	fs.IntVar(&ef.device, "device", 0, "GPU index for the cuda backend")
+	fs.IntVar(&ef.threads, "threads", 0, "CPU worker threads (0: all cores)")
+	lengths := fs.String("lengths", "", "prompt lengths in tokens, comma-separated (default: 256,512,1024,2048 on cpu; 1024,2048,...,32768 on cuda)")
+	configs := fs.String("configs", "", "configurations, comma-separated: baseline, "+prune.Presets+" (default: baseline,paper,keep0.8,keep0.7 on cpu, plus paper-low on cuda)")
+	newTokens := fs.Int("new-tokens", 0, "tokens to generate after each prompt, greedy with no early stop (default: 32 on cpu, 128 on cuda)")
+	warmup := fs.Int("warmup", 1, "untimed runs per row before the timed ones")
+	repeats := fs.Int("repeats", 3, "timed runs per row (the tables show their median)")
+	seed := fs.Uint64("seed", 1, "seed of the synthetic prompts and of the random pruning-module weights")
+	width := fs.Int("module-width", 0, "hidden width of the random pruning modules (0: hidden size / 4)")
+	out := fs.String("out", "", "folder for "+benchJSON+", "+benchReport+" and the figures (default: a new bench-YYYYMMDD-HHMMSS in the current folder)")
+	noPlots := fs.Bool("no-plots", false, "skip the figures")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	b, err := ef.openBackend()
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	o := bench.DefaultOptions(b.Name())
+	if !set["model"] {
+		ef.model = bench.DefaultModel(b.Name())
+	}
+	if set["lengths"] {
+		if o.Lengths, err = parseLengths(*lengths); err != nil {
+			return fmt.Errorf("--lengths: %w", err)
+		}
+	}
+	if set["configs"] {
+		o.Configs = splitList(*configs)
+	}
+	if set["new-tokens"] {
+		o.NewTokens = *newTokens
+	}
+	o.Warmup, o.Repeats, o.Seed, o.ModuleWidth = *warmup, *repeats, *seed, *width
+	if o.NewTokens < 0 {
+		return fmt.Errorf("--new-tokens %d: must not be negative", o.NewTokens)
+	}
+	if o.Warmup < 0 {
+		return fmt.Errorf("--warmup %d: must not be negative", o.Warmup)
+	}
+	if o.Repeats < 1 {
+		return fmt.Errorf("--repeats %d: must be at least 1", o.Repeats)
+	}
+	if o.ModuleWidth < 0 {
+		return fmt.Errorf("--module-width %d: must not be negative", o.ModuleWidth)
+	}
+	o.CommandLine = e.argv
+
+	m, err := ef.openModel(b)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if _, err := bench.ParseConfigs(o.Configs, m.Config.Layers); err != nil {
+		return fmt.Errorf("--configs: %w", err)
+	}
+
+	dir := *out
+	if dir == "" {
+		dir = "bench-" + time.Now().Format("20060102-150405")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	jsonPath := filepath.Join(dir, benchJSON)
+	o.Checkpoint = func(r *bench.Result) error { return r.Save(jsonPath) }
+	prog := newBenchProgress(e.stderr)
+	o.Progress = prog.update
+	fmt.Fprintf(e.stderr, "sdtp bench: %s on %s (%s); lengths %s; configs %s; %d new tokens; %d warmup + %d timed runs per row; writing %s\n",
+		m.Config.Name, b.Name(), b.Device(), intList(o.Lengths), strings.Join(o.Configs, ","), o.NewTokens, o.Warmup, o.Repeats, dir)
+
+	res, runErr := bench.Run(ctx, m, o)
+	prog.done()
+	if res == nil {
+		return runErr
+	}
+	if err := writeBenchOutputs(e, dir, res, !*noPlots); err != nil {
+		return err
+	}
+	if runErr != nil {
+		if errors.Is(runErr, context.Canceled) {
+			return fmt.Errorf("interrupted; the rows finished so far are in %s", dir)
+		}
+		return runErr
+	}
+	return nil
+}
+
+// writeBenchOutputs saves the JSON, the report and the figures of res in
+// dir, prints the Table-2 layout on stdout and says where everything is.
+func writeBenchOutputs(e *env, dir string, res *bench.Result, figures bool) error {
+	if err := res.Save(filepath.Join(dir, benchJSON)); err != nil {
+		return err
+	}
+	if err := writeReportFile(filepath.Join(dir, benchReport), res); err != nil {
+		return err
+	}
+	written := []string{benchJSON, benchReport}
+	if figures && len(res.Rows) > 0 {
+		paths, err := plot.Write(dir, res, nil)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "sdtp bench: figures: %v\n", err)
+		}
+		for _, p := range paths {
+			written = append(written, filepath.Base(p))
+		}
+	}
+	if err := report.Table2(e.stdout, res); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nResults in %s/: %s\n", dir, strings.Join(written, ", "))
+	return nil
+}
+
+// writeReportFile renders the full report of res into path.
+func writeReportFile(path string, res *bench.Result) error {
+	var sb strings.Builder
+	if err := report.Write(&sb, res); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(sb.String()), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// parseLengths parses "1024,2K,4096" into token counts (a K suffix
+// multiplies by 1024).
+func parseLengths(s string) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		mul := 1
+		if strings.HasSuffix(f, "K") || strings.HasSuffix(f, "k") {
+			mul, f = 1024, f[:len(f)-1]
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 || n > 1<<24 {
+			return nil, fmt.Errorf("%q is not a positive token count", f)
+		}
+		out = append(out, n*mul)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no lengths given")
+	}
+	return out, nil
+}
+
+func intList(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
+
+// benchProgress shows the sweep's progress on stderr: one rewritten line
+// on a terminal, structured log records otherwise.
+type benchProgress struct {
+	w    io.Writer
+	tty  bool
+	log  *slog.Logger
+	line int
+}
+
+func newBenchProgress(w io.Writer) *benchProgress {
+	p := &benchProgress{w: w}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	if !p.tty {
+		p.log = slog.New(slog.NewTextHandler(w, nil))
+	}
+	return p
+}
+
+func (p *benchProgress) update(ev bench.Progress) {
+	what := "warmup"
+	if !ev.Warmup {
+		what = fmt.Sprintf("run %d", ev.Repeat)
+	}
+	if ev.Err != nil {
+		if p.tty {
+			p.clear()
+			fmt.Fprintf(p.w, "sdtp bench: %d tokens, %s failed: %v\n", ev.Length, ev.Config, ev.Err)
+		} else {
+			p.log.Warn("row failed", "length", ev.Length, "config", ev.Config, "err", ev.Err)
+		}
+		return
+	}
+	if !p.tty {
+		p.log.Info("bench", "done", fmt.Sprintf("%d/%d", ev.Run, ev.Runs), "length", ev.Length, "config", ev.Config, "run", what,
+			"prefill_s", round3(ev.Prefill), "decode_s", round3(ev.Decode), "elapsed", ev.Elapsed.Round(time.Second), "eta", ev.ETA.Round(time.Second))
+		return
+	}
+	s := fmt.Sprintf("[%d/%d] %d tokens %-9s %-7s prefill %.3fs decode %.3fs | elapsed %s, ETA %s",
+		ev.Run, ev.Runs, ev.Length, ev.Config, what, ev.Prefill, ev.Decode, ev.Elapsed.Round(time.Second), ev.ETA.Round(time.Second))
+	p.clear()
+	fmt.Fprint(p.w, s)
+	p.line = len(s)
+}
+
+func (p *benchProgress) clear() {
+	if p.line > 0 {
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.line))
+		p.line = 0
+	}
+}
+
+// done ends the progress line.
+func (p *benchProgress) done() {
+	if p.tty {
+		p.clear()
+	}
+}
+
+func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }

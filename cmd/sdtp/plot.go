@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/sdtp/sdtp/bench"
+	"github.com/sdtp/sdtp/plot"
+)
+
+func init() {
+	register(command{name: "plot", summary: "draw a bench result as PNG and SVG figures (latency, speedup, FLOPs, KV cache, heatmap)", run: runPlot})
+}
+
+func runPlot(_ context.Context, e *env, args []string) error {
+	fs := newFlags(e, "plot", "plot --bench FILE --out DIR [--formats png,svg]")
+	file := fs.String("bench", "", "bench result (the "+benchJSON+" that 'sdtp bench' writes)")
+	out := fs.String("out", "", "folder for the figures (created if missing)")
+	formats := fs.String("formats", "png,svg", "figure formats, comma-separated: png, svg")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return fmt.Errorf("--bench is required")
+	}
+	if *out == "" {
+		return fmt.Errorf("--out is required")
+	}
+	fmts := splitList(*formats)
+	for _, f := range fmts {
+		if !slices.Contains(plot.Formats, f) {
+			return fmt.Errorf("--formats: unknown format %q (have %v)", f, plot.Formats)
+		}
+	}
+	if len(fmts) == 0 {
+		return fmt.Errorf("--formats: no format given")
+	}
+	res, err := bench.Load(*file)
+	if err != nil {
+		return fmt.Errorf("--bench: %w", err)
+	}
+	paths, err := plot.Write(*out, res, nil, fmts...)
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", *out, err)
+	}
+	for _, p := range paths {
+		fmt.Fprintln(e.stdout, p)
+	}
+	return nil
+}

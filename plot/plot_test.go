@@ -1,0 +1,196 @@
+package plot
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sdtp/sdtp/backend"
+	_ "github.com/sdtp/sdtp/backend/cpu"
+	"github.com/sdtp/sdtp/bench"
+	"github.com/sdtp/sdtp/model"
+)
+
+// tinyResult runs a small real sweep on the tiny synthetic model.
+func tinyResult(t *testing.T, configs []string) *bench.Result {
+	t.Helper()
+	b, err := backend.Open("cpu", backend.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, err := model.SyntheticConfig("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.NewSynthetic(b, c, model.SyntheticOptions{Seed: 1, DType: backend.BF16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	res, err := bench.Run(context.Background(), m, bench.Options{
+		Lengths: []int{32, 64, 128, 5000}, Configs: configs, NewTokens: 3, Repeats: 2, Seed: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestEveryChartProduced is issue 6's acceptance 3 (the automated half):
+// every chart type is written, in both formats, and is a non-empty image
+// of the figure's size.
+func TestEveryChartProduced(t *testing.T) {
+	res := tinyResult(t, []string{"baseline", "paper", "keep0.7"})
+	q := []Quality{{Config: "baseline", Score: 41.2}, {Config: "paper", Score: 40.5}, {Config: "keep0.7", Score: 37.9}}
+	dir := t.TempDir()
+	paths, err := Write(dir, res, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"latency", "speedup", "flops", "kv-cache", "speedup-heatmap", "quality-vs-speed"}
+	if len(paths) != 2*len(want) {
+		t.Errorf("wrote %v, want %d files", paths, 2*len(want))
+	}
+	figs, err := Figures(res, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range want {
+		i := slices.IndexFunc(figs, func(f *Figure) bool { return f.Name == name })
+		if i < 0 {
+			t.Errorf("no %s figure", name)
+			continue
+		}
+		f := figs[i]
+		data, err := os.ReadFile(filepath.Join(dir, name+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s.png: %v", name, err)
+		}
+		wantW := int(float64(f.PanelWidth) * float64(len(f.Panels)) / 72 * 150)
+		if b := img.Bounds(); b.Dx() < wantW-2 || b.Dx() > wantW+2 || b.Dy() < 100 {
+			t.Errorf("%s.png is %v, want %d px wide", name, b, wantW)
+		}
+		if distinctColors(img) < 5 {
+			t.Errorf("%s.png is (nearly) blank", name)
+		}
+		svg, err := os.ReadFile(filepath.Join(dir, name+".svg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(svg, []byte("<svg")) || bytes.Count(svg, []byte("<path")) < 10 {
+			t.Errorf("%s.svg has no drawing (%d bytes)", name, len(svg))
+		}
+		for _, p := range f.Panels {
+			if p.Title.Text == "" || (p.X.Label.Text == "" && name != "speedup-heatmap") {
+				t.Errorf("%s: panel without title or x label", name)
+			}
+		}
+	}
+}
+
+// distinctColors counts the colors on a grid of every fourth pixel.
+func distinctColors(img image.Image) int {
+	seen := map[[4]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 4 {
+		for x := b.Min.X; x < b.Max.X; x += 4 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			seen[[4]uint32{r, g, bl, a}] = true
+		}
+	}
+	return len(seen)
+}
+
+func TestChartsNeedingABaseline(t *testing.T) {
+	res := tinyResult(t, []string{"paper", "keep0.8"})
+	figs, err := Figures(res, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range figs {
+		names = append(names, f.Name)
+	}
+	if !slices.Equal(names, []string{"latency", "flops", "kv-cache"}) {
+		t.Errorf("figures without a baseline: %v", names)
+	}
+	if _, err := Figures(res, []Quality{{Config: "paper", Score: 1}}); err == nil || !strings.Contains(err.Error(), "quality chart") {
+		t.Errorf("quality without a baseline: %v", err)
+	}
+}
+
+func TestNothingToPlot(t *testing.T) {
+	res := &bench.Result{Rows: []bench.Row{{Length: 8, Config: "baseline", Error: "boom"}}}
+	if _, err := Figures(res, nil); err == nil {
+		t.Error("no error for a result without successful rows")
+	}
+	var buf bytes.Buffer
+	f := &Figure{Name: "x", Panels: nil}
+	if err := f.Render(&buf, "pdf"); err == nil {
+		t.Error("no error for an unknown format")
+	}
+}
+
+func TestLinearTicks(t *testing.T) {
+	for _, tc := range []struct {
+		min, max float64
+		labels   []string
+	}{
+		{0, 1, []string{"0.0", "0.2", "0.4", "0.6", "0.8", "1.0"}},
+		{0.3, 2.4, []string{"0.5", "1.0", "1.5", "2.0"}},
+		{0, 25, []string{"0", "5", "10", "15", "20", "25"}},
+		{-3, 31, []string{"0", "10", "20", "30"}},
+	} {
+		var got []string
+		for _, tk := range linearTicks(tc.min, tc.max) {
+			if tk.Label != "" {
+				got = append(got, tk.Label)
+			}
+			if tk.Value < tc.min-1e-9 || tk.Value > tc.max+1e-9 {
+				t.Errorf("ticks(%v,%v): %v outside the range", tc.min, tc.max, tk.Value)
+			}
+		}
+		if !slices.Equal(got, tc.labels) {
+			t.Errorf("ticks(%v,%v) = %v, want %v", tc.min, tc.max, got, tc.labels)
+		}
+	}
+}
+
+func TestLogTicks(t *testing.T) {
+	for _, tc := range []struct {
+		min, max float64
+		labels   []string
+	}{
+		{0.15, 30, []string{"0.2", "0.5", "1", "2", "5", "10", "20"}},
+		{1.1, 4.5, []string{"2", "3", "4"}},
+	} {
+		var got []string
+		for _, tk := range logTicks(tc.min, tc.max) {
+			if tk.Label != "" {
+				got = append(got, tk.Label)
+			}
+		}
+		if !slices.Equal(got, tc.labels) {
+			t.Errorf("logTicks(%v,%v) = %v, want %v", tc.min, tc.max, got, tc.labels)
+		}
+	}
+}
+
+func TestLengthLabel(t *testing.T) {
+	for n, want := range map[int]string{256: "256", 1024: "1K", 32768: "32K", 1000: "1000", 1536: "1536"} {
+		if got := lengthLabel(n); got != want {
+			t.Errorf("lengthLabel(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
