@@ -201,3 +201,10 @@ func greedyFake(prompt []int, n int) []int {
 	}
 	return out
 }
+
+// newLoopbackServer serves h on 127.0.0.1 for the test's lifetime.
+func newLoopbackServer(t *testing.T, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
