@@ -114,7 +114,7 @@ func lmEvalParseLogprobs(t *testing.T, body []byte, ctxlens []int) [][2]any {
 		Choices []struct {
 			Index    int `json:"index"`
 			Logprobs struct {
-				TokenLogprobs []*float64         `json:"token_logprobs"`
+				TokenLogprobs []*float64           `json:"token_logprobs"`
 				TopLogprobs   []map[string]float64 `json:"top_logprobs"`
 			} `json:"logprobs"`
 		} `json:"choices"`
