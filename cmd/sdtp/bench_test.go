@@ -1,0 +1,118 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sdtp/sdtp/bench"
+)
+
+func TestBenchReportPlot(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	code, out, errOut := run(t, "bench", "--backend", "cpu", "--model", "synthetic:tiny", "--lengths", "32,64,5K",
+		"--configs", "baseline,paper", "--new-tokens", "2", "--warmup", "0", "--repeats", "1", "--out", dir)
+	if code != 0 {
+		t.Fatalf("bench exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "| 64 | paper |") || !strings.Contains(out, "Results in "+dir) || !strings.Contains(out, "5120 tokens, paper: prompt of 5120 tokens") {
+		t.Errorf("bench output lacks the table, the failed row or the folder:\n%s", out)
+	}
+	for _, f := range []string{"bench.json", "report.md", "latency.png", "latency.svg", "speedup-heatmap.png", "kv-cache.svg"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	res, err := bench.Load(filepath.Join(dir, "bench.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Meta.Model.Name != "synthetic:tiny" || len(res.Rows) != 6 || res.Meta.CommandLine[1] != "bench" {
+		t.Errorf("bench.json: model %q, %d rows, command %v", res.Meta.Model.Name, len(res.Rows), res.Meta.CommandLine)
+	}
+
+	code, out, errOut = run(t, "report", "--bench", filepath.Join(dir, "bench.json"))
+	if code != 0 || !strings.Contains(out, "# SDTP latency benchmark: synthetic:tiny on cpu") || !strings.Contains(out, "Mistral-7B") {
+		t.Errorf("report exit %d: %s\n%s", code, errOut, out)
+	}
+	md := filepath.Join(dir, "again.md")
+	if code, _, errOut = run(t, "report", "--bench", filepath.Join(dir, "bench.json"), "--out", md); code != 0 {
+		t.Errorf("report --out exit %d: %s", code, errOut)
+	}
+	if a, _ := os.ReadFile(md); !strings.HasPrefix(string(a), "# SDTP latency benchmark") {
+		t.Errorf("report --out wrote %q", a)
+	}
+
+	figs := filepath.Join(dir, "figs")
+	code, out, errOut = run(t, "plot", "--bench", filepath.Join(dir, "bench.json"), "--out", figs, "--formats", "svg")
+	if code != 0 || strings.Count(out, ".svg\n") != 5 || strings.Contains(out, ".png") {
+		t.Errorf("plot exit %d: %s\n%s", code, errOut, out)
+	}
+}
+
+func TestBenchReportPlotErrors(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "none.json")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--lengths", "12,abc"}, "--lengths"},
+		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--lengths", "16", "--configs", "baseline,fast"}, "--configs"},
+		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--repeats", "0"}, "--repeats"},
+		{[]string{"bench", "--backend", "tpu"}, "--backend"},
+		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:nope"}, "--model"},
+		{[]string{"report"}, "--bench is required"},
+		{[]string{"report", "--bench", missing}, "--bench"},
+		{[]string{"plot", "--bench", missing, "--out", "x"}, "--bench"},
+		{[]string{"plot", "--bench", missing}, "--out is required"},
+		{[]string{"plot", "--bench", missing, "--out", "x", "--formats", "gif"}, "--formats"},
+	} {
+		code, _, errOut := run(t, tc.args...)
+		if code == 0 || !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("%v: exit %d, stderr %q; want a one-line error naming %s", tc.args, code, errOut, tc.want)
+		}
+	}
+}
+
+func TestParseLengths(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []int
+		err  bool
+	}{
+		{"1024,2K, 4k", []int{1024, 2048, 4096}, false},
+		{"", nil, true},
+		{"0", nil, true},
+		{"-5", nil, true},
+		{"1.5K", nil, true},
+		{"99999999999", nil, true},
+	} {
+		got, err := parseLengths(tc.in)
+		if (err != nil) != tc.err || len(got) != len(tc.want) {
+			t.Errorf("parseLengths(%q) = %v, %v", tc.in, got, err)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("parseLengths(%q) = %v, want %v", tc.in, got, tc.want)
+			}
+		}
+	}
+}
+
+func FuzzParseLengths(f *testing.F) {
+	f.Add("1024,2K")
+	f.Add("k,,K")
+	f.Fuzz(func(t *testing.T, s string) {
+		ls, err := parseLengths(s)
+		if err != nil {
+			return
+		}
+		for _, n := range ls {
+			if n <= 0 || n > 1<<34 {
+				t.Errorf("parseLengths(%q) gave %d", s, n)
+			}
+		}
+	})
+}
