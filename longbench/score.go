@@ -2,7 +2,6 @@ package longbench
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,9 +31,10 @@ type TaskScore struct {
 	// answer appears in the prediction, ignoring case and surrounding
 	// spaces.
 	HitRate float64
-	// Means of the runner's measurements over the rows that have them (0
-	// when none do, e.g. official prediction files).
+	// Means of the runner's measurements over the Measured rows that have
+	// them (none in official prediction files).
 	PromptTokens, AliveTokens, Seconds float64
+	Measured                           int
 	// Torn is set when the file ended in a line cut short, left out.
 	Torn bool
 }
@@ -153,6 +153,7 @@ func summarize(t Task, preds []Prediction) TaskScore {
 		}
 	}
 	ts.HitRate = pyRound2(100 * float64(hits) / float64(len(preds)))
+	ts.Measured = measured
 	if measured > 0 {
 		ts.PromptTokens /= float64(measured)
 		ts.AliveTokens /= float64(measured)
@@ -218,23 +219,4 @@ func ScoreDir(dir string, e bool) ([]TaskScore, error) {
 		out = append(out, ts)
 	}
 	return out, nil
-}
-
-// Average is the mean of the scores of the tasks in ts that keep(task),
-// and how many there were (NaN, 0 when none).
-func Average(ts []TaskScore, keep func(Task) bool) (float64, int) {
-	var xs []float64
-	for _, s := range ts {
-		if keep(s.Task) {
-			xs = append(xs, s.Score)
-		}
-	}
-	if len(xs) == 0 {
-		return math.NaN(), 0
-	}
-	sum := 0.0
-	for _, x := range xs {
-		sum += x
-	}
-	return sum / float64(len(xs)), len(xs)
 }

@@ -1,0 +1,193 @@
+package longbench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+)
+
+// RunScores is one run's task scores, under a display name.
+type RunScores struct {
+	Name   string
+	Scores []TaskScore
+}
+
+// ScoreRuns scores each predictions folder; runs are named by their folder
+// name (the full path where two share a name).
+func ScoreRuns(dirs []string) ([]RunScores, error) {
+	seen := map[string]int{}
+	for _, d := range dirs {
+		seen[filepath.Base(filepath.Clean(d))]++
+	}
+	var out []RunScores
+	for _, d := range dirs {
+		ts, err := ScoreDir(d, false)
+		if err != nil {
+			return nil, err
+		}
+		name := filepath.Base(filepath.Clean(d))
+		if seen[name] > 1 {
+			name = filepath.Clean(d)
+		}
+		out = append(out, RunScores{Name: name, Scores: ts})
+	}
+	return out, nil
+}
+
+// WriteReport writes a markdown table: one row per task (official order),
+// one score column per run and, for every run after the first, its
+// difference from the first (the baseline); then the category means and
+// the mean over the English and code tasks, computed over the tasks every
+// run has; then the hit rate of each run (share of rows whose gold answer
+// appears in the prediction) and the runner's measurements when present.
+func WriteReport(w io.Writer, runs []RunScores) error {
+	if len(runs) == 0 {
+		return fmt.Errorf("no runs to report")
+	}
+	by := make([]map[string]TaskScore, len(runs))
+	for i, r := range runs {
+		by[i] = map[string]TaskScore{}
+		for _, s := range r.Scores {
+			by[i][s.Task.Name] = s
+		}
+	}
+	var rows []Task // tasks any run has
+	var common []Task
+	for _, t := range tasks {
+		n := 0
+		for i := range runs {
+			if _, ok := by[i][t.Name]; ok {
+				n++
+			}
+		}
+		if n > 0 {
+			rows = append(rows, t)
+		}
+		if n == len(runs) {
+			common = append(common, t)
+		}
+	}
+
+	var b strings.Builder
+	b.WriteString("| task | metric |")
+	for i, r := range runs {
+		fmt.Fprintf(&b, " %s |", r.Name)
+		if i > 0 {
+			fmt.Fprintf(&b, " Δ %s |", r.Name)
+		}
+	}
+	for _, r := range runs {
+		fmt.Fprintf(&b, " hit %s |", r.Name)
+	}
+	b.WriteString("\n|---|---|")
+	b.WriteString(strings.Repeat("---:|", 2*len(runs)-1+len(runs)))
+	b.WriteString("\n")
+
+	cell := func(v float64, ok bool) string {
+		if !ok || math.IsNaN(v) {
+			return "—"
+		}
+		return fmt.Sprintf("%.2f", v)
+	}
+	delta := func(v, base float64, ok bool) string {
+		if !ok || math.IsNaN(v) || math.IsNaN(base) {
+			return "—"
+		}
+		return fmt.Sprintf("%+.2f", v-base)
+	}
+	line := func(label, metric string, vals []float64, oks []bool, hits []string) {
+		fmt.Fprintf(&b, "| %s | %s |", label, metric)
+		for i := range runs {
+			fmt.Fprintf(&b, " %s |", cell(vals[i], oks[i]))
+			if i > 0 {
+				fmt.Fprintf(&b, " %s |", delta(vals[i], vals[0], oks[i] && oks[0]))
+			}
+		}
+		for i := range runs {
+			fmt.Fprintf(&b, " %s |", hits[i])
+		}
+		b.WriteString("\n")
+	}
+
+	for _, t := range rows {
+		vals, oks, hits := make([]float64, len(runs)), make([]bool, len(runs)), make([]string, len(runs))
+		for i := range runs {
+			s, ok := by[i][t.Name]
+			vals[i], oks[i], hits[i] = s.Score, ok, cell(s.HitRate, ok)
+		}
+		line(t.Name, t.Metric, vals, oks, hits)
+	}
+	mean := func(keep func(Task) bool) ([]float64, []bool, []string, int) {
+		vals, oks, hits := make([]float64, len(runs)), make([]bool, len(runs)), make([]string, len(runs))
+		n := 0
+		for i := range runs {
+			var ts, hs []float64
+			for _, t := range common {
+				if keep(t) {
+					ts = append(ts, by[i][t.Name].Score)
+					hs = append(hs, by[i][t.Name].HitRate)
+				}
+			}
+			n = len(ts)
+			vals[i], oks[i] = meanOf(ts), len(ts) > 0
+			hits[i] = cell(meanOf(hs), len(hs) > 0)
+		}
+		return vals, oks, hits, n
+	}
+	for _, c := range Categories() {
+		vals, oks, hits, n := mean(func(t Task) bool { return t.Category == c && t.InPaperAverage() })
+		if n > 0 {
+			line(fmt.Sprintf("**%s** (mean of %d)", c, n), "", vals, oks, hits)
+		}
+	}
+	if vals, oks, hits, n := mean(Task.InPaperAverage); n > 0 {
+		line(fmt.Sprintf("**AVG en+code** (mean of %d)", n), "", vals, oks, hits)
+	}
+	if vals, oks, hits, n := mean(func(t Task) bool { return t.Language == "zh" }); n > 0 {
+		line(fmt.Sprintf("**AVG zh** (mean of %d)", n), "", vals, oks, hits)
+	}
+	if len(common) < len(rows) {
+		b.WriteString("\nMeans cover only the tasks every run has.\n")
+	}
+	writeMeasurements(&b, runs)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeMeasurements adds the runner's mean prompt tokens, share of tokens
+// alive after pruning and seconds per row, for the runs that recorded them.
+func writeMeasurements(b *strings.Builder, runs []RunScores) {
+	header := false
+	for _, r := range runs {
+		var prompt, alive, secs float64
+		n := 0
+		for _, s := range r.Scores {
+			m := float64(s.Measured)
+			prompt += s.PromptTokens * m
+			alive += s.AliveTokens * m
+			secs += s.Seconds * m
+			n += s.Measured
+		}
+		if n == 0 {
+			continue
+		}
+		if !header {
+			b.WriteString("\n| run | rows measured | prompt tokens (mean) | alive after pruning | seconds per row |\n|---|---:|---:|---:|---:|\n")
+			header = true
+		}
+		fmt.Fprintf(b, "| %s | %d | %.1f | %.1f%% | %.3f |\n", r.Name, n, prompt/float64(n), 100*alive/prompt, secs/float64(n))
+	}
+}
+
+func meanOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}

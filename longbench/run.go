@@ -1,0 +1,277 @@
+package longbench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// GenRequest is one generation: greedy decoding of up to MaxNewTokens
+// tokens after Prompt.
+type GenRequest struct {
+	// Prompt is the final prompt text (already truncated and, where the
+	// task uses it, wrapped in the chat template); the generator tokenizes
+	// it as Hugging Face's tokenizer(prompt) does (with BOS where the model
+	// has one).
+	Prompt       string
+	MaxNewTokens int
+	// StopAtNewline is samsum's rule in pred.py: the newline token ends
+	// generation like EOS does, and neither may be the first new token
+	// (min_length = prompt length + 1).
+	StopAtNewline bool
+}
+
+// GenResult is what a generation produced and measured.
+type GenResult struct {
+	Text         string  // the new tokens decoded, special tokens skipped
+	PromptTokens int     // tokens in the prompt
+	AliveTokens  int     // prompt tokens alive after the last pruning stage (PromptTokens without pruning)
+	Seconds      float64 // wall time of prefill and decoding
+}
+
+// Generator runs the model. Implementations must be deterministic for the
+// runner's resume to make sense (greedy decoding).
+type Generator interface {
+	Generate(ctx context.Context, req GenRequest) (GenResult, error)
+}
+
+// RunMeta describes a run; it is written to meta.json in the output folder.
+// A resumed run must have the same Settings.
+type RunMeta struct {
+	Version  string            `json:"version"`
+	Revision string            `json:"revision"`
+	Command  []string          `json:"command"`
+	Started  time.Time         `json:"started"`
+	Settings map[string]string `json:"settings"` // model, backend, device, schedule, truncation, template, ...
+}
+
+// RunConfig is what Run needs.
+type RunConfig struct {
+	Data      string // folder holding data/<task>.jsonl (or the files themselves)
+	Tasks     []Task
+	E         bool // LongBench-E files (<task>_e.jsonl)
+	Limit     int  // only the first Limit rows of each task; 0 for all
+	Out       string
+	Prompt    PromptOptions
+	Generator Generator
+	Meta      RunMeta
+	Progress  *Progress // nil for none
+}
+
+// RunStats counts what a Run did.
+type RunStats struct {
+	Generated int // rows generated in this call
+	Resumed   int // rows found done in the output files
+}
+
+// Run generates predictions for every row of every task into
+// Out/<task>.jsonl, one line per row, written and synced one at a time. Rows
+// whose _id is already in the file are skipped, so a run that was stopped
+// (even killed) resumes where it was: a line cut short by a kill is
+// removed first.
+func Run(ctx context.Context, cfg RunConfig) (RunStats, error) {
+	var st RunStats
+	if cfg.Generator == nil {
+		return st, errors.New("longbench run: no generator")
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return st, err
+	}
+	if err := writeOrCheckMeta(filepath.Join(cfg.Out, "meta.json"), cfg.Meta); err != nil {
+		return st, err
+	}
+	type plan struct {
+		task Task
+		rows []Row
+		path string
+	}
+	var plans []plan
+	todo := 0
+	for _, t := range cfg.Tasks {
+		rows, err := ReadTaskRows(cfg.Data, t, cfg.E)
+		if err != nil {
+			return st, err
+		}
+		if cfg.Limit > 0 && len(rows) > cfg.Limit {
+			rows = rows[:cfg.Limit]
+		}
+		path := filepath.Join(cfg.Out, t.FileName(false))
+		done, err := doneIDs(path, rows)
+		if err != nil {
+			return st, err
+		}
+		st.Resumed += len(done)
+		todo += len(rows) - len(done)
+		plans = append(plans, plan{t, rows, path})
+	}
+	cfg.Progress.begin(todo)
+	defer cfg.Progress.finish()
+	for _, p := range plans {
+		n, err := runTask(ctx, cfg, p.task, p.rows, p.path)
+		st.Generated += n
+		if err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// doneIDs reads the ids already predicted in path and checks they belong to
+// rows (a file from another data set or task cannot be resumed).
+func doneIDs(path string, rows []Row) (map[string]bool, error) {
+	done := map[string]bool{}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return done, nil
+	}
+	pf, err := ReadPredictionFile(path)
+	if err != nil {
+		return nil, err
+	}
+	known := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		known[r.ID] = true
+	}
+	for i, p := range pf.Rows {
+		switch {
+		case p.ID == "":
+			return nil, fmt.Errorf("%s line %d: no _id, so the run cannot be resumed (use a new --out)", path, i+1)
+		case done[p.ID]:
+			return nil, fmt.Errorf("%s line %d: _id %s appears twice", path, i+1, p.ID)
+		}
+		done[p.ID] = true
+	}
+	for id := range done {
+		if !known[id] {
+			// A smaller --limit than before leaves extra rows: keep them.
+			delete(done, id)
+		}
+	}
+	return done, nil
+}
+
+func runTask(ctx context.Context, cfg RunConfig, t Task, rows []Row, path string) (int, error) {
+	seen := map[string]bool{}
+	for i, r := range rows {
+		if seen[r.ID] {
+			return 0, fmt.Errorf("task %s: data row %d repeats _id %s", t.Name, i+1, r.ID)
+		}
+		seen[r.ID] = true
+	}
+	maxNew, err := t.MaxNewTokens()
+	if err != nil {
+		return 0, err
+	}
+	w, pf, err := openPredWriter(path)
+	if err != nil {
+		return 0, err
+	}
+	defer w.Close()
+	done := map[string]bool{}
+	for _, p := range pf.Rows {
+		done[p.ID] = true
+	}
+	finished := 0
+	for _, r := range rows {
+		if done[r.ID] {
+			finished++
+		}
+	}
+	generated := 0
+	for _, r := range rows {
+		if done[r.ID] {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return generated, fmt.Errorf("stopped during %s after %d new rows (run again to resume): %w", t.Name, generated, err)
+		}
+		prompt, err := BuildPrompt(t, r, cfg.Prompt)
+		if err != nil {
+			return generated, fmt.Errorf("task %s row %s: %w", t.Name, r.ID, err)
+		}
+		res, err := cfg.Generator.Generate(ctx, GenRequest{Prompt: prompt, MaxNewTokens: maxNew, StopAtNewline: t.StopAtNewline()})
+		if err != nil {
+			return generated, fmt.Errorf("task %s row %s: %w", t.Name, r.ID, err)
+		}
+		p := Prediction{ID: r.ID, Pred: res.Text, Answers: r.Answers, AllClasses: r.AllClasses, Length: r.Length,
+			PromptTokens: res.PromptTokens, AliveTokens: res.AliveTokens, Seconds: res.Seconds}
+		if err := w.Append(p); err != nil {
+			return generated, err
+		}
+		generated++
+		finished++
+		cfg.Progress.step(t.Name, finished, len(rows))
+	}
+	return generated, w.Close()
+}
+
+// writeOrCheckMeta writes meta.json (atomically) for a new run, or checks
+// that an existing one has the same settings.
+func writeOrCheckMeta(path string, m RunMeta) error {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		var old RunMeta
+		if err := json.Unmarshal(b, &old); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		var diff []string
+		keys := map[string]bool{}
+		for k := range old.Settings {
+			keys[k] = true
+		}
+		for k := range m.Settings {
+			keys[k] = true
+		}
+		for k := range keys {
+			if old.Settings[k] != m.Settings[k] {
+				diff = append(diff, fmt.Sprintf("%s: %q before, %q now", k, old.Settings[k], m.Settings[k]))
+			}
+		}
+		if len(diff) > 0 {
+			sort.Strings(diff)
+			return fmt.Errorf("%s belongs to a run with other settings (%s); use another --out", path, strings.Join(diff, "; "))
+		}
+		return nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(m); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}
+
+// writeFileAtomic writes data to a temporary file beside path, syncs it and
+// renames it over path.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
