@@ -71,8 +71,9 @@ func (o *operand) read(t *testing.T, b backend.Backend, what string) []float32 {
 func (o *operand) free(b backend.Backend) { b.Free(o.whole) }
 
 // normFloor is the smallest ‖ref‖ relErr divides by: a reference below it
-// is zero for float32 purposes (silu(−90) is 1e-37).
-const normFloor = 1e-30
+// is zero for all practical purposes (silu(−100) is −4e-42; an exp
+// clamped at float32 range gives −4e-37).
+const normFloor = 1e-20
 
 // relErr returns ‖got−ref‖/max(‖ref‖, normFloor), and the
 // index of the first element that is NaN or infinite where ref is finite
@@ -106,6 +107,22 @@ func expect(t *testing.T, what string, got []float32, ref []float64, tol float64
 		i := worst(got, ref)
 		t.Errorf("%s: relative error %.3g exceeds %.3g (worst element %d: %v, want %v)", what, e, tol, i, got[i], ref[i])
 	}
+}
+
+// expectTerms is expect for results that are sums of terms terms each
+// (dot products): the error is measured against the larger of ‖ref‖ and
+// ‖mag‖/√terms, where mag holds each result's sum of absolute terms, so
+// that a chance cancellation in a tiny case (x·w ≈ −bias) is judged by
+// the rounding its terms allow rather than as a large relative error.
+func expectTerms(t *testing.T, what string, got []float32, ref, mag []float64, terms int, tol float64) {
+	t.Helper()
+	var r2, m2 float64
+	for i := range ref {
+		r2 += ref[i] * ref[i]
+		m2 += mag[i] * mag[i]
+	}
+	scale := math.Sqrt(m2/float64(max(terms, 1))) / math.Max(math.Sqrt(r2), normFloor)
+	expect(t, what, got, ref, tol*math.Max(scale, 1))
 }
 
 func worst(got []float32, ref []float64) int {

@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"math"
 	"testing"
 
 	"github.com/sdtp/sdtp/backend"
@@ -54,19 +55,22 @@ func (s *suite) matMulCase(t *testing.T, what string, n, k, m int, dt backend.DT
 	defer d.free(s.b)
 	s.b.MatMul(d.t, x.t, w, bias)
 
-	ref := make([]float64, n*m)
+	ref, mag := make([]float64, n*m), make([]float64, n*m)
 	for i := range n {
 		for j := range m {
-			var acc float64
+			var acc, abs float64
 			for l := range k {
-				acc += float64(xv[i*k+l]) * hw.vals[j*k+l]
+				p := float64(xv[i*k+l]) * hw.vals[j*k+l]
+				acc += p
+				abs += math.Abs(p)
 			}
 			if hb != nil {
 				acc += hb.vals[j]
+				abs += math.Abs(hb.vals[j])
 			}
-			ref[i*m+j] = acc
+			ref[i*m+j], mag[i*m+j] = acc, abs
 		}
 	}
-	expect(t, what, d.read(t, s.b, what), ref, s.weightTol(dt))
+	expectTerms(t, what, d.read(t, s.b, what), ref, mag, k+1, s.weightTol(dt))
 	x.read(t, s.b, what+" (input x)")
 }
