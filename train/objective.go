@@ -34,6 +34,13 @@ type LossConfig struct {
 	Tau float64 `json:"tau"`
 	// Target turns saliency into the importance that L_mse and L_rank fit.
 	Target Target `json:"target"`
+	// Continuation is the number of tokens at the end of each text that
+	// play decoded tokens, as at inference: they are never pruned, only the
+	// prompt before them is, and L_cls is the mean cross-entropy of their
+	// predictions (those made at the last prompt token and at each
+	// continuation token but the last). 0 makes the whole text the prompt
+	// and L_cls the mean over every position.
+	Continuation int `json:"continuation"`
 	// MaxPairs bounds the ranking pairs per stage and text; when the
 	// non-protected tokens have more pairs, MaxPairs are drawn at random.
 	MaxPairs int `json:"max_pairs"`
@@ -41,7 +48,7 @@ type LossConfig struct {
 
 // DefaultLossConfig is the configuration 'sdtp train' starts from.
 func DefaultLossConfig() LossConfig {
-	return LossConfig{Weights: Weights{Cls: 1, MSE: 1, Rank: 1, Ratio: 2}, Tau: 1, Target: TargetAbs, MaxPairs: 4096}
+	return LossConfig{Weights: Weights{Cls: 1, MSE: 1, Rank: 1, Ratio: 2}, Tau: 1, Target: TargetAbs, Continuation: 32, MaxPairs: 4096}
 }
 
 // Terms are the loss of one text (or the mean over several), each term
@@ -52,7 +59,7 @@ type Terms struct {
 	MSE   float64 `json:"mse"`
 	Rank  float64 `json:"rank"`
 	Ratio float64 `json:"ratio"`
-	// Alive is the fraction of tokens alive after each stage under the
+	// Alive is the fraction of prompt tokens alive after each stage under the
 	// sampled masks.
 	Alive []float64 `json:"alive"`
 }
@@ -119,8 +126,8 @@ func (o *Objective) Loss(p, grad *Params, ex Example, noise uint64, scale float6
 func (o *Objective) check(p *Params, ex Example) error {
 	n, stages := len(ex.IDs), len(o.Schedule.Locations)
 	switch {
-	case n < 2:
-		return fmt.Errorf("a training text needs at least 2 tokens, got %d", n)
+	case n-o.Config.Continuation < 2 || o.Config.Continuation < 0:
+		return fmt.Errorf("a training text needs at least %d tokens (a 2-token prompt and a %d-token continuation), got %d", o.Config.Continuation+2, o.Config.Continuation, n)
 	case len(p.Stages) != stages:
 		return fmt.Errorf("%d module stages for %d locations", len(p.Stages), stages)
 	case p.Hidden != o.Model.Config.Hidden:
@@ -142,6 +149,7 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 	}
 	c := &o.Model.Config
 	n, d, w := len(ex.IDs), c.Hidden, p.Width
+	prompt := n - o.Config.Continuation
 	locs := o.Schedule.Locations
 	cfg := o.Config
 	states := make([]*stageState, len(locs))
@@ -149,7 +157,7 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 	stage := 0
 	masks := func(l int, x []float64) []float64 {
 		if stage < len(locs) && l == locs[stage] {
-			st := o.decide(p, stage, x, n, noise, frozen)
+			st := o.decide(p, stage, x, n, n-o.Config.Continuation, noise, frozen)
 			st.prev = cum
 			st.cum = make([]float64, n)
 			for j := range st.cum {
@@ -184,7 +192,14 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 		if grad != nil {
 			dcls = make([]float64, n*d)
 		}
-		t.Cls = tr.NextTokenLoss(ex.IDs, nil, dcls)
+		var count []bool
+		if prompt < n {
+			count = make([]bool, n)
+			for i := prompt - 1; i < n; i++ {
+				count[i] = true
+			}
+		}
+		t.Cls = tr.NextTokenLoss(ex.IDs, count, dcls)
 		for i, v := range dcls {
 			dout[i] = cfg.Weights.Cls * v
 		}
@@ -198,24 +213,24 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 		}
 		st.dScore = make([]float64, n)
 		if cfg.Weights.MSE != 0 {
-			t.MSE += mseLoss(st.dScore, scores, imp, n, cfg.Weights.MSE/nst) / nst
+			t.MSE += mseLoss(st.dScore, scores, imp, prompt, cfg.Weights.MSE/nst) / nst
 		}
 		if cfg.Weights.Rank != 0 {
 			rng := rand.New(rand.NewPCG(noise, 1<<32|uint64(s)))
-			t.Rank += rankLoss(st.dScore, scores, imp, n, cfg.MaxPairs, rng, cfg.Weights.Rank/nst) / nst
+			t.Rank += rankLoss(st.dScore, scores, imp, prompt, cfg.MaxPairs, rng, cfg.Weights.Rank/nst) / nst
 		}
 		var alive float64
-		for _, v := range st.cum {
+		for _, v := range st.cum[:prompt] {
 			alive += v
 		}
-		alive /= float64(n)
+		alive /= float64(prompt)
 		t.Alive = append(t.Alive, alive)
-		target := float64(o.Schedule.Keep(n, s+1)) / float64(n)
+		target := float64(o.Schedule.Keep(prompt, s+1)) / float64(prompt)
 		st.dCum = make([]float64, n)
 		if cfg.Weights.Ratio != 0 {
 			t.Ratio += (alive - target) * (alive - target) / nst
-			g := cfg.Weights.Ratio * 2 * (alive - target) / float64(n) / nst
-			for j := range st.dCum {
+			g := cfg.Weights.Ratio * 2 * (alive - target) / float64(prompt) / nst
+			for j := range st.dCum[:prompt] {
 				st.dCum[j] = g
 			}
 		}
@@ -280,14 +295,15 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 	return t, dec, nil
 }
 
-// decide runs stage s's MLP on x and draws each token's keep decision.
-func (o *Objective) decide(p *Params, s int, x []float64, n int, noise uint64, frozen *decisions) *stageState {
+// decide runs stage s's MLP on x and draws each token's keep decision
+// (tokens after the prompt and protected prompt tokens are always kept).
+func (o *Objective) decide(p *Params, s int, x []float64, n, prompt int, noise uint64, frozen *decisions) *stageState {
 	d, w := p.Hidden, p.Width
 	st := &stageState{mlp: p.Stages[s].forward(x, n, d, w), hard: make([]float64, n), soft: make([]float64, n), mask: make([]float64, n)}
 	rng := rand.New(rand.NewPCG(noise, uint64(s)))
 	for j := 0; j < n; j++ {
 		gk, gd := nn.Gumbel(uniform(rng)), nn.Gumbel(uniform(rng))
-		if prune.IsProtected(j, n) {
+		if j >= prompt || prune.IsProtected(j, prompt) {
 			st.hard[j], st.soft[j], st.mask[j] = 1, math.NaN(), 1
 			continue
 		}

@@ -82,6 +82,7 @@ func TestStraightThroughGrad(t *testing.T) {
 		{"all", LossConfig{Weights: Weights{Cls: 1, MSE: 0.5, Rank: 0.7, Ratio: 2}, Tau: 0.8, Target: TargetAbs, MaxPairs: 1000}},
 		{"sampled-pairs", LossConfig{Weights: Weights{Cls: 1, MSE: 1, Rank: 1, Ratio: 1}, Tau: 1, Target: TargetNeg, MaxPairs: 7}},
 		{"cls-only", LossConfig{Weights: Weights{Cls: 1}, Tau: 1.5, Target: TargetAbs, MaxPairs: 10}},
+		{"continuation", LossConfig{Weights: Weights{Cls: 1, MSE: 0.3, Rank: 0.5, Ratio: 1}, Tau: 1, Target: TargetSigned, Continuation: 3, MaxPairs: 1000}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := &Objective{Model: m, Schedule: prune.Schedule{Locations: []int{1, 2}, Ratio: 0.6}, Config: tc.cfg}
@@ -131,7 +132,9 @@ func TestStraightThroughGrad(t *testing.T) {
 func TestLossScale(t *testing.T) {
 	m := tinyModel(t)
 	ex := tinyExample(t, m)
-	o := &Objective{Model: m, Schedule: prune.Schedule{Locations: []int{1, 2}, Ratio: 0.7}, Config: DefaultLossConfig()}
+	cfg := DefaultLossConfig()
+	cfg.Continuation = 2
+	o := &Objective{Model: m, Schedule: prune.Schedule{Locations: []int{1, 2}, Ratio: 0.7}, Config: cfg}
 	p := randomParams(8, 2, 2, 9)
 	g1, g3 := p.ZeroLike(), p.ZeroLike()
 	t1, err := o.Loss(p, g1, ex, 3, 1)

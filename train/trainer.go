@@ -125,9 +125,12 @@ func (r *Run) validate() error {
 	if _, err := ParseTarget(string(c.Loss.Target)); err != nil {
 		return err
 	}
+	if c.Loss.Continuation < 0 {
+		return fmt.Errorf("continuation %d must not be negative", c.Loss.Continuation)
+	}
 	for i, ids := range r.Texts {
-		if len(ids) < 2 {
-			return fmt.Errorf("training text %d has %d tokens; at least 2 are needed", i, len(ids))
+		if len(ids) < c.Loss.Continuation+2 {
+			return fmt.Errorf("training text %d has %d tokens; at least %d are needed (a %d-token continuation after a prompt of 2 or more)", i, len(ids), c.Loss.Continuation+2, c.Loss.Continuation)
 		}
 	}
 	return c.Schedule().Validate(r.Model.Config.Layers)

@@ -30,6 +30,7 @@ func tinyTexts(n, length int, seed uint64) [][]int {
 func tinyRun(t *testing.T, dir string) *Run {
 	cfg := Config{Locations: []int{1, 2}, Ratio: 0.7, Width: 4, Loss: DefaultLossConfig(), LR: 0.01, Warmup: 2, WeightDecay: 0.01, Epochs: 3, Batch: 3, Seed: 5}
 	cfg.Loss.MaxPairs = 40
+	cfg.Loss.Continuation = 4
 	return &Run{Model: tinyModel(t), Texts: tinyTexts(10, 24, 1), Config: cfg, Checkpoint: filepath.Join(dir, "ck"), CheckpointEvery: 2, LogPath: filepath.Join(dir, "log.jsonl"), Workers: 2}
 }
 

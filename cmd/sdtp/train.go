@@ -262,7 +262,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 		fs.PrintDefaults()
 	}
 	var df dataFlags
-	df.register(fs, 16)
+	df.register(fs, 48)
 	var sf scheduleFlags
 	sf.register(fs, "to train for")
 	out := fs.String("out", "", "module file to write (safetensors, read by --prune-module); written once, at the end, atomically")
@@ -281,6 +281,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	noRank := fs.Bool("no-rank", false, "ablation: switch L_rank off")
 	noMSE := fs.Bool("no-mse", false, "ablation: switch L_mse off")
 	tau := fs.Float64("tau", def.Tau, "Gumbel-softmax temperature")
+	cont := fs.Int("continuation", def.Continuation, "tokens at the end of each text that play decoded tokens: never pruned, and L_cls is their next-token loss (0: prune the whole text, L_cls over every position)")
 	pairs := fs.Int("rank-pairs", def.MaxPairs, "ranking pairs per stage and text; more are subsampled at random")
 	target := fs.String("target", string(def.Target), "saliency importance the modules rank by: abs (|π̂|), neg (−π̂) or signed (π̂)")
 	ckpt := fs.String("checkpoint", "", "checkpoint file (default: OUT.ckpt)")
@@ -300,6 +301,12 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--target: %w", err)
 	}
+	if *cont < 0 {
+		return fmt.Errorf("--continuation %d must not be negative", *cont)
+	}
+	if df.minTokens < *cont+16 {
+		df.minTokens = *cont + 16
+	}
 	m, ex, err := df.load(e)
 	if err != nil {
 		return err
@@ -308,7 +315,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	loss := train.LossConfig{Weights: train.Weights{Cls: *wCls, MSE: *wMSE, Rank: *wRank, Ratio: *wRatio}, Tau: *tau, Target: tgt, MaxPairs: *pairs}
+	loss := train.LossConfig{Weights: train.Weights{Cls: *wCls, MSE: *wMSE, Rank: *wRank, Ratio: *wRatio}, Tau: *tau, Target: tgt, Continuation: *cont, MaxPairs: *pairs}
 	if *noRank {
 		loss.Weights.Rank = 0
 	}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/prune"
+)
+
+// TestTrainWorkflow runs corpus → saliency → train → train eval on
+// stories260K at toy sizes: each step's output is read by the next.
+func TestTrainWorkflow(t *testing.T) {
+	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
+	tok := testdata.Path(t, "llama2c/tok512.bin")
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "c.jsonl")
+	code, _, errOut := run(t, "train", "corpus", "--model", ckpt, "--tokenizer", tok, "--texts", "4", "--seed", "7", "--max-tokens", "90", "--workers", "2", "--out", corpus)
+	if code != 0 {
+		t.Fatalf("corpus: exit %d: %s", code, errOut)
+	}
+	common := []string{"--model", ckpt, "--tokenizer", tok, "--data", corpus, "--max-tokens", "80"}
+
+	sal := filepath.Join(dir, "s.jsonl")
+	if code, _, errOut := run(t, append([]string{"saliency", "--out", sal}, common...)...); code != 0 {
+		t.Fatalf("saliency: exit %d: %s", code, errOut)
+	}
+	f, err := os.Open(sal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<22)
+	lines := 0
+	for sc.Scan() {
+		if lines == 0 {
+			var h saliencyMeta
+			if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.Format != saliencyFormat || h.Layers != 5 {
+				t.Fatalf("meta line %q: %v", sc.Text(), err)
+			}
+		}
+		lines++
+	}
+	if lines < 2 {
+		t.Fatalf("saliency file has %d lines", lines)
+	}
+
+	mod := filepath.Join(dir, "m.safetensors")
+	args := append([]string{"train", "--out", mod, "--prune-layers", "1,3", "--keep-ratio", "0.7", "--epochs", "2", "--batch", "2", "--continuation", "8", "--min-tokens", "30", "--checkpoint-every", "1"}, common...)
+	code, out, errOut := run(t, args...)
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "wrote "+mod) {
+		t.Fatalf("train output %q", out)
+	}
+	m, err := prune.Load(mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Training["kind"] != "trained" || len(m.Stages) != 2 || m.Width != 16 {
+		t.Fatalf("module %+v", m.Training)
+	}
+	if _, err := os.Stat(mod + ".ckpt"); err != nil {
+		t.Fatalf("no checkpoint: %v", err)
+	}
+	logLines, _ := os.ReadFile(mod + ".log.jsonl")
+	if n := strings.Count(string(logLines), "\n"); n < 2 {
+		t.Fatalf("loss log has %d lines", n)
+	}
+
+	code, out, errOut = run(t, append([]string{"train", "eval", "--module", mod, "--continuation", "8", "--json"}, common...)...)
+	if code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, errOut)
+	}
+	var rep evalOutput
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	if len(rep.Report.Scorers) != 4 || rep.Report.Scorers[0].Name != "m" || rep.Report.Scorers[3].Name != "saliency-oracle" || len(rep.Report.Scorers[0].Locations) != 2 {
+		t.Fatalf("report %+v", rep.Report)
+	}
+}
+
+func TestTrainErrors(t *testing.T) {
+	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
+	tok := testdata.Path(t, "llama2c/tok512.bin")
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte("{\"text\": \"Once upon a time\"}\n\n{\"text\": 3}\n"), 0o644)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--model", ckpt, "--data", bad}, "--out is required"},
+		{[]string{"train", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "m"), "--prune-layers", "1"}, bad + ":3: field \"text\" is not a string"},
+		{[]string{"train", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "m"), "--target", "x"}, "--target"},
+		{[]string{"train", "eval", "--model", ckpt, "--tokenizer", tok, "--data", bad}, "--module is required"},
+		{[]string{"train", "corpus", "--model", ckpt, "--out", filepath.Join(dir, "c"), "--top-p", "2"}, "--top-p"},
+		{[]string{"saliency", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "s")}, bad + ":3:"},
+		{[]string{"saliency", "--model", "synthetic:tiny", "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "s")}, "trained weights"},
+	}
+	for _, tc := range tests {
+		code, _, errOut := run(t, tc.args...)
+		if code == 0 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, errOut, tc.want)
+		}
+	}
+	for _, p := range []string{"m", "s", "c"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+			t.Errorf("a failed command left %s behind", p)
+		}
+	}
+}
