@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sdtp/sdtp/chat"
+	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/prune"
+	"github.com/sdtp/sdtp/server"
+)
+
+func init() {
+	register(command{name: "serve", summary: "serve the OpenAI HTTP API (completions, chat, tokenizer) for lm-eval and OpenAI clients, with or without pruning", run: runServe})
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "serve", "serve --model M [--tokenizer T] [--prune-module F --prune P] [--addr 127.0.0.1:8080] [--api-key K] [flags]")
+	var ef engineFlags
+	ef.register(fs, "")
+	var pf pruneFlags
+	pf.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (host:port)")
+	name := fs.String("served-model-name", "", "model id clients send and /v1/models lists (default: the model's name, e.g. its folder name)")
+	apiKey := fs.String("api-key", "", "require \"Authorization: Bearer KEY\" on every endpoint but /health (default: $SDTP_API_KEY; empty: no key)")
+	maxConcurrent := fs.Int("max-concurrent", 1, "generations running at once (they share the backend, which runs one op at a time)")
+	queue := fs.Int("queue", 64, "requests waiting for a slot beyond --max-concurrent; more get 429 with Retry-After")
+	maxBody := fs.Int64("max-body", 32<<20, "largest request body in bytes (413 above)")
+	maxContext := fs.Int("max-context", 0, "largest prompt plus max_tokens in tokens (400 above; 0: the model's max positions)")
+	maxPromptLogits := fs.Int64("max-prompt-logits", 4<<30, "largest host memory in bytes for the prompt logits of an echo+logprobs request (prompt tokens × vocabulary × 4)")
+	tmplName := fs.String("chat-template", "", "chat template instead of the one detected from tokenizer_config.json: "+strings.Join(chat.Names(), ", "))
+	shutdown := fs.Duration("shutdown-timeout", 10*time.Minute, "on SIGINT/SIGTERM, how long to let in-flight requests finish before cancelling them")
+	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *maxConcurrent < 1:
+		return fmt.Errorf("--max-concurrent %d must be at least 1", *maxConcurrent)
+	case *queue < 0:
+		return fmt.Errorf("--queue %d must not be negative", *queue)
+	case *maxBody < 1:
+		return fmt.Errorf("--max-body %d must be positive", *maxBody)
+	case *maxContext < 0:
+		return fmt.Errorf("--max-context %d must not be negative", *maxContext)
+	case *maxPromptLogits < 1:
+		return fmt.Errorf("--max-prompt-logits %d must be positive", *maxPromptLogits)
+	case *shutdown <= 0:
+		return fmt.Errorf("--shutdown-timeout %v must be positive", *shutdown)
+	}
+	var logger *slog.Logger
+	switch *logFormat {
+	case "text":
+		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+	case "json":
+		logger = slog.New(slog.NewJSONHandler(e.stderr, nil))
+	default:
+		return fmt.Errorf("--log-format %q: want text or json", *logFormat)
+	}
+	if *apiKey == "" {
+		*apiKey = os.Getenv("SDTP_API_KEY")
+	}
+
+	b, err := ef.openBackend()
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	m, err := ef.openModel(b)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	tok, err := ef.openTokenizer()
+	if err != nil {
+		return err
+	}
+	pr, err := newServePruners(m, pf)
+	if err != nil {
+		return err
+	}
+	defer pr.close()
+
+	o := server.Options{
+		ModelName:       *name,
+		APIKey:          *apiKey,
+		MaxConcurrent:   *maxConcurrent,
+		Queue:           *queue,
+		MaxBody:         *maxBody,
+		MaxContext:      *maxContext,
+		MaxPromptLogits: *maxPromptLogits,
+		ShutdownTimeout: *shutdown,
+		Logger:          logger,
+	}
+	if o.ModelName == "" {
+		o.ModelName = m.Config.Name
+	}
+	if tok != nil {
+		o.Tokenizer = tok
+		tmpl, err := chatTemplate(&ef, *tmplName)
+		switch {
+		case err == nil:
+			o.Chat = func(msgs []server.Message) (string, error) {
+				cm := make([]chat.Message, len(msgs))
+				for i, msg := range msgs {
+					cm[i] = chat.Message{Role: msg.Role, Content: msg.Content}
+				}
+				return tmpl.Render(cm, true)
+			}
+			o.ChatTemplate = chatTemplateSource(&ef)
+		case *tmplName != "":
+			return err
+		default:
+			logger.Warn("chat completions disabled", "reason", err.Error())
+		}
+	} else {
+		logger.Warn("no tokenizer: prompts must be token ids and output text renders ids as <id:N>; give --tokenizer for text")
+	}
+	if pr.enabled() {
+		o.Pruners = pr.get
+		o.DefaultPrune = pr.defaultName
+		if _, err := pr.get(pr.defaultName); err != nil {
+			return err
+		}
+	}
+	eng := &server.ModelEngine{Model: m, StopIDs: server.StopIDs(&m.Config, o.Tokenizer)}
+	s, err := server.New(eng, o)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	if host, _, err := net.SplitHostPort(*addr); err == nil && o.APIKey == "" {
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			logger.Warn("listening beyond loopback without an API key", "addr", *addr)
+		}
+	}
+	logger.Info("model loaded", "model", o.ModelName, "backend", b.Name()+" ("+b.Device()+")", "layers", m.Config.Layers, "max_positions", m.Config.MaxPos)
+	return s.Serve(ctx, ln)
+}
+
+// chatTemplateSource returns the chat_template text of the
+// tokenizer_config.json beside the tokenizer or model ("" when none), for
+// /tokenizer_info.
+func chatTemplateSource(ef *engineFlags) string {
+	for _, dir := range []string{ef.tokenizer, ef.model} {
+		if dir == "" {
+			continue
+		}
+		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+			dir = filepath.Dir(dir)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
+		if err != nil {
+			continue
+		}
+		var cfg struct {
+			ChatTemplate json.RawMessage `json:"chat_template"`
+		}
+		if json.Unmarshal(data, &cfg) != nil {
+			continue
+		}
+		var s string
+		if json.Unmarshal(cfg.ChatTemplate, &s) == nil {
+			return s
+		}
+		var named []struct{ Name, Template string }
+		if json.Unmarshal(cfg.ChatTemplate, &named) == nil {
+			for _, n := range named {
+				if n.Name == "default" {
+					return n.Template
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// servePruners builds per-request pruners that share one scorer (the
+// module's weights are uploaded once).
+type servePruners struct {
+	m           *model.Model
+	pf          pruneFlags
+	mod         *prune.Module
+	scorer      prune.Scorer
+	closeScorer func()
+	defaultName string
+}
+
+// newServePruners loads the scorer the flags choose; with no pruning flags
+// it holds none, and pruning stays unavailable unless a baseline scorer
+// is chosen.
+func newServePruners(m *model.Model, pf pruneFlags) (*servePruners, error) {
+	p := &servePruners{m: m, pf: pf, closeScorer: func() {}}
+	switch pf.scorer {
+	case "random":
+		p.scorer = prune.RandomScorer{Seed: pf.seed}
+	case "recent":
+		p.scorer = prune.RecentScorer{}
+	case "module":
+		if pf.module == "" {
+			if pf.preset != "" || pf.layers != "" {
+				return nil, fmt.Errorf("--prune-module is required with --prune-scorer module (or use --prune-scorer random|recent)")
+			}
+			return p, nil
+		}
+		mod, err := prune.Load(pf.module)
+		if err != nil {
+			return nil, fmt.Errorf("--prune-module: %w", err)
+		}
+		if err := mod.Check(m.Config.Hidden, m.Config.Layers); err != nil {
+			return nil, fmt.Errorf("--prune-module %s: %w", pf.module, err)
+		}
+		sc, err := prune.NewModuleScorer(m.B, mod)
+		if err != nil {
+			return nil, fmt.Errorf("--prune-module %s: %w", pf.module, err)
+		}
+		p.mod, p.scorer, p.closeScorer = mod, sc, sc.Close
+	default:
+		return nil, fmt.Errorf("--prune-scorer %q: want module, random or recent", pf.scorer)
+	}
+	p.defaultName = "default"
+	if pf.preset != "" {
+		p.defaultName = pf.preset
+	}
+	return p, nil
+}
+
+func (p *servePruners) enabled() bool { return p.scorer != nil }
+
+// get returns a pruner for a schedule name: "default" (the flags'
+// schedule, else the module's) or a preset.
+func (p *servePruners) get(name string) (model.Pruner, error) {
+	if p.scorer == nil {
+		return nil, errors.New("this server has no pruning module (start it with --prune-module, or --prune-scorer random|recent)")
+	}
+	var s prune.Schedule
+	var err error
+	if name == "default" {
+		var def *prune.Schedule
+		if p.mod != nil {
+			def = &p.mod.Schedule
+		}
+		s, err = p.pf.schedule(p.m.Config.Layers, def)
+	} else {
+		s, err = prune.ParsePreset(name, p.m.Config.Layers)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.mod != nil && !sameInts(s.Locations, p.mod.Schedule.Locations) {
+		return nil, fmt.Errorf("schedule locations %v differ from the module's %v (a module has one MLP per location; only the ratio may change)", s.Locations, p.mod.Schedule.Locations)
+	}
+	return &prune.Pruner{Schedule: s, Scorer: p.scorer}, nil
+}
+
+func (p *servePruners) close() { p.closeScorer() }
