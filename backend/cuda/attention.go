@@ -28,6 +28,9 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, s backend.AttentionShap
 	switch {
 	case nq == 1 && decodeHeadDim(hd) && aligned16(qt.ptr, kt.ptr, vt.ptr):
 		b.attnDecode(d, qt, kt, vt, s, scaleLog2)
+	case b.useDNN && b.dnn != nil && nq == nk && nq >= b.dnnMinLen && (hd == 64 || hd == 128) &&
+		aligned16(qt.ptr, kt.ptr, vt.ptr, d.ptr) && b.dnnAttention(d, qt, kt, vt, nq, s.Heads, s.KVHeads, hd, s.Scale):
+		// cuDNN's fused flash attention took it.
 	case b.flash[hd].name != "" && s.Scale > 0 && aligned16(qt.ptr, kt.ptr, vt.ptr, d.ptr):
 		fk := b.flash[hd]
 		grid := dim3{(nq + fk.rows() - 1) / fk.rows(), s.Heads, 1}
@@ -67,7 +70,9 @@ func (b *Backend) attnDecode(d, q, k, v *tensor, s backend.AttentionShape, scale
 	target := 4 * b.sms // blocks of 4 warps
 	if mma {
 		hg = (g + 15) / 16
-		target = 8 * b.sms // one-warp blocks: several per SM
+		// One-warp blocks, 5 resident per SM (shared memory): one full
+		// wave of long blocks beats two waves of short ones.
+		target = 5 * b.sms
 	}
 	splits := max(1, (target+s.KVHeads*hg-1)/(s.KVHeads*hg))
 	splits = min(splits, (nk+63)/64, combineMaxSplits)

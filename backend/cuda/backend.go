@@ -46,6 +46,16 @@ type Backend struct {
 	useGEMV   bool                // one-token MatMul through gemv_bf16 instead of cuBLAS
 	decodeMMA bool                // decode attention on tensor cores where the head size allows
 
+	// Optional cuDNN fused attention (cudnn.go).
+	dnn       *cudnn
+	dnnHandle uintptr
+	dnnPlans  map[dnnKey]*dnnPlan // nil plan: cuDNN declined the shape
+	dnnErr    error               // why cuDNN is off or last declined
+	dnnWS     uintptr
+	dnnWSCap  int64
+	useDNN    bool // take the cuDNN path where it has a plan
+	dnnMinLen int  // shortest prefill sent to cuDNN
+
 	err error // first device error (sticky)
 }
 
@@ -80,7 +90,7 @@ func Open(o backend.Options) (*Backend, error) {
 	if o.Device < 0 || o.Device >= int(count) {
 		return nil, fmt.Errorf("device %d does not exist (%d GPUs found)", o.Device, count)
 	}
-	b := &Backend{drv: drv, fn: map[string]uintptr{}, allocs: map[uintptr]int64{}, flash: map[int]flashKernel{}, useGEMV: true, decodeMMA: true}
+	b := &Backend{drv: drv, fn: map[string]uintptr{}, allocs: map[uintptr]int64{}, flash: map[int]flashKernel{}, useGEMV: true, decodeMMA: true, useDNN: true, dnnMinLen: dnnDefaultMinLen}
 	for _, k := range flashKernels {
 		if k.dflt {
 			b.flash[k.d] = k
@@ -151,6 +161,7 @@ func (b *Backend) init(ordinal int32) error {
 	if r := b.blas.cublasSetStream(b.handle, b.stream); r != 0 {
 		return fmt.Errorf("cublasSetStream failed with status %d", r)
 	}
+	b.openDNN()
 	if b.blasWS, err = b.alloc(blasWSBytes); err != nil {
 		return err
 	}
@@ -345,6 +356,7 @@ func (b *Backend) close() {
 		b.blas.cublasDestroy(b.handle)
 		b.handle = 0
 	}
+	b.closeDNN()
 	for p := range b.allocs {
 		b.free(p)
 	}

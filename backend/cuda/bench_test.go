@@ -3,6 +3,7 @@ package cuda
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/sdtp/sdtp/backend"
 )
@@ -47,14 +48,28 @@ func BenchmarkFlash(bb *testing.B) {
 		q := randTensor(b, n, 28*128, 1)
 		k, v := randTensor(b, n, 4*128, 2), randTensor(b, n, 4*128, 3)
 		o := b.New(n, 28*128)
-		for _, fk := range flashKernels {
+		variants := []flashKernel{{name: "cudnn", d: 128}}
+		variants = append(variants, flashKernels...)
+		for _, fk := range variants {
 			if fk.d != 128 {
 				continue
 			}
 			bb.Run(fmt.Sprintf("%s/n=%d", fk.name, n), func(bb *testing.B) {
-				b.flash[128] = fk
+				b.useDNN = fk.name == "cudnn"
+				if !b.useDNN {
+					b.flash[128] = fk
+				} else if b.dnn == nil {
+					bb.Skipf("no cuDNN: %v", b.dnnErr)
+				}
+				start := time.Now()
 				b.Attention(o, q, k, v, qwen7b)
 				b.Sync()
+				if b.useDNN {
+					if b.dnnErr != nil {
+						bb.Fatalf("cuDNN declined: %v", b.dnnErr)
+					}
+					bb.Logf("first call (plan build) %v", time.Since(start))
+				}
 				bb.ResetTimer()
 				for range bb.N {
 					b.Attention(o, q, k, v, qwen7b)

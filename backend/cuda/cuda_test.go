@@ -1,7 +1,6 @@
 package cuda
 
 import (
-	"fmt"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -399,6 +398,7 @@ func TestAttention(t *testing.T) {
 		{"flash128 few queries", 3, 129, 7, 1, 128},
 		{"flash128 chunk", 130, 700, 4, 1, 128},
 		{"flash64 long", 600, 600, 2, 2, 64},
+		{"prefill qwen7b", 384, 384, 28, 4, 128},
 		{"decode128 gqa7", 1, 1000, 28, 4, 128},
 		{"decode64", 1, 5, 14, 2, 64},
 		{"decode128 mqa", 1, 300, 12, 1, 128},
@@ -409,30 +409,45 @@ func TestAttention(t *testing.T) {
 		{"generic48 decode", 1, 40, 6, 2, 48},
 	}
 	defaults := maps.Clone(b.flash)
-	defer func() { b.flash = defaults }()
+	defer func() { b.flash, b.useDNN, b.decodeMMA, b.dnnMinLen = defaults, true, true, dnnDefaultMinLen }()
+	if b.dnn == nil {
+		t.Logf("cuDNN path off: %v", b.dnnErr)
+	}
 	for _, c := range cases {
-		variants := []flashKernel{{}}
-		if c.nq > 1 {
-			variants = nil
-			for _, k := range flashKernels {
-				if k.d == c.hd {
-					variants = append(variants, k)
-				}
-			}
-			if len(variants) == 0 {
-				variants = []flashKernel{{}}
+		// Every kernel that can take the case: each flash variant (cuDNN
+		// off), cuDNN, and both decode kernels.
+		type variant struct {
+			name     string
+			fk       flashKernel
+			dnn, mma bool
+		}
+		var variants []variant
+		for _, k := range flashKernels {
+			if k.d == c.hd && c.nq > 1 {
+				variants = append(variants, variant{k.name, k, false, true})
 			}
 		}
-		for _, fk := range variants {
-			if fk.name != "" {
-				b.flash[c.hd] = fk
+		if c.nq > 1 && c.nq == c.nk && b.dnn != nil {
+			variants = append(variants, variant{"cudnn", defaults[c.hd], true, true})
+		}
+		if c.nq == 1 {
+			variants = append(variants, variant{"decode mma", defaults[c.hd], false, true}, variant{"decode simt", defaults[c.hd], false, false})
+		}
+		if len(variants) == 0 {
+			variants = append(variants, variant{"default", defaults[c.hd], false, true})
+		}
+		for _, v := range variants {
+			if v.fk.name != "" {
+				b.flash[c.hd] = v.fk
 			}
-			for _, mma := range []bool{true, false} {
-				b.decodeMMA = mma
-				attentionCase(t, b, r, fmt.Sprintf("%s %s decodeMMA %v", c.name, fk.name, mma), c.nq, c.nk, c.heads, c.kv, c.hd)
+			b.useDNN, b.decodeMMA, b.dnnMinLen = v.dnn, v.mma, 1
+			b.dnnErr = nil
+			attentionCase(t, b, r, c.name+" "+v.name, c.nq, c.nk, c.heads, c.kv, c.hd)
+			if v.dnn && b.dnnErr != nil {
+				t.Logf("%s: cuDNN declined, own kernel ran: %v", c.name, b.dnnErr)
 			}
 		}
-		b.decodeMMA = true
+		b.flash[c.hd] = defaults[c.hd]
 	}
 	if err := b.Sync(); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package cuda
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
+	"unsafe"
 
 	"github.com/sdtp/sdtp/backend"
 )
@@ -154,9 +156,12 @@ func (b *Backend) ToHost(dst []float32, t backend.Tensor) {
 		return
 	}
 	b.download(c.ptr, 2*len(dst), func(buf []byte, off int) {
-		out := dst[off/2:]
-		for i := 0; i < len(buf)/2; i++ {
-			out[i] = backend.BF16ToF32(binary.LittleEndian.Uint16(buf[2*i:]))
+		// The staging buffer is C memory, 2-byte aligned, little-endian
+		// like the device: read it as bf16 values directly.
+		src := unsafe.Slice((*uint16)(unsafe.Pointer(&buf[0])), len(buf)/2)
+		out := dst[off/2 : off/2+len(src)]
+		for i, v := range src {
+			out[i] = math.Float32frombits(uint32(v) << 16)
 		}
 	})
 }
