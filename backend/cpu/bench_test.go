@@ -5,13 +5,15 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/sdtp/sdtp/backend"
 )
 
 // Benchmarks at Qwen2-0.5B shapes (d 896, ffn 4864, 14 query heads, 2
 // key/value heads of 64). Each reports GFLOP/s: 2·n·m·k for MatMul, and
-// for Attention 4·HeadDim per (query head, attended key) pair.
+// for Attention 4·HeadDim per (query head, attended key) pair, the rule
+// of backend/count.
 
 func benchBackend(b *testing.B) *Backend {
 	cb, err := New(backend.Options{})
@@ -44,11 +46,7 @@ func BenchmarkMatMul(b *testing.B) {
 					x := cb.FromHost(randFloats(r, n*sh.k), n, sh.k)
 					d := cb.New(n, sh.m)
 					b.ResetTimer()
-					for b.Loop() {
-						cb.MatMul(d, x, w, nil)
-					}
-					reportGFLOPs(b, 2*float64(n)*float64(sh.m)*float64(sh.k))
-					b.ReportMetric(float64(sh.m*sh.k*dt.Size())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+					loop(b, 2*float64(n)*float64(sh.m)*float64(sh.k), func() { cb.MatMul(d, x, w, nil) })
 				})
 			}
 		}
@@ -65,13 +63,10 @@ func BenchmarkAttention(b *testing.B) {
 			k := cb.FromHost(randFloats(r, tc.nk*2*64), tc.nk, 2*64)
 			v := cb.FromHost(randFloats(r, tc.nk*2*64), tc.nk, 2*64)
 			d := cb.New(tc.nq, 14*64)
-			b.ResetTimer()
-			for b.Loop() {
-				cb.Attention(d, q, k, v, s)
-			}
 			// Causal pairs: query i sees nk-nq+i+1 keys.
 			pairs := float64(tc.nq)*float64(tc.nk-tc.nq+1) + float64(tc.nq)*float64(tc.nq-1)/2
-			reportGFLOPs(b, pairs*float64(s.Heads)*4*float64(s.HeadDim))
+			b.ResetTimer()
+			loop(b, pairs*float64(s.Heads)*4*float64(s.HeadDim), func() { cb.Attention(d, q, k, v, s) })
 		})
 	}
 }
@@ -87,6 +82,20 @@ func BenchmarkSiLUMul(b *testing.B) {
 		cb.SiLUMul(d, x, y)
 	}
 	b.ReportMetric(float64(n*m)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+}
+
+// loop runs op b.N times and reports GFLOP/s over the whole run and for
+// the fastest single op ("best-GFLOP/s"): on a shared machine the best is
+// the closer estimate of what the code does undisturbed.
+func loop(b *testing.B, flopsPerOp float64, op func()) {
+	best := time.Duration(math.MaxInt64)
+	for b.Loop() {
+		t0 := time.Now()
+		op()
+		best = min(best, time.Since(t0))
+	}
+	reportGFLOPs(b, flopsPerOp)
+	b.ReportMetric(flopsPerOp/best.Seconds()/1e9, "best-GFLOP/s")
 }
 
 func reportGFLOPs(b *testing.B, flopsPerOp float64) {
