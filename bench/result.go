@@ -310,3 +310,10 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return nil
 }
+
+// Quality is one configuration's score on a quality benchmark (the
+// LongBench average), to set against its measured speed.
+type Quality struct {
+	Config string
+	Score  float64
+}

@@ -387,7 +387,7 @@ func heatmap(r *bench.Result) (*Figure, error) {
 
 // quality plots each configuration's quality score against its speedup
 // at the longest length where every scored configuration has one.
-func quality(r *bench.Result, q []Quality) (*Figure, error) {
+func quality(r *bench.Result, q []bench.Quality) (*Figure, error) {
 	var n int
 	for _, l := range okLengths(r) {
 		all := true
@@ -433,7 +433,7 @@ func quality(r *bench.Result, q []Quality) (*Figure, error) {
 	return &Figure{Name: "quality-vs-speed", Heading: heading(r), Panels: []*gp.Plot{p}, PanelWidth: panelWidth, Height: panelHeight}, nil
 }
 
-func qualityNames(q []Quality) string {
+func qualityNames(q []bench.Quality) string {
 	s := ""
 	for i, x := range q {
 		if i > 0 {

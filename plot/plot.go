@@ -36,17 +36,10 @@ type Figure struct {
 	PanelWidth, Height vg.Length
 }
 
-// Quality is one configuration's score on a quality benchmark (the
-// LongBench average), to plot against its speedup.
-type Quality struct {
-	Config string
-	Score  float64
-}
-
 // Figures builds every chart the result supports: all but "quality" need
 // only r; "quality" needs scores q for at least one configuration that r
 // also measured against its baseline.
-func Figures(r *bench.Result, q []Quality) ([]*Figure, error) {
+func Figures(r *bench.Result, q []bench.Quality) ([]*Figure, error) {
 	if !anyOK(r) {
 		return nil, fmt.Errorf("no successful rows to plot")
 	}
@@ -75,7 +68,7 @@ func Figures(r *bench.Result, q []Quality) ([]*Figure, error) {
 
 // Write renders every figure of r (and q) into dir in each format, and
 // returns the paths written.
-func Write(dir string, r *bench.Result, q []Quality, formats ...string) ([]string, error) {
+func Write(dir string, r *bench.Result, q []bench.Quality, formats ...string) ([]string, error) {
 	if len(formats) == 0 {
 		formats = Formats
 	}

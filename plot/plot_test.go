@@ -48,7 +48,7 @@ func tinyResult(t *testing.T, configs []string) *bench.Result {
 // of the figure's size.
 func TestEveryChartProduced(t *testing.T) {
 	res := tinyResult(t, []string{"baseline", "paper", "keep0.7"})
-	q := []Quality{{Config: "baseline", Score: 41.2}, {Config: "paper", Score: 40.5}, {Config: "keep0.7", Score: 37.9}}
+	q := []bench.Quality{{Config: "baseline", Score: 41.2}, {Config: "paper", Score: 40.5}, {Config: "keep0.7", Score: 37.9}}
 	dir := t.TempDir()
 	paths, err := Write(dir, res, q)
 	if err != nil {
@@ -125,7 +125,7 @@ func TestChartsNeedingABaseline(t *testing.T) {
 	if !slices.Equal(names, []string{"latency", "flops", "kv-cache"}) {
 		t.Errorf("figures without a baseline: %v", names)
 	}
-	if _, err := Figures(res, []Quality{{Config: "paper", Score: 1}}); err == nil || !strings.Contains(err.Error(), "quality chart") {
+	if _, err := Figures(res, []bench.Quality{{Config: "paper", Score: 1}}); err == nil || !strings.Contains(err.Error(), "quality chart") {
 		t.Errorf("quality without a baseline: %v", err)
 	}
 }

@@ -2,8 +2,9 @@
 // table in the shape of the SDTP paper's Table 2 (per length: FLOPs,
 // prefill and end-to-end latency, memory, baseline against each pruned
 // configuration), a table of every measured figure, the tokens alive per
-// block, and the analytic FLOPs of the paper's Mistral-7B setting next to
-// the paper's own numbers.
+// block, LongBench quality against speed when LongBench runs are given,
+// and the analytic FLOPs of the paper's Mistral-7B setting next to the
+// paper's own numbers.
 package report
 
 import (
@@ -16,8 +17,9 @@ import (
 )
 
 // Write renders the full report of r: header, Table-2 layout, details,
-// alive tokens per block, failures, and the FLOPs comparison with the paper.
-func Write(w io.Writer, r *bench.Result) error {
+// alive tokens per block, failures, the quality-versus-speed tables when q
+// is not nil, and the FLOPs comparison with the paper.
+func Write(w io.Writer, r *bench.Result, q *Quality) error {
 	out := &writer{w: w}
 	header(out, r)
 	out.printf("\n## Latency, FLOPs and memory (layout of the SDTP paper's Table 2)\n\n")
@@ -28,6 +30,9 @@ func Write(w io.Writer, r *bench.Result) error {
 	out.printf("\n%s\n", detailNotes)
 	alive(out, r)
 	failures(out, r)
+	if q != nil {
+		qualitySection(out, r, q)
+	}
 	out.printf("\n## Analytic FLOPs against the paper (Mistral-7B shape)\n\n")
 	paperSection(out)
 	return out.err

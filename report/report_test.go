@@ -128,7 +128,7 @@ func TestReportNumbersEqualJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Write(&buf, res); err != nil {
+	if err := Write(&buf, res, nil); err != nil {
 		t.Fatal(err)
 	}
 	md := buf.String()
@@ -238,7 +238,7 @@ func TestReportNumbersEqualJSON(t *testing.T) {
 func TestTable2IsPartOfReport(t *testing.T) {
 	res := tinyResult(t)
 	var full, short bytes.Buffer
-	if err := Write(&full, res); err != nil {
+	if err := Write(&full, res, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := Table2(&short, res); err != nil {

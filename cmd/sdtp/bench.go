@@ -133,7 +133,7 @@ func writeBenchOutputs(e *env, dir string, res *bench.Result, figures bool) erro
 	if err := res.Save(filepath.Join(dir, benchJSON)); err != nil {
 		return err
 	}
-	if err := writeReportFile(filepath.Join(dir, benchReport), res); err != nil {
+	if err := writeReportFile(filepath.Join(dir, benchReport), res, nil); err != nil {
 		return err
 	}
 	written := []string{benchJSON, benchReport}
@@ -153,10 +153,11 @@ func writeBenchOutputs(e *env, dir string, res *bench.Result, figures bool) erro
 	return nil
 }
 
-// writeReportFile renders the full report of res into path.
-func writeReportFile(path string, res *bench.Result) error {
+// writeReportFile renders the full report of res (with LongBench quality
+// q, when not nil) into path.
+func writeReportFile(path string, res *bench.Result, q *report.Quality) error {
 	var sb strings.Builder
-	if err := report.Write(&sb, res); err != nil {
+	if err := report.Write(&sb, res, q); err != nil {
 		return err
 	}
 	tmp := path + ".tmp"

@@ -49,6 +49,37 @@ func TestBenchReportPlot(t *testing.T) {
 	if code != 0 || strings.Count(out, ".svg\n") != 5 || strings.Contains(out, ".png") {
 		t.Errorf("plot exit %d: %s\n%s", code, errOut, out)
 	}
+
+	// LongBench predictions of two configurations add the quality tables and figure.
+	lb := map[string]string{}
+	for _, c := range []string{"baseline", "paper"} {
+		lb[c] = filepath.Join(dir, "lb-"+c)
+		if err := os.MkdirAll(lb[c], 0o755); err != nil {
+			t.Fatal(err)
+		}
+		line := `{"pred": "Paris", "answers": ["Paris"], "all_classes": null, "length": 900}` + "\n"
+		if c == "paper" {
+			line += `{"pred": "Lyon", "answers": ["Rome"], "all_classes": null, "length": 900}` + "\n"
+		} else {
+			line += `{"pred": "Rome", "answers": ["Rome"], "all_classes": null, "length": 900}` + "\n"
+		}
+		if err := os.WriteFile(filepath.Join(lb[c], "hotpotqa.jsonl"), []byte(line), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lbArgs := []string{"--longbench", "baseline=" + lb["baseline"], "--longbench", "paper=" + lb["paper"]}
+	code, out, errOut = run(t, append([]string{"report", "--bench", filepath.Join(dir, "bench.json")}, lbArgs...)...)
+	if code != 0 || !strings.Contains(out, "## Quality versus speed (LongBench)") || !strings.Contains(out, "| paper | 50.00 | -50.00 |") {
+		t.Errorf("report --longbench exit %d: %s\n%s", code, errOut, out)
+	}
+	code, out, errOut = run(t, append([]string{"plot", "--bench", filepath.Join(dir, "bench.json"), "--out", figs, "--formats", "png"}, lbArgs...)...)
+	if code != 0 || !strings.Contains(out, "quality-vs-speed.png") {
+		t.Errorf("plot --longbench exit %d: %s\n%s", code, errOut, out)
+	}
+	code, _, errOut = run(t, "report", "--bench", filepath.Join(dir, "bench.json"), "--longbench", filepath.Join(dir, "nothing"))
+	if code == 0 || !strings.Contains(errOut, "--longbench") {
+		t.Errorf("missing LongBench folder: exit %d, %s", code, errOut)
+	}
 }
 
 func TestBenchReportPlotErrors(t *testing.T) {

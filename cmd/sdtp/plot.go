@@ -10,14 +10,16 @@ import (
 )
 
 func init() {
-	register(command{name: "plot", summary: "draw a bench result as PNG and SVG figures (latency, speedup, FLOPs, KV cache, heatmap)", run: runPlot})
+	register(command{name: "plot", summary: "draw a bench result as PNG and SVG figures (latency, speedup, FLOPs, KV cache, heatmap, quality vs speed)", run: runPlot})
 }
 
 func runPlot(_ context.Context, e *env, args []string) error {
-	fs := newFlags(e, "plot", "plot --bench FILE --out DIR [--formats png,svg]")
+	fs := newFlags(e, "plot", "plot --bench FILE [--longbench [CONFIG=]DIR ...] --out DIR [--formats png,svg]")
 	file := fs.String("bench", "", "bench result (the "+benchJSON+" that 'sdtp bench' writes)")
 	out := fs.String("out", "", "folder for the figures (created if missing)")
 	formats := fs.String("formats", "png,svg", "figure formats, comma-separated: png, svg")
+	var lb longbenchFlag
+	fs.Var(&lb, "longbench", "LongBench predictions folder of one configuration, as CONFIG=DIR (or DIR, named after the folder); repeat for each configuration to add the quality-versus-speed figure")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -40,7 +42,15 @@ func runPlot(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--bench: %w", err)
 	}
-	paths, err := plot.Write(*out, res, nil, fmts...)
+	q, err := lb.score()
+	if err != nil {
+		return err
+	}
+	var scores []bench.Quality
+	if q != nil {
+		scores = q.Scores
+	}
+	paths, err := plot.Write(*out, res, scores, fmts...)
 	if err != nil {
 		return fmt.Errorf("--out %s: %w", *out, err)
 	}

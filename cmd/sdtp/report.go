@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/sdtp/sdtp/bench"
 	"github.com/sdtp/sdtp/report"
@@ -13,9 +14,11 @@ func init() {
 }
 
 func runReport(_ context.Context, e *env, args []string) error {
-	fs := newFlags(e, "report", "report --bench FILE [--out FILE]")
+	fs := newFlags(e, "report", "report --bench FILE [--longbench [CONFIG=]DIR ...] [--out FILE]")
 	file := fs.String("bench", "", "bench result (the "+benchJSON+" that 'sdtp bench' writes)")
 	out := fs.String("out", "", "write the markdown to this file instead of stdout")
+	var lb longbenchFlag
+	fs.Var(&lb, "longbench", "LongBench predictions folder of one configuration, as CONFIG=DIR (or DIR, named after the folder); repeat for each configuration to add the quality-versus-speed table")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -26,8 +29,44 @@ func runReport(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--bench: %w", err)
 	}
-	if *out != "" {
-		return writeReportFile(*out, res)
+	q, err := lb.score()
+	if err != nil {
+		return err
 	}
-	return report.Write(e.stdout, res)
+	if *out != "" {
+		return writeReportFile(*out, res, q)
+	}
+	return report.Write(e.stdout, res, q)
+}
+
+// longbenchFlag collects repeated --longbench [CONFIG=]DIR values.
+type longbenchFlag []report.LongBenchRun
+
+func (f *longbenchFlag) String() string {
+	var s []string
+	for _, r := range *f {
+		s = append(s, r.Config+"="+r.Dir)
+	}
+	return strings.Join(s, " ")
+}
+
+func (f *longbenchFlag) Set(v string) error {
+	r, err := report.ParseLongBenchRun(v)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, r)
+	return nil
+}
+
+// score scores the runs, or returns nil when none were given.
+func (f longbenchFlag) score() (*report.Quality, error) {
+	if len(f) == 0 {
+		return nil, nil
+	}
+	q, err := report.ScoreLongBench(f)
+	if err != nil {
+		return nil, fmt.Errorf("--longbench: %w", err)
+	}
+	return q, nil
 }
