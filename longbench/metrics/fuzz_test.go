@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +28,9 @@ func FuzzMetrics(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, pred, gold, class string) {
 		classes := []string{class, gold, ""}
+		if id, ok := RetrievalID(gold, class); ok && !strings.Contains(gold, class+id) {
+			t.Fatalf("RetrievalID(%q, %q) = %q, not in the text", gold, class, id)
+		}
 		for name, fn := range fns {
 			s := fn(pred, gold, classes)
 			if math.IsNaN(s) || s < 0 || s > 1 {

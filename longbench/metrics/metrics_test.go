@@ -174,6 +174,9 @@ func TestCountAndRetrieval(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
 		}
 	}
+	if _, ok := RetrievalID("12", ""); ok {
+		t.Error("RetrievalID with an empty prefix found something")
+	}
 	if id, ok := RetrievalID("see Paragraph x, Paragraph 12", "Paragraph "); !ok || id != "12" {
 		t.Errorf("RetrievalID = %q, %v; want 12, true", id, ok)
 	}

@@ -32,6 +32,9 @@ func RetrievalZh(prediction, groundTruth string) float64 {
 // RetrievalID returns the digits of the first match of prefix followed by
 // \d+ in gold (re.findall(prefix + r"(\d+)", gold)[0]).
 func RetrievalID(gold, prefix string) (string, bool) {
+	if prefix == "" {
+		return "", false
+	}
 	for i := 0; ; {
 		k := strings.Index(gold[i:], prefix)
 		if k < 0 {
