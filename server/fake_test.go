@@ -71,6 +71,9 @@ func (byteTokenizer) EOS() []int { return []int{fakeEOS} }
 type fakeEngine struct {
 	maxPos int
 	layers int
+	// vocab is the vocabulary size reported by Info (the logits always
+	// cover the byte vocabulary).
+	vocab int
 	// gate, when not nil, is received from before each generation starts.
 	gate chan struct{}
 	// tokenDelay is slept after each generated token.
@@ -85,10 +88,10 @@ type fakeEngine struct {
 	cancelled atomic.Int64
 }
 
-func newFakeEngine() *fakeEngine { return &fakeEngine{maxPos: 256, layers: 4} }
+func newFakeEngine() *fakeEngine { return &fakeEngine{maxPos: 256, layers: 4, vocab: fakeVocab} }
 
 func (e *fakeEngine) Info() EngineInfo {
-	return EngineInfo{Vocab: fakeVocab, MaxPos: e.maxPos, BOS: fakeBOS, StopIDs: []int{fakeEOS}, Layers: e.layers}
+	return EngineInfo{Vocab: e.vocab, MaxPos: e.maxPos, BOS: fakeBOS, StopIDs: []int{fakeEOS}, Layers: e.layers}
 }
 
 // fakeLogits are the next-token logits after prev.
