@@ -10,7 +10,7 @@ import (
 // L2 while every x row passes by it; k is cut into chunks of at most
 // maxChunk elements so that a block of x rows stays in L1.
 const (
-	panelRows = 64
+	panelRows = 128
 	maxChunk  = 1024
 	// gemvRows is the largest n handled as n dot products per weight row
 	// (no widening of bf16/f16 weights into a buffer, one pass over w).
