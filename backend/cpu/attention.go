@@ -25,9 +25,12 @@ const (
 
 // Attention computes causal grouped-query attention (see backend.Backend).
 //
-// For each task the scores S = Q·Kᵀ come from the nt kernel (K used in
-// place), each row gets a max-subtracted softmax over the keys it may see
-// (zeros beyond), and P·V comes from the nn kernel, normalised at the end.
+// For each task the scores S = Q·Kᵀ come from the nn kernel over K
+// transposed once per call (prefill) or from the nt kernel over K in place
+// (a few queries: decode); each row gets a max-subtracted softmax over the
+// keys it may see (zeros beyond), and P·V comes from the nn kernel,
+// normalised at the end. Every task writes only its own rows and heads
+// of dst.
 func (b *Backend) Attention(dst, q, k, v backend.Tensor, s backend.AttentionShape) {
 	d, qt, kt, vt := asTensor(dst), asTensor(q), asTensor(k), asTensor(v)
 	h, g, hd := s.Heads, s.KVHeads, s.HeadDim
@@ -61,7 +64,7 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, s backend.AttentionShap
 		a.packKT(shared[vSize:])
 	}
 	a.qbs = max(1, (attnRows+a.group-1)/a.group)
-	for a.qbs > 1 && a.rowsPadded(a.qbs)*(a.off+a.qbs+3) > attnMaxScores {
+	for a.qbs > 1 && a.rowsPadded(a.qbs)*(a.nk+a.k.nnCols) > attnMaxScores {
 		a.qbs /= 2
 	}
 	blocks := (a.nq + a.qbs - 1) / a.qbs
