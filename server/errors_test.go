@@ -166,3 +166,25 @@ func TestQueueFullGives429(t *testing.T) {
 		}
 	}
 }
+
+func TestNoQueue(t *testing.T) {
+	eng := newFakeEngine()
+	eng.gate = make(chan struct{})
+	eng.started = make(chan struct{}, 1)
+	o := defaultOptions()
+	o.Queue = -1
+	env := newTestEnv(t, eng, o)
+	done := make(chan int, 1)
+	go func() {
+		status, _, _ := env.do(http.MethodPost, "/v1/completions", `{"prompt":"x","max_tokens":1}`, nil)
+		done <- status
+	}()
+	<-eng.started
+	if status, _, data := env.do(http.MethodPost, "/v1/completions", `{"prompt":"x","max_tokens":1}`, nil); status != http.StatusTooManyRequests {
+		t.Errorf("with no queue a second request got %d: %s", status, data)
+	}
+	close(eng.gate)
+	if s := <-done; s != http.StatusOK {
+		t.Errorf("first request got %d", s)
+	}
+}

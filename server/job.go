@@ -150,9 +150,11 @@ func (s *Server) checkPrompts(j *job, param string) error {
 			return err
 		}
 		if ctxLen > 0 {
-			want := len(ids) + max(j.maxTokens, 0)
-			if want > ctxLen || (j.maxTokens < 0 && len(ids) >= ctxLen) {
-				return badRequestCode(param, "context_length_exceeded", "this model's maximum context length is %d tokens, but prompt %d has %d tokens and max_tokens asks for %d more", ctxLen, i, len(ids), max(j.maxTokens, 0))
+			switch {
+			case j.maxTokens < 0 && len(ids) >= ctxLen:
+				return badRequestCode(param, "context_length_exceeded", "this model's maximum context length is %d tokens, but prompt %d has %d tokens, leaving no room for new ones", ctxLen, i, len(ids))
+			case len(ids)+max(j.maxTokens, 0) > ctxLen:
+				return badRequestCode(param, "context_length_exceeded", "this model's maximum context length is %d tokens, but prompt %d has %d tokens and max_tokens asks for %d more", ctxLen, i, len(ids), j.maxTokens)
 			}
 		}
 		if j.echo && j.logprobs {

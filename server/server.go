@@ -41,7 +41,7 @@ type Options struct {
 	// APIKey, when set, must be sent as "Authorization: Bearer KEY".
 	APIKey string
 	// MaxConcurrent generations run at once (default 1); Queue more wait
-	// (default 64) and the rest get 429.
+	// (0: the default 64; negative: none) and the rest get 429.
 	MaxConcurrent int
 	Queue         int
 	// MaxBody bounds the request body in bytes (default 32 MiB).
@@ -82,8 +82,11 @@ func New(eng Engine, o Options) (*Server, error) {
 	if o.MaxConcurrent == 0 {
 		o.MaxConcurrent = 1
 	}
-	if o.Queue == 0 {
+	switch {
+	case o.Queue == 0:
 		o.Queue = 64
+	case o.Queue < 0:
+		o.Queue = 0
 	}
 	if o.MaxBody == 0 {
 		o.MaxBody = 32 << 20
@@ -108,8 +111,6 @@ func New(eng Engine, o Options) (*Server, error) {
 		return nil, fmt.Errorf("server: the model name is empty")
 	case o.MaxConcurrent < 1:
 		return nil, fmt.Errorf("server: max concurrent %d must be at least 1", o.MaxConcurrent)
-	case o.Queue < 0:
-		return nil, fmt.Errorf("server: queue %d must not be negative", o.Queue)
 	case o.MaxBody < 1:
 		return nil, fmt.Errorf("server: max body %d must be positive", o.MaxBody)
 	case o.MaxContext < 0:

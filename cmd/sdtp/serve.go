@@ -68,6 +68,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if *apiKey == "" {
 		*apiKey = os.Getenv("SDTP_API_KEY")
 	}
+	queueLen := *queue
+	if queueLen == 0 {
+		queueLen = -1 // server.Options: negative means no queue
+	}
 
 	b, err := ef.openBackend()
 	if err != nil {
@@ -93,7 +97,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ModelName:       *name,
 		APIKey:          *apiKey,
 		MaxConcurrent:   *maxConcurrent,
-		Queue:           *queue,
+		Queue:           queueLen,
 		MaxBody:         *maxBody,
 		MaxContext:      *maxContext,
 		MaxPromptLogits: *maxPromptLogits,
