@@ -49,6 +49,9 @@ func runSaliency(ctx context.Context, e *env, args []string) error {
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	hdr := saliencyMeta{Meta: newMeta(e, df.model, df.data), Format: saliencyFormat, Layers: m.Config.Layers, Hidden: m.Config.Hidden, Texts: len(texts)}
 	js, err := json.Marshal(hdr)

@@ -233,14 +233,18 @@ func (p *progress) end() {
 	}
 }
 
-// writeFileAtomic writes data to path through a temporary file renamed
+// writeTrainFile writes data to path through a temporary file renamed
 // over it, so no half-written file is ever left at path.
-func writeFileAtomic(path string, data []byte) error {
+func writeTrainFile(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return err
@@ -471,7 +475,7 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *outPath != "" {
-		if err := writeFileAtomic(*outPath, append(js, '\n')); err != nil {
+		if err := writeTrainFile(*outPath, append(js, '\n')); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
 	}
@@ -571,7 +575,7 @@ func runTrainCorpus(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	if err := writeFileAtomic(*out, buf.Bytes()); err != nil {
+	if err := writeTrainFile(*out, buf.Bytes()); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: %d texts sampled from %s (seeds %d..%d, temperature %g, top-p %g, at most %d tokens)\n",
