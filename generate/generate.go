@@ -39,6 +39,10 @@ type Request struct {
 	// OnText, when set, receives the text as it becomes final (stop
 	// strings already cut); returning an error stops generation.
 	OnText func(string) error
+	// OnToken, when set, receives each generated token (with its
+	// logprobs when asked) as soon as it is chosen, before its text may be
+	// final; returning an error stops generation.
+	OnToken func(Token) error
 }
 
 // Alt is one alternative token and its log-probability.
@@ -90,7 +94,7 @@ func Run(ctx context.Context, m *model.Model, dec Decoder, req Request) (*Result
 		return nil, fmt.Errorf("generate: max tokens %d is negative", req.MaxTokens)
 	}
 	if c.MaxPos > 0 && n+req.MaxTokens > c.MaxPos {
-		return nil, fmt.Errorf("generate: prompt of %d tokens + %d new tokens exceeds the model's %d positions", n, req.MaxTokens, c.MaxPos)
+		return nil, fmt.Errorf("generate: prompt of %d tokens + %d new tokens exceeds the model's %d positions: %w", n, req.MaxTokens, c.MaxPos, model.ErrTooLong)
 	}
 	if req.PromptLogprobs && req.Pruner != nil {
 		return nil, fmt.Errorf("generate: prompt logprobs need every position, so they cannot be combined with pruning")
@@ -103,8 +107,27 @@ func Run(ctx context.Context, m *model.Model, dec Decoder, req Request) (*Result
 	for i := range pos {
 		pos[i] = int32(i)
 	}
+	fo := model.ForwardOptions{Pruner: req.Pruner, Alive: res.Alive}
+	if req.PromptLogprobs {
+		// Score each prompt token from the logits of the row before it, one
+		// block of rows at a time, so the prompt's logits are never all held.
+		res.PromptLogprobs = make([]Token, n)
+		res.PromptLogprobs[0] = Token{ID: req.Prompt[0], Logprob: math.NaN()}
+		fo.AllLogits = true
+		fo.RowLogits = func(first int, logits []float32) error {
+			for r := 0; r*c.Vocab < len(logits); r++ {
+				i := first + r + 1 // the token this row predicts
+				if i >= n {
+					break
+				}
+				lp := LogSoftmax(logits[r*c.Vocab : (r+1)*c.Vocab])
+				res.PromptLogprobs[i] = Token{ID: req.Prompt[i], Logprob: lp[req.Prompt[i]], Top: topAlts(lp, req.TopLogprobs)}
+			}
+			return nil
+		}
+	}
 	start := time.Now()
-	logits, err := m.Forward(ctx, req.Prompt, pos, cache, model.ForwardOptions{Pruner: req.Pruner, AllLogits: req.PromptLogprobs, Alive: res.Alive})
+	logits, err := m.Forward(ctx, req.Prompt, pos, cache, fo)
 	if err != nil {
 		return nil, err
 	}
@@ -113,10 +136,6 @@ func Run(ctx context.Context, m *model.Model, dec Decoder, req Request) (*Result
 	res.KVBytes = make([]int64, c.Layers)
 	for l := range res.KVBytes {
 		res.KVBytes[l] = cache.LayerBytes(l)
-	}
-	if req.PromptLogprobs {
-		res.PromptLogprobs = promptLogprobs(req.Prompt, logits, c.Vocab, req.TopLogprobs)
-		logits = logits[(n-1)*c.Vocab:]
 	}
 
 	sm := newSampler(req.Sampling)
@@ -140,6 +159,11 @@ func Run(ctx context.Context, m *model.Model, dec Decoder, req Request) (*Result
 			tok.Top = topAlts(lp, req.TopLogprobs)
 		}
 		res.Tokens = append(res.Tokens, tok)
+		if req.OnToken != nil {
+			if err := req.OnToken(tok); err != nil {
+				return nil, err
+			}
+		}
 		done, err := st.push(id)
 		if err != nil {
 			return nil, err
@@ -163,16 +187,6 @@ func Run(ctx context.Context, m *model.Model, dec Decoder, req Request) (*Result
 	}
 	res.Text = text
 	return res, nil
-}
-
-func promptLogprobs(prompt []int, logits []float32, vocab, top int) []Token {
-	out := make([]Token, len(prompt))
-	out[0] = Token{ID: prompt[0], Logprob: math.NaN()}
-	for i := 1; i < len(prompt); i++ {
-		lp := LogSoftmax(logits[(i-1)*vocab : i*vocab])
-		out[i] = Token{ID: prompt[i], Logprob: lp[prompt[i]], Top: topAlts(lp, top)}
-	}
-	return out
 }
 
 func topAlts(lp []float64, k int) []Alt {

@@ -2,6 +2,7 @@ package generate_test
 
 import (
 	"context"
+	"math"
 	"os"
 	"testing"
 
@@ -49,5 +50,51 @@ func TestStories260KMatchesLlama2C(t *testing.T) {
 	}
 	if string(streamed) != res.Text {
 		t.Fatalf("streamed text %q differs from the final text", streamed)
+	}
+}
+
+// TestPromptLogprobsMatchFullLogits checks the blockwise prompt scoring
+// (more than one 256-row block) against log-softmax of the full logits.
+func TestPromptLogprobsMatchFullLogits(t *testing.T) {
+	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
+	b, err := backend.Open("cpu", backend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	m, err := model.Open(b, ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	n := 300
+	prompt := make([]int, n)
+	pos := make([]int32, n)
+	for i := range prompt {
+		prompt[i] = (i*37 + 1) % m.Config.Vocab
+		pos[i] = int32(i)
+	}
+	full, err := m.Forward(context.Background(), prompt, pos, m.NewCache(0), model.ForwardOptions{AllLogits: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := generate.Run(context.Background(), m, nil, generate.Request{Prompt: prompt, MaxTokens: 1, PromptLogprobs: true, TopLogprobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := m.Config.Vocab
+	for i := 1; i < n; i++ {
+		lp := generate.LogSoftmax(full[(i-1)*v : i*v])
+		got := res.PromptLogprobs[i]
+		if got.ID != prompt[i] || math.Abs(got.Logprob-lp[prompt[i]]) > 1e-9 || len(got.Top) != 2 {
+			t.Fatalf("token %d: got %+v, want logprob %v", i, got, lp[prompt[i]])
+		}
+	}
+	if !math.IsNaN(res.PromptLogprobs[0].Logprob) {
+		t.Fatal("the first prompt token has a logprob")
+	}
+	// The first generated token comes from the last row, as without scoring.
+	if want := generate.Argmax(full[(n-1)*v:]); res.Tokens[0].ID != want {
+		t.Fatalf("first token %d, want %d", res.Tokens[0].ID, want)
 	}
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -70,6 +71,11 @@ type ForwardOptions struct {
 	Pruner Pruner
 	// AllLogits computes logits for every input row instead of only the last.
 	AllLogits bool
+	// RowLogits, with AllLogits, receives the logits of consecutive row
+	// blocks (first row index, rows×vocab values, valid only during the
+	// call) instead of Forward returning them all: long prompts then never
+	// hold rows×vocab floats at once. Forward returns only the last row.
+	RowLogits func(first int, logits []float32) error
 	// Alive, when not nil, receives the number of tokens entering each block.
 	Alive []int
 	// MLPChunk bounds the rows the MLP processes at once (0: 4096).
@@ -98,7 +104,7 @@ func (m *Model) Forward(ctx context.Context, ids []int, pos []int32, cache *kvca
 		}
 	}
 	if c.SlidingWindow > 0 && cache.Len(0)+n > c.SlidingWindow {
-		return nil, fmt.Errorf("forward: %d tokens exceed the sliding window of %d, which sdtp does not implement", cache.Len(0)+n, c.SlidingWindow)
+		return nil, fmt.Errorf("forward: %d tokens exceed the sliding window of %d, which sdtp does not implement: %w", cache.Len(0)+n, c.SlidingWindow, ErrTooLong)
 	}
 	if o.Alive != nil && len(o.Alive) != c.Layers {
 		return nil, fmt.Errorf("forward: Alive has %d entries for %d layers", len(o.Alive), c.Layers)
@@ -150,8 +156,12 @@ func (m *Model) Forward(ctx context.Context, ids []int, pos []int32, cache *kvca
 	if err := b.Sync(); err != nil {
 		return nil, err
 	}
-	return m.logits(w, n, o.AllLogits), nil
+	return m.logits(w, n, o.AllLogits, o.RowLogits)
 }
+
+// ErrTooLong marks input the model cannot take (beyond its positions or
+// its sliding window); callers can tell it apart from device failures.
+var ErrTooLong = errors.New("input too long for the model")
 
 func checkKeep(keep []int32, n int) error {
 	for i, k := range keep {
@@ -210,27 +220,51 @@ func (m *Model) block(w *workspace, ly *Layer, l, n int, pos []int32, posDev bac
 }
 
 // logits applies the final norm and the classifier to the last row (or all
-// rows) and copies the result to the host.
-func (m *Model) logits(w *workspace, n int, all bool) []float32 {
+// rows) and copies the result to the host; with a row callback, blocks of
+// rows go to it and only the last row is returned.
+func (m *Model) logits(w *workspace, n int, all bool, each func(int, []float32) error) ([]float32, error) {
 	b, c := m.B, &m.Config
 	first := n - 1
 	if all {
 		first = 0
 	}
 	rows := n - first
-	out := make([]float32, rows*c.Vocab)
 	const chunk = 256
+	var out, buf []float32
+	if each == nil {
+		out = make([]float32, rows*c.Vocab)
+	} else {
+		buf = make([]float32, min(chunk, rows)*c.Vocab)
+	}
+	lg := b.New(min(chunk, rows), c.Vocab)
+	defer b.Free(lg)
 	for r := 0; r < rows; r += chunk {
 		rc := min(chunk, rows-r)
 		xr := b.View(w.x, first+r, rc)
 		hr := b.View(w.h, 0, rc)
 		b.RMSNorm(hr, xr, m.Norm, float32(c.NormEps))
-		lg := b.New(rc, c.Vocab)
-		b.MatMul(lg, hr, m.LMHead, nil)
-		b.ToHost(out[r*c.Vocab:(r+rc)*c.Vocab], lg)
-		b.Free(lg)
+		lr := b.View(lg, 0, rc)
+		b.MatMul(lr, hr, m.LMHead, nil)
+		if each == nil {
+			b.ToHost(out[r*c.Vocab:(r+rc)*c.Vocab], lr)
+			continue
+		}
+		dst := buf[:rc*c.Vocab]
+		b.ToHost(dst, lr)
+		if err := b.Sync(); err != nil {
+			return nil, err
+		}
+		if err := each(first+r, dst); err != nil {
+			return nil, err
+		}
+		if r+rc == rows {
+			out = append([]float32(nil), dst[(rc-1)*c.Vocab:]...)
+		}
 	}
-	return out
+	if err := b.Sync(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // workspace holds the activations of one forward pass, sized for its
