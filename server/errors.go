@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sdtp/sdtp/model"
 	"net/http"
 )
 
@@ -66,6 +67,9 @@ func asAPIError(err error) *apiError {
 	}
 	if errors.Is(err, context.Canceled) {
 		return newError(statusClientClosed, typeServer, "cancelled", "the request was cancelled")
+	}
+	if errors.Is(err, model.ErrTooLong) {
+		return newError(http.StatusBadRequest, typeInvalidRequest, "context_length_exceeded", "%v", err)
 	}
 	return newError(http.StatusInternalServerError, typeServer, "internal_error", "%v", err)
 }

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"fmt"
+
+	"github.com/sdtp/sdtp/model"
 	"net/http"
 	"strconv"
 	"strings"
@@ -186,5 +189,12 @@ func TestNoQueue(t *testing.T) {
 	close(eng.gate)
 	if s := <-done; s != http.StatusOK {
 		t.Errorf("first request got %d", s)
+	}
+}
+
+func TestTooLongFromEngineIs400(t *testing.T) {
+	ae := asAPIError(fmt.Errorf("forward: 9000 tokens exceed the sliding window: %w", model.ErrTooLong))
+	if ae.Status != http.StatusBadRequest || ae.Code == nil || *ae.Code != "context_length_exceeded" {
+		t.Fatalf("got %d %v", ae.Status, ae.Code)
 	}
 }
