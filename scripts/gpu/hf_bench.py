@@ -3,14 +3,20 @@
 Qwen2ForCausalLM, bf16, sdpa attention, batch 1. For each prompt length:
 prefill seconds (one forward pass, last-token logits, median of REPS after
 a warm-up), and end-to-end seconds of `generate` (greedy, exactly NEW
-tokens); decode ms/token = (end to end - prefill) / NEW. Prints one JSON
-line per length and a markdown table. Run on the GPU machine:
+tokens); decode ms/token = (end to end - prefill) / NEW. With --pruned, also
+the SDTP `paper` schedule as a manual loop over the decoder layers (random
+pruning modules Linear(d, d/4)-GELU-Linear(d/4, 2) scoring the alive tokens
+before blocks 4, 7, ..., 25; keep max(round(N*0.9^s), P) with the first 4 and
+last ceil(0.1 N) prompt tokens protected; top-k gathers in ascending order,
+original position ids kept). Prints one JSON line per measurement and a
+markdown table. Run on the GPU machine:
 
-    python3 scripts/gpu/hf_bench.py --lens 1024,2048 --new 128
+    python3 scripts/gpu/hf_bench.py --lens 1024,2048 --new 128 --pruned
 """
 
 import argparse
 import json
+import math
 import statistics
 import time
 
@@ -24,6 +30,7 @@ def main():
     p.add_argument("--new", type=int, default=128)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--layers", type=int, default=28)
+    p.add_argument("--pruned", action="store_true", help="also time the paper schedule as a manual layer loop")
     a = p.parse_args()
     lens = [int(x) for x in a.lens.split(",")]
     cfg = Qwen2Config(
@@ -40,6 +47,14 @@ def main():
     model.eval()
     torch.cuda.synchronize()
     print(f"# transformers model built in {time.perf_counter() - t0:.1f}s on {torch.cuda.get_device_name()}", flush=True)
+
+    modules = {}
+    if a.pruned:
+        d = cfg.hidden_size
+        with torch.device("cuda"):
+            for loc in range(4, a.layers, 3):
+                modules[loc] = torch.nn.Sequential(
+                    torch.nn.Linear(d, d // 4), torch.nn.GELU(), torch.nn.Linear(d // 4, 2)).to(torch.bfloat16)
 
     rows = []
     for n in lens:
@@ -61,14 +76,55 @@ def main():
         assert out.shape[1] == n + a.new
         r = {"engine": "transformers", "tokens": n, "prefill_s": prefill,
              "decode_ms": (e2e - prefill) * 1000 / a.new, "e2e_s": e2e}
+        if a.pruned:
+            with torch.inference_mode():
+                pruned_prefill(model, modules, ids)  # warm-up
+                torch.cuda.synchronize()
+                ts = []
+                for _ in range(a.reps):
+                    t = time.perf_counter()
+                    pruned_prefill(model, modules, ids)
+                    torch.cuda.synchronize()
+                    ts.append(time.perf_counter() - t)
+            r["pruned_prefill_s"] = statistics.median(ts)
         rows.append(r)
         print(json.dumps(r), flush=True)
         del ids, out
         torch.cuda.empty_cache()
-    print("| tokens | prefill s | decode ms/tok | e2e s |")
-    print("|---|---|---|---|")
+    print("| tokens | prefill s | decode ms/tok | e2e s | pruned (paper) prefill s |")
+    print("|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['tokens']} | {r['prefill_s']:.4f} | {r['decode_ms']:.2f} | {r['e2e_s']:.3f} |")
+        pp = f"{r['pruned_prefill_s']:.4f}" if "pruned_prefill_s" in r else "-"
+        print(f"| {r['tokens']} | {r['prefill_s']:.4f} | {r['decode_ms']:.2f} | {r['e2e_s']:.3f} | {pp} |")
+
+
+def pruned_prefill(model, modules, ids, ratio=0.9):
+    """Runs the decoder layers with the SDTP schedule; returns last logits."""
+    inner = model.model
+    n = ids.shape[1]
+    h = inner.embed_tokens(ids)
+    pos = torch.arange(n, device=ids.device)
+    protected = torch.zeros(n, dtype=torch.bool, device=ids.device)
+    protected[:4] = True
+    protected[n - math.ceil(0.1 * n):] = True
+    p_count = int(protected.sum())
+    stage = 0
+    for l, layer in enumerate(inner.layers):
+        if l in modules:
+            stage += 1
+            keep = max(int(math.floor(n * ratio ** stage + 0.5)), p_count)
+            if keep < h.shape[1]:
+                logits = modules[l](h[0]).float()
+                score = logits[:, 0] - logits[:, 1]
+                score = torch.where(protected[pos], torch.full_like(score, float("inf")), score)
+                idx = torch.topk(score, keep).indices.sort().values
+                h = h[:, idx]
+                pos = pos[idx]
+        pe = inner.rotary_emb(h, pos[None])
+        out = layer(h, attention_mask=None, position_ids=pos[None], position_embeddings=pe)
+        h = out[0] if isinstance(out, tuple) else out
+    h = inner.norm(h[:, -1:])
+    return model.lm_head(h)
 
 
 if __name__ == "__main__":
