@@ -54,7 +54,6 @@ func TestErrorStatuses(t *testing.T) {
 		{name: "prompt plus max_tokens too long", path: "/v1/completions", body: map[string]any{"prompt": long[:250], "max_tokens": 10}, status: 400, code: `"context_length_exceeded"`},
 		{name: "over-long chat", path: "/v1/chat/completions", body: map[string]any{"messages": []map[string]string{{"role": "user", "content": strings.Repeat("x", 300)}}}, status: 400, param: `"messages"`, code: `"context_length_exceeded"`},
 		{name: "max context option", path: "/v1/completions", body: map[string]any{"prompt": long[:50]}, opts: func(o *Options) { o.MaxContext = 60 }, status: 400, code: `"context_length_exceeded"`},
-		{name: "prompt logits limit", path: "/v1/completions", body: map[string]any{"prompt": long[:50], "echo": true, "logprobs": 1, "max_tokens": 1}, opts: func(o *Options) { o.MaxPromptLogits = 1000 }, status: 400, code: `"context_length_exceeded"`},
 		{name: "too many prompts", path: "/v1/completions", body: map[string]any{"prompt": []string{"a", "b", "c"}}, opts: func(o *Options) { o.MaxPrompts = 2 }, status: 400, param: `"prompt"`},
 		{name: "body too large", path: "/v1/completions", body: map[string]any{"prompt": strings.Repeat("x", 2000)}, opts: func(o *Options) { o.MaxBody = 1000 }, status: 413, code: `"request_too_large"`},
 		{name: "negative max_tokens", path: "/v1/completions", body: `{"prompt":"x","max_tokens":-1}`, status: 400, param: `"max_tokens"`},

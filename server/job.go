@@ -157,11 +157,6 @@ func (s *Server) checkPrompts(j *job, param string) error {
 				return badRequestCode(param, "context_length_exceeded", "this model's maximum context length is %d tokens, but prompt %d has %d tokens and max_tokens asks for %d more", ctxLen, i, len(ids), j.maxTokens)
 			}
 		}
-		if j.echo && j.logprobs {
-			if need := int64(len(ids)) * int64(s.info.Vocab) * 4; need > s.o.MaxPromptLogits {
-				return badRequestCode(param, "context_length_exceeded", "echo with logprobs needs the logits of every prompt token: %d tokens × %d vocabulary × 4 bytes exceeds the server's limit of %d bytes", len(ids), s.info.Vocab, s.o.MaxPromptLogits)
-			}
-		}
 	}
 	return nil
 }

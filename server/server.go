@@ -50,9 +50,6 @@ type Options struct {
 	MaxContext int
 	// MaxPrompts bounds the prompts of one completions request (default 256).
 	MaxPrompts int
-	// MaxPromptLogits bounds the bytes of prompt logits an echo+logprobs
-	// request may need, prompt length × vocabulary × 4 (default 4 GiB).
-	MaxPromptLogits int64
 	// RetryAfter is the Retry-After value of a 429, in seconds (default 1).
 	RetryAfter int
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests
@@ -93,9 +90,6 @@ func New(eng Engine, o Options) (*Server, error) {
 	}
 	if o.MaxPrompts == 0 {
 		o.MaxPrompts = 256
-	}
-	if o.MaxPromptLogits == 0 {
-		o.MaxPromptLogits = 4 << 30
 	}
 	if o.RetryAfter == 0 {
 		o.RetryAfter = 1

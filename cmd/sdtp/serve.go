@@ -35,7 +35,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	queue := fs.Int("queue", 64, "requests waiting for a slot beyond --max-concurrent; more get 429 with Retry-After")
 	maxBody := fs.Int64("max-body", 32<<20, "largest request body in bytes (413 above)")
 	maxContext := fs.Int("max-context", 0, "largest prompt plus max_tokens in tokens (400 above; 0: the model's max positions)")
-	maxPromptLogits := fs.Int64("max-prompt-logits", 4<<30, "largest host memory in bytes for the prompt logits of an echo+logprobs request (prompt tokens × vocabulary × 4)")
 	tmplName := fs.String("chat-template", "", "chat template instead of the one detected from tokenizer_config.json: "+strings.Join(chat.Names(), ", "))
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Minute, "on SIGINT/SIGTERM, how long to let in-flight requests finish before cancelling them")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
@@ -51,8 +50,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--max-body %d must be positive", *maxBody)
 	case *maxContext < 0:
 		return fmt.Errorf("--max-context %d must not be negative", *maxContext)
-	case *maxPromptLogits < 1:
-		return fmt.Errorf("--max-prompt-logits %d must be positive", *maxPromptLogits)
 	case *shutdown <= 0:
 		return fmt.Errorf("--shutdown-timeout %v must be positive", *shutdown)
 	}
@@ -100,7 +97,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Queue:           queueLen,
 		MaxBody:         *maxBody,
 		MaxContext:      *maxContext,
-		MaxPromptLogits: *maxPromptLogits,
 		ShutdownTimeout: *shutdown,
 		Logger:          logger,
 	}
