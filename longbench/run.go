@@ -42,14 +42,16 @@ type Generator interface {
 	Generate(ctx context.Context, req GenRequest) (GenResult, error)
 }
 
-// RunMeta describes a run; it is written to meta.json in the output folder.
-// A resumed run must have the same Settings.
+// RunMeta describes a run; it is written to meta.json in the output folder
+// when the run starts. A resumed run must have the same Settings; Info is
+// recorded but not compared.
 type RunMeta struct {
 	Version  string            `json:"version"`
 	Revision string            `json:"revision"`
 	Command  []string          `json:"command"`
 	Started  time.Time         `json:"started"`
-	Settings map[string]string `json:"settings"` // model, backend, device, schedule, truncation, template, ...
+	Settings map[string]string `json:"settings"`       // model, backend, pruning schedule, truncation, template, ...
+	Info     map[string]string `json:"info,omitempty"` // device name, ...
 }
 
 // RunConfig is what Run needs.

@@ -1,0 +1,479 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sdtp/sdtp/chat"
+	"github.com/sdtp/sdtp/internal/version"
+	"github.com/sdtp/sdtp/longbench"
+	"github.com/sdtp/sdtp/tokenizer"
+)
+
+func init() {
+	register(command{name: "longbench", summary: "LongBench v1: download, validate, tasks, prompt, run, score, report", run: runLongbench})
+}
+
+// longbenchVerbs are the sub-commands of `sdtp longbench`.
+var longbenchVerbs = []struct {
+	name, summary string
+	run           func(context.Context, *env, []string) error
+}{
+	{"download", "fetch and unpack the THUDM/LongBench data.zip (resumable, checksummed)", lbDownload},
+	{"validate", "check every data file's rows, fields, types and counts", lbValidate},
+	{"tasks", "list the 21 tasks: language, category, metric, max new tokens, chat template", lbTasks},
+	{"prompt", "print exactly the prompt the runner sends for one row", lbPrompt},
+	{"run", "generate predictions for the tasks (resumable JSONL per task)", lbRun},
+	{"score", "score prediction files with the official metrics", lbScore},
+	{"report", "markdown table comparing runs with the first (baseline)", lbReport},
+}
+
+func runLongbench(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(e.stderr, "Usage: sdtp longbench VERB [flags]   (sdtp longbench VERB --help for its flags)\n\nVerbs:")
+		for _, v := range longbenchVerbs {
+			fmt.Fprintf(e.stderr, "  %-9s %s\n", v.name, v.summary)
+		}
+		if len(args) == 0 {
+			return errUsage
+		}
+		return flag.ErrHelp
+	}
+	for _, v := range longbenchVerbs {
+		if v.name == args[0] {
+			return v.run(ctx, e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.stderr, "sdtp longbench: unknown verb %q (want one of download, validate, tasks, prompt, run, score, report)\n", args[0])
+	return errUsage
+}
+
+func lbDownload(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "longbench download", "longbench download [--dir D] [--url U] [--sha256 HEX]")
+	dir := fs.String("dir", "longbench-data", "folder for data.zip and the unpacked data/ files")
+	url := fs.String("url", longbench.DefaultDataURL, "URL of the LongBench data.zip (tests point it at a local server)")
+	sum := fs.String("sha256", "", "expected sha256 of data.zip; default: the checksum the server publishes (Hugging Face X-Linked-Etag)")
+	quiet := fs.Bool("quiet", false, "no byte progress on stderr")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	opt := longbench.DownloadOptions{URL: *url, Dir: *dir, SHA256: *sum}
+	if !*quiet {
+		opt.Progress = e.stderr
+	}
+	res, err := longbench.Download(ctx, opt)
+	if err != nil {
+		return err
+	}
+	switch res.Verified {
+	case "":
+		fmt.Fprintf(e.stdout, "%s sha256 %s (not verified: no checksum given or published; pin it with --sha256)\n", res.Zip, res.SHA256)
+	default:
+		fmt.Fprintf(e.stdout, "%s sha256 %s (verified against %s)\n", res.Zip, res.SHA256, res.Verified)
+	}
+	rows := 0
+	for _, f := range res.Files {
+		rows += f.Rows
+	}
+	fmt.Fprintf(e.stdout, "%d files, %d rows valid in %s\n", len(res.Files), rows, filepath.Join(*dir, "data"))
+	return nil
+}
+
+func lbValidate(_ context.Context, e *env, args []string) error {
+	fs := newFlags(e, "longbench validate", "longbench validate [--dir D]")
+	dir := fs.String("dir", "longbench-data", "folder holding data/<task>.jsonl (as download leaves it)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	checks := longbench.Validate(*dir)
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "file\trows\tofficial\tstatus")
+	bad := 0
+	for _, c := range checks {
+		status := "ok"
+		if len(c.Problems) > 0 {
+			bad++
+			status = strings.Join(c.Problems, "; ")
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", c.File, c.Rows, c.Want, status)
+	}
+	tw.Flush()
+	if bad > 0 {
+		return fmt.Errorf("%d of %d data files in %s have problems", bad, len(checks), *dir)
+	}
+	return nil
+}
+
+func lbTasks(_ context.Context, e *env, args []string) error {
+	fs := newFlags(e, "longbench tasks", "longbench tasks")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "task\tlanguage\tcategory\tmetric\tmax new\tchat template\trows\tLongBench-E rows")
+	for _, t := range longbench.Tasks() {
+		n, err := t.MaxNewTokens()
+		if err != nil {
+			return err
+		}
+		tmpl := "yes"
+		if !t.UsesChatTemplate() {
+			tmpl = "no"
+		}
+		erows := "-"
+		if t.ERows > 0 {
+			erows = strconv.Itoa(t.ERows)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\n", t.Name, t.Language, t.Category, t.Metric, n, tmpl, t.Rows, erows)
+	}
+	return tw.Flush()
+}
+
+// templateFlagHelp documents --chat-template for prompt and run.
+func templateFlagHelp() string {
+	return "chat template for the tasks that use one: none, official-llama2 (pred.py's \"[INST]prompt[/INST]\"), or one of " +
+		strings.Join(chat.Names(), ", ") + "; default: detected from tokenizer_config.json beside the tokenizer, none if there is none"
+}
+
+// resolveTemplate turns --chat-template into a longbench.ChatTemplate; dirs
+// are searched for tokenizer_config.json when name is empty. The second
+// result names what was chosen, for meta.json.
+func resolveTemplate(name string, dirs ...string) (longbench.ChatTemplate, string, error) {
+	switch name {
+	case "none":
+		return nil, "none", nil
+	case "official-llama2":
+		return longbench.OfficialLlama2Template(), name, nil
+	}
+	var t chat.Template
+	if name != "" {
+		var err error
+		if t, err = chat.ByName(name); err != nil {
+			return nil, "", fmt.Errorf("--chat-template: %w", err)
+		}
+	} else {
+		for _, d := range dirs {
+			if d == "" {
+				continue
+			}
+			if st, err := os.Stat(d); err == nil && !st.IsDir() {
+				d = filepath.Dir(d)
+			}
+			p := filepath.Join(d, "tokenizer_config.json")
+			if _, err := os.Stat(p); err != nil {
+				continue
+			}
+			var err error
+			if t, err = chat.Detect(p); err != nil {
+				return nil, "", fmt.Errorf("%s: %w (choose one with --chat-template)", p, err)
+			}
+			break
+		}
+		if t == nil {
+			return nil, "none", nil
+		}
+	}
+	return longbench.TemplateFunc(func(user string) (string, error) {
+		return t.Render([]chat.Message{{Role: "user", Content: user}}, true)
+	}), t.Name(), nil
+}
+
+func lbPrompt(_ context.Context, e *env, args []string) error {
+	fs := newFlags(e, "longbench prompt", "longbench prompt --data FILE [--task T] [--index I] [--tokenizer TOK --max-length L] [--chat-template NAME]")
+	data := fs.String("data", "", "a LongBench data file (data/<task>.jsonl or <task>_e.jsonl) (required)")
+	taskName := fs.String("task", "", "task whose template to use (default: from the file name)")
+	index := fs.Int("index", 0, "row to show, counting from 0")
+	tokPath := fs.String("tokenizer", "", "tokenizer (tokenizer.json, tokenizer.bin or a folder) for truncation and the token count")
+	maxLen := fs.Int("max-length", 0, "truncate the prompt in the middle to this many tokens, as the runner does (needs --tokenizer; 0: no truncation)")
+	tmplName := fs.String("chat-template", "", templateFlagHelp())
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *data == "" {
+		fmt.Fprintln(e.stderr, "sdtp longbench prompt: --data is required")
+		fs.Usage()
+		return errUsage
+	}
+	f, err := os.Open(*data)
+	if err != nil {
+		return fmt.Errorf("--data: %w", err)
+	}
+	rows, err := longbench.ReadRows(f, *data)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	name := *taskName
+	if name == "" {
+		name = strings.TrimSuffix(strings.TrimSuffix(filepath.Base(*data), ".jsonl"), "_e")
+		if _, err := longbench.LookupTask(name); err != nil {
+			return fmt.Errorf("--data %s: the file name is not a task name; give --task", *data)
+		}
+	}
+	task, err := longbench.LookupTask(name)
+	if err != nil {
+		return fmt.Errorf("--task: %w", err)
+	}
+	if *index < 0 || *index >= len(rows) {
+		return fmt.Errorf("--index %d: %s has %d rows", *index, *data, len(rows))
+	}
+	var opt longbench.PromptOptions
+	var tok tokenizer.Tokenizer
+	if *tokPath != "" {
+		if tok, err = tokenizer.Load(*tokPath); err != nil {
+			return fmt.Errorf("--tokenizer: %w", err)
+		}
+		opt.Tokenizer = tok
+	}
+	if *maxLen != 0 {
+		if tok == nil {
+			return fmt.Errorf("--max-length needs --tokenizer")
+		}
+		if *maxLen < 2 {
+			return fmt.Errorf("--max-length %d: want at least 2", *maxLen)
+		}
+		opt.MaxLength = *maxLen
+	}
+	if opt.Template, _, err = resolveTemplate(*tmplName, *tokPath); err != nil {
+		return err
+	}
+	prompt, err := longbench.BuildPrompt(task, rows[*index], opt)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(e.stdout, prompt); err != nil {
+		return err
+	}
+	if tok != nil {
+		fmt.Fprintf(e.stderr, "\n[%d tokens]\n", len(encodeOnce(tok, prompt)))
+	}
+	return nil
+}
+
+// encodeOnce tokenizes a final prompt as the engine generator does: with the
+// tokenizer's BOS, but only one BOS when the chat template wrote it already.
+func encodeOnce(tok tokenizer.Tokenizer, prompt string) []int {
+	ids := tok.EncodeWithSpecial(prompt)
+	if bos := tok.BOS(); bos >= 0 && len(ids) >= 2 && ids[0] == bos && ids[1] == bos {
+		ids = ids[1:]
+	}
+	return ids
+}
+
+func lbRun(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "longbench run", "longbench run --model M --data D --out DIR [--tasks T,...] [--prune-module F --prune P] [--limit K] [flags]")
+	var ef engineFlags
+	ef.register(fs, "")
+	var pf pruneFlags
+	pf.register(fs)
+	data := fs.String("data", "longbench-data", "folder holding data/<task>.jsonl (as download leaves it)")
+	taskList := fs.String("tasks", "all", "comma-separated tasks, or all, en, zh, code")
+	eFlag := fs.Bool("e", false, "run on LongBench-E (<task>_e.jsonl; 13 tasks)")
+	limit := fs.Int("limit", 0, "only the first K rows of each task (0: all)")
+	out := fs.String("out", "", "output folder: one <task>.jsonl of predictions per task and meta.json (required; a run resumes there)")
+	maxLen := fs.Int("max-length", 0, "truncate prompts in the middle to this many tokens (0: the model's positions minus the task's max new tokens)")
+	tmplName := fs.String("chat-template", "", templateFlagHelp())
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		fmt.Fprintln(e.stderr, "sdtp longbench run: --out is required")
+		fs.Usage()
+		return errUsage
+	}
+	if *limit < 0 {
+		return fmt.Errorf("--limit %d must not be negative", *limit)
+	}
+	if *maxLen < 0 || *maxLen == 1 {
+		return fmt.Errorf("--max-length %d: want 0 or at least 2", *maxLen)
+	}
+	tasks, err := longbench.ParseTasks(*taskList, *eFlag)
+	if err != nil {
+		return fmt.Errorf("--tasks: %w", err)
+	}
+	eng, err := openLongbenchEngine(&ef, &pf)
+	if err != nil {
+		return err
+	}
+	defer eng.close()
+	tmpl, tmplUsed, err := resolveTemplate(*tmplName, ef.tokenizer, ef.model)
+	if err != nil {
+		return err
+	}
+	settings := eng.settings
+	settings["chat_template"] = tmplUsed
+	settings["longbench_e"] = strconv.FormatBool(*eFlag)
+	settings["max_length"] = strconv.Itoa(*maxLen)
+	cfg := longbench.RunConfig{
+		Data:      *data,
+		E:         *eFlag,
+		Limit:     *limit,
+		Out:       *out,
+		Prompt:    longbench.PromptOptions{Tokenizer: eng.tok, MaxLength: *maxLen, Template: tmpl},
+		Generator: eng.gen,
+		Meta:      longbench.RunMeta{Version: version.Version, Revision: version.Revision(), Command: e.argv, Started: time.Now().UTC(), Settings: settings, Info: eng.info},
+		Progress:  longbench.NewProgress(e.stderr),
+	}
+	// With no --max-length each task truncates to fit its own max new
+	// tokens in the model's positions, so tasks run one at a time.
+	var st longbench.RunStats
+	for _, t := range tasks {
+		cfg.Tasks = []longbench.Task{t}
+		if *maxLen == 0 {
+			if cfg.Prompt.MaxLength, err = eng.defaultMaxLength(t); err != nil {
+				return err
+			}
+		}
+		s, err := longbench.Run(ctx, cfg)
+		st.Generated += s.Generated
+		st.Resumed += s.Resumed
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "%d rows generated, %d already done, in %s\n", st.Generated, st.Resumed, *out)
+	return nil
+}
+
+func lbScore(_ context.Context, e *env, args []string) error {
+	fs := newFlags(e, "longbench score", "longbench score --preds DIR [--e] [--json]")
+	preds := fs.String("preds", "", "folder of <task>.jsonl prediction files (pred, answers, all_classes, length per row) (required)")
+	eFlag := fs.Bool("e", false, "LongBench-E: scores by length bucket (0-4k, 4-8k, 8k+)")
+	asJSON := fs.Bool("json", false, `print {"task": score, ...} (with --e, {"task": {"0-4k": ..., ...}}) as eval.py's result.json`)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *preds == "" {
+		fmt.Fprintln(e.stderr, "sdtp longbench score: --preds is required")
+		fs.Usage()
+		return errUsage
+	}
+	scores, err := longbench.ScoreDir(*preds, *eFlag)
+	if err != nil {
+		return err
+	}
+	for _, s := range scores {
+		if s.Torn {
+			fmt.Fprintf(e.stderr, "warning: %s.jsonl ends in a line cut short (a run still writing or killed); it was left out\n", s.Task.Name)
+		}
+	}
+	if *asJSON {
+		return writeScoresJSON(e.stdout, scores, *eFlag)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := "task\tmetric\trows\tscore\thit rate\t"
+	if *eFlag {
+		head += strings.Join(longbench.Buckets(), "\t") + "\t"
+	}
+	fmt.Fprintln(tw, head)
+	for _, s := range scores {
+		line := fmt.Sprintf("%s\t%s\t%d\t%.2f\t%.2f\t", s.Task.Name, s.Task.Metric, s.Rows, s.Score, s.HitRate)
+		if *eFlag {
+			for _, b := range longbench.Buckets() {
+				line += fmt.Sprintf("%.2f\t", s.Buckets[b])
+			}
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+// writeScoresJSON writes scores like eval.py's json.dump(..., indent=4):
+// floats as Python prints them ("64.5", "100.0"); an empty LongBench-E
+// bucket, NaN in Python, is null.
+func writeScoresJSON(w io.Writer, scores []longbench.TaskScore, e bool) error {
+	var b strings.Builder
+	b.WriteString("{")
+	for i, s := range scores {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "\n    %q: ", s.Task.Name)
+		if !e {
+			b.WriteString(pyFloat(s.Score))
+			continue
+		}
+		b.WriteString("{")
+		for j, k := range longbench.Buckets() {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "\n        %q: %s", k, pyFloat(s.Buckets[k]))
+		}
+		b.WriteString("\n    }")
+	}
+	b.WriteString("\n}\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// pyFloat formats x as Python's repr of a float (shortest round trip, ".0"
+// on whole numbers); NaN becomes null.
+func pyFloat(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "null"
+	}
+	s := strconv.FormatFloat(x, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".e") {
+		s += ".0"
+	}
+	return s
+}
+
+func lbReport(_ context.Context, e *env, args []string) error {
+	fs := newFlags(e, "longbench report", "longbench report --runs DIR1,DIR2,... [--out FILE]")
+	runs := fs.String("runs", "", "comma-separated prediction folders; the first is the baseline (required)")
+	outPath := fs.String("out", "", "write the markdown here instead of stdout")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	dirs := splitList(*runs)
+	if len(dirs) == 0 {
+		fmt.Fprintln(e.stderr, "sdtp longbench report: --runs is required")
+		fs.Usage()
+		return errUsage
+	}
+	rs, err := longbench.ScoreRuns(dirs)
+	if err != nil {
+		return err
+	}
+	if *outPath == "" {
+		return longbench.WriteReport(e.stdout, rs)
+	}
+	var b strings.Builder
+	if err := longbench.WriteReport(&b, rs); err != nil {
+		return err
+	}
+	return lbWriteFile(*outPath, []byte(b.String()))
+}
+
+// lbWriteFile writes data to path through a temporary file and a
+// rename, so readers never see half a file.
+func lbWriteFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("--out %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/longbench"
+	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/tokenizer"
+)
+
+// This file is the only place where `sdtp longbench run` meets the
+// inference engine: it turns the shared engine and pruning flags into the
+// longbench.Generator and longbench.Tokenizer the runner drives.
+
+// longbenchEngine is an opened model ready for the runner.
+type longbenchEngine struct {
+	gen      longbench.Generator
+	tok      tokenizer.Tokenizer
+	settings map[string]string // what identifies the run in meta.json
+	info     map[string]string // recorded in meta.json, not compared on resume
+	maxPos   int
+	close    func()
+}
+
+// openLongbenchEngine opens the backend, model, tokenizer and pruner that
+// the flags name.
+func openLongbenchEngine(ef *engineFlags, pf *pruneFlags) (*longbenchEngine, error) {
+	if ef.model == "" {
+		return nil, fmt.Errorf("--model is required")
+	}
+	b, err := ef.openBackend()
+	if err != nil {
+		return nil, err
+	}
+	m, err := ef.openModel(b)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	tok, err := ef.openTokenizer()
+	if err == nil && tok == nil {
+		err = fmt.Errorf("--tokenizer is required: LongBench prompts are text")
+	}
+	if err != nil {
+		m.Close()
+		b.Close()
+		return nil, err
+	}
+	pr, cleanup, err := pf.pruner(m)
+	if err != nil {
+		m.Close()
+		b.Close()
+		return nil, err
+	}
+	g := &engineGenerator{m: m, tok: tok, pruner: pr, stop: append(append([]int(nil), m.Config.EOS...), tok.EOS()...)}
+	if nl := tok.Encode("\n"); len(nl) > 0 {
+		g.newline = nl[len(nl)-1] // pred.py: tokenizer.encode("\n", add_special_tokens=False)[-1]
+	} else {
+		g.newline = -1
+	}
+	settings := map[string]string{
+		"model":     ef.model,
+		"tokenizer": ef.tokenizer,
+		"backend":   b.Name(),
+		"pruning":   "off",
+	}
+	if pr != nil {
+		settings["pruning"] = fmt.Sprintf("module=%s preset=%s layers=%s keep_ratio=%g scorer=%s seed=%d",
+			pf.module, pf.preset, pf.layers, pf.ratio, pf.scorer, pf.seed)
+	}
+	return &longbenchEngine{
+		gen:      g,
+		tok:      tok,
+		settings: settings,
+		info:     map[string]string{"device": b.Device(), "model_name": m.Config.Name},
+		maxPos:   m.Config.MaxPos,
+		close: func() {
+			cleanup()
+			m.Close()
+			b.Close()
+		},
+	}, nil
+}
+
+// defaultMaxLength is the truncation length when --max-length is not
+// given: the model's positions minus the task's new tokens.
+func (e *longbenchEngine) defaultMaxLength(t longbench.Task) (int, error) {
+	n, err := t.MaxNewTokens()
+	if err != nil {
+		return 0, err
+	}
+	if e.maxPos <= 0 {
+		return 0, fmt.Errorf("the model does not say how many positions it has: give --max-length")
+	}
+	if e.maxPos-n < 2 {
+		return 0, fmt.Errorf("the model's %d positions leave no room for a prompt and %d new tokens (%s)", e.maxPos, n, t.Name)
+	}
+	return e.maxPos - n, nil
+}
+
+// engineGenerator runs greedy generation with the engine.
+type engineGenerator struct {
+	m       *model.Model
+	tok     tokenizer.Tokenizer
+	pruner  model.Pruner
+	stop    []int
+	newline int
+}
+
+// skipSpecial decodes as pred.py does (skip_special_tokens=True).
+type skipSpecial struct{ tok tokenizer.Tokenizer }
+
+func (s skipSpecial) Decode(ids []int) string { return s.tok.DecodeSkipSpecial(ids) }
+
+// Generate implements longbench.Generator. With StopAtNewline the newline
+// token ends generation like EOS (pred.py's samsum rule); pred.py also
+// forbids both as the first new token (min_length), which the generate
+// package has no option for yet, so a first token that is one of them ends
+// generation here.
+func (g *engineGenerator) Generate(ctx context.Context, req longbench.GenRequest) (longbench.GenResult, error) {
+	ids := encodeOnce(g.tok, req.Prompt)
+	stop := g.stop
+	if req.StopAtNewline && g.newline >= 0 {
+		stop = append(append([]int(nil), stop...), g.newline)
+	}
+	res, err := generate.Run(ctx, g.m, skipSpecial{g.tok}, generate.Request{
+		Prompt:    ids,
+		MaxTokens: req.MaxNewTokens,
+		StopIDs:   stop,
+		Pruner:    g.pruner,
+	})
+	if err != nil {
+		return longbench.GenResult{}, err
+	}
+	alive := res.PromptTokens
+	if g.pruner != nil && len(res.Alive) > 0 {
+		alive = res.Alive[len(res.Alive)-1]
+	}
+	return longbench.GenResult{
+		Text:         res.Text,
+		PromptTokens: res.PromptTokens,
+		AliveTokens:  alive,
+		Seconds:      res.PrefillSeconds + res.DecodeSeconds,
+	}, nil
+}
+
+var (
+	_ longbench.Generator = (*engineGenerator)(nil)
+	_ longbench.Tokenizer = tokenizer.Tokenizer(nil)
+)

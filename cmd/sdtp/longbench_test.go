@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/longbench"
+)
+
+// TestLongbenchScoreOracle is issue 5's first acceptance item as a
+// command: score --json reproduces the official result.json.
+func TestLongbenchScoreOracle(t *testing.T) {
+	want := testdata.Path(t, "longbench/pred/llama2-7b-chat/result.json")
+	code, out, errOut := run(t, "longbench", "score", "--preds", filepath.Dir(want), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got, official map[string]float64
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	b, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &official); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 21 || len(official) != 21 {
+		t.Fatalf("%d scores, official %d", len(got), len(official))
+	}
+	for task, w := range official {
+		if got[task] != w {
+			t.Errorf("%s: %v, official %v", task, got[task], w)
+		}
+	}
+	if !strings.Contains(out, `"trec": 64.5,`) {
+		t.Errorf("floats not printed as Python does:\n%s", out)
+	}
+}
+
+func TestLongbenchPrompt(t *testing.T) {
+	file := testdata.Path(t, "longbench/rows/hotpotqa.jsonl")
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := longbench.ReadRows(f, file)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, _ := longbench.LookupTask("hotpotqa")
+	plain, err := longbench.BuildPrompt(task, rows[0], longbench.PromptOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "longbench", "prompt", "--data", file, "--chat-template", "none")
+	if code != 0 || out != plain {
+		t.Fatalf("exit %d (%s): printed prompt differs from BuildPrompt", code, errOut)
+	}
+	code, out, _ = run(t, "longbench", "prompt", "--data", file, "--chat-template", "official-llama2")
+	if code != 0 || out != "[INST]"+plain+"[/INST]" {
+		t.Errorf("official-llama2 template: exit %d, %.80q", code, out)
+	}
+	code, out, _ = run(t, "longbench", "prompt", "--data", file, "--chat-template", "chatml")
+	if code != 0 || !strings.HasPrefix(out, "<|im_start|>system\n") || !strings.HasSuffix(out, plain+"<|im_end|>\n<|im_start|>assistant\n") {
+		t.Errorf("chatml template: exit %d, %.80q", code, out)
+	}
+	// trec is on the skip list: no template.
+	trec := testdata.Path(t, "longbench/rows/trec.jsonl")
+	code, out, _ = run(t, "longbench", "prompt", "--data", trec, "--chat-template", "chatml")
+	if code != 0 || strings.Contains(out, "<|im_start|>") {
+		t.Errorf("trec got a chat template: exit %d", code)
+	}
+	tok := testdata.Path(t, "qwen2/tokenizer.json")
+	code, out, errOut = run(t, "longbench", "prompt", "--data", file, "--tokenizer", tok, "--max-length", "500", "--chat-template", "none")
+	if code != 0 || !strings.HasPrefix(out, plain[:200]) || !strings.HasSuffix(out, "Answer:") || len(out) >= len(plain) {
+		t.Errorf("truncated prompt: exit %d, %d of %d bytes", code, len(out), len(plain))
+	}
+	var n int
+	if _, err := fmt.Sscanf(strings.TrimSpace(errOut), "[%d tokens]", &n); err != nil || n < 496 || n > 504 {
+		t.Errorf("token count %q", errOut)
+	}
+}
+
+func TestLongbenchErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"longbench", "frobnicate"}, `unknown verb "frobnicate"`},
+		{[]string{"longbench", "score"}, "--preds is required"},
+		{[]string{"longbench", "score", "--preds", t.TempDir()}, "no <task>.jsonl"},
+		{[]string{"longbench", "run", "--model", "x", "--out", t.TempDir(), "--tasks", "nq"}, `--tasks: unknown LongBench task "nq"`},
+		{[]string{"longbench", "run", "--out", t.TempDir(), "--limit", "-1"}, "--limit -1"},
+		{[]string{"longbench", "prompt", "--data", "missing.jsonl"}, "--data: open missing.jsonl"},
+		{[]string{"longbench", "prompt", "--data", testdata.Path(t, "longbench/rows/trec.jsonl"), "--task", "nq"}, `--task: unknown LongBench task "nq"`},
+		{[]string{"longbench", "prompt", "--data", testdata.Path(t, "longbench/rows/trec.jsonl"), "--max-length", "100"}, "--max-length needs --tokenizer"},
+		{[]string{"longbench", "download", "--dir", t.TempDir(), "--url", "http://127.0.0.1:1/data.zip", "--quiet"}, "offline"},
+		{[]string{"longbench", "validate", "--dir", t.TempDir()}, "34 of 34 data files"},
+	} {
+		code, _, errOut := run(t, c.args...)
+		if code == 0 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want it to mention %q", c.args, code, errOut, c.want)
+		}
+	}
+}
+
+// writeLongbenchRows writes n short hand-made rows per task, small enough
+// for stories260K's 512 positions.
+func writeLongbenchRows(t *testing.T, dir string, n int, tasks ...string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		var b strings.Builder
+		for i := range n {
+			r := longbench.Row{
+				Input:   fmt.Sprintf("Who had the red ball in story %d?", i),
+				Context: fmt.Sprintf("Once upon a time Lily had a red ball. Tom had %d cats. They played in the park.", i),
+				Answers: []string{"Lily"}, Length: 20 + i, Dataset: task, Language: "en", ID: fmt.Sprintf("%s-%03d", task, i),
+			}
+			if task == "trec" {
+				r.AllClasses = []string{"Individual", "City", "Lily"}
+			}
+			line, _ := json.Marshal(r)
+			b.Write(line)
+			b.WriteByte('\n')
+		}
+		if err := os.WriteFile(filepath.Join(dir, "data", task+".jsonl"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestLongbenchEndToEnd is issue 5's third acceptance item on the CPU with
+// a tiny real model (stories260K): a baseline run killed part-way by
+// SIGKILL and resumed, a pruned run with an SDTP module, then score and
+// report. Every prediction file ends with each row exactly once.
+func TestLongbenchEndToEnd(t *testing.T) {
+	if os.Getenv("LONGBENCH_CLI_CHILD") != "" {
+		return
+	}
+	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
+	tok := testdata.Path(t, "llama2c/tok512.bin")
+	dir := t.TempDir()
+	tasks := []string{"hotpotqa", "trec", "samsum", "lcc"}
+	const rows = 10
+	writeLongbenchRows(t, dir, rows, tasks...)
+	base, pruned := filepath.Join(dir, "base"), filepath.Join(dir, "pruned")
+	common := []string{"longbench", "run", "--backend", "cpu", "--model", ckpt, "--tokenizer", tok, "--data", dir, "--tasks", strings.Join(tasks, ","), "--max-length", "400"}
+
+	// Baseline in a child process, killed once it has written a few rows.
+	args, _ := json.Marshal(append(append([]string(nil), common...), "--out", base))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLongbenchChild$")
+	cmd.Env = append(os.Environ(), "LONGBENCH_CLI_CHILD="+string(args))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := filepath.Join(base, "hotpotqa.jsonl")
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if b, _ := os.ReadFile(first); strings.Count(string(b), "\n") >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the child run wrote no rows in 60s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	code, out, errOut := run(t, append(common, "--out", base)...)
+	var generated, resumed int
+	if _, err := fmt.Sscanf(out, "%d rows generated, %d already done", &generated, &resumed); code != 0 || err != nil {
+		t.Fatalf("resume: exit %d: %s %s", code, out, errOut)
+	}
+	if resumed < 3 || generated < 1 || generated+resumed != rows*len(tasks) {
+		t.Errorf("resume after the kill: %d generated, %d already done", generated, resumed)
+	}
+
+	mod := filepath.Join(dir, "m.safetensors")
+	if code, _, errOut := run(t, "prune", "init", "--model", ckpt, "--out", mod, "--prune-layers", "1,2,3", "--keep-ratio", "0.7"); code != 0 {
+		t.Fatalf("prune init: %s", errOut)
+	}
+	if code, _, errOut := run(t, append(common, "--out", pruned, "--prune-module", mod)...); code != 0 {
+		t.Fatalf("pruned run: %s", errOut)
+	}
+	for _, d := range []string{base, pruned} {
+		for _, task := range tasks {
+			pf, err := longbench.ReadPredictionFile(filepath.Join(d, task+".jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pf.Rows) != rows || pf.Torn != 0 {
+				t.Fatalf("%s/%s: %d rows (torn %d), want %d", d, task, len(pf.Rows), pf.Torn, rows)
+			}
+			for i, p := range pf.Rows {
+				if want := fmt.Sprintf("%s-%03d", task, i); p.ID != want || p.PromptTokens == 0 {
+					t.Errorf("%s/%s row %d: id %s (want %s), %d prompt tokens", d, task, i, p.ID, want, p.PromptTokens)
+				}
+				if d == pruned && p.AliveTokens >= p.PromptTokens {
+					t.Errorf("pruned row %s keeps all %d tokens", p.ID, p.PromptTokens)
+				}
+			}
+		}
+	}
+	code, out, errOut = run(t, "longbench", "report", "--runs", base+","+pruned)
+	if code != 0 {
+		t.Fatalf("report: %s", errOut)
+	}
+	for _, want := range []string{"| task | metric | base | pruned | Δ pruned | hit base | hit pruned |", "| hotpotqa | qa_f1 |", "| lcc | code_sim |", "**AVG en+code** (mean of 4)", "| pruned | 40 |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	// Resuming with another pruning setting is refused.
+	if code, _, errOut := run(t, append(common, "--out", pruned)...); code == 0 || !strings.Contains(errOut, "pruning") {
+		t.Errorf("resume with other settings: exit %d, %s", code, errOut)
+	}
+}
+
+// TestLongbenchChild runs the command line given by TestLongbenchEndToEnd
+// in a process of its own, so that it can be killed.
+func TestLongbenchChild(t *testing.T) {
+	args := os.Getenv("LONGBENCH_CLI_CHILD")
+	if args == "" {
+		t.Skip("only run as the child of TestLongbenchEndToEnd")
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(args), &argv); err != nil {
+		t.Fatal(err)
+	}
+	runMain(context.Background(), &env{stdin: strings.NewReader(""), stdout: os.Stdout, stderr: os.Stderr, argv: argv}, argv)
+}
