@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/sdtp/sdtp/internal/testdata"
@@ -23,10 +24,7 @@ func TestScoreOracle(t *testing.T) {
 	if err := json.Unmarshal(b, &want); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ScoreDir(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := oracleScores(t)
 	if len(got) != len(want) {
 		t.Errorf("scored %d tasks, result.json has %d", len(got), len(want))
 	}
@@ -129,10 +127,26 @@ func TestRowScoresOracle(t *testing.T) {
 	}
 }
 
+// oracleScores scores the shared predictions once (with the LongBench-E
+// buckets, which also gives the plain scores) for the tests below.
+var oracleScores = func() func(t *testing.T) []TaskScore {
+	var once sync.Once
+	var scores []TaskScore
+	var err error
+	return func(t *testing.T) []TaskScore {
+		t.Helper()
+		dir := filepath.Dir(testdata.Path(t, "longbench/pred/llama2-7b-chat/result.json"))
+		once.Do(func() { scores, err = ScoreDir(dir, true) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return scores
+	}
+}()
+
 // TestScoreEOracle compares the LongBench-E buckets with the official
 // scorer_e on the same predictions (testdata/official_e_llama2-7b-chat.json).
 func TestScoreEOracle(t *testing.T) {
-	dir := filepath.Dir(testdata.Path(t, "longbench/pred/llama2-7b-chat/result.json"))
 	b, err := os.ReadFile(filepath.Join("testdata", "official_e_llama2-7b-chat.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -143,11 +157,7 @@ func TestScoreEOracle(t *testing.T) {
 	if err := json.Unmarshal(b, &want); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ScoreDir(dir, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ts := range got {
+	for _, ts := range oracleScores(t) {
 		for _, bk := range Buckets() {
 			w := want.Buckets[ts.Task.Name][bk]
 			g := ts.Buckets[bk]

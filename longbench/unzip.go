@@ -44,7 +44,7 @@ func Unpack(zipPath, dir string) ([]FileCheck, error) {
 			return nil, fmt.Errorf("%s lacks %s: not the LongBench data.zip", zipPath, fc.File)
 		}
 		if err := extract(zf, filepath.Join(stage, fc.File)); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", zipPath, fc.File, err)
+			return nil, fmt.Errorf("%s is damaged: %s: %w; delete it and download again", zipPath, fc.File, err)
 		}
 	}
 	checks = Validate(stage)
