@@ -56,15 +56,19 @@ type RunMeta struct {
 
 // RunConfig is what Run needs.
 type RunConfig struct {
-	Data      string // folder holding data/<task>.jsonl (or the files themselves)
-	Tasks     []Task
-	E         bool // LongBench-E files (<task>_e.jsonl)
-	Limit     int  // only the first Limit rows of each task; 0 for all
-	Out       string
-	Prompt    PromptOptions
-	Generator Generator
-	Meta      RunMeta
-	Progress  *Progress // nil for none
+	Data   string // folder holding data/<task>.jsonl (or the files themselves)
+	Tasks  []Task
+	E      bool // LongBench-E files (<task>_e.jsonl)
+	Limit  int  // only the first Limit rows of each task; 0 for all
+	Out    string
+	Prompt PromptOptions
+	// TaskMaxLength, when set, gives each task's truncation length instead
+	// of Prompt.MaxLength (e.g. the model's positions minus the task's
+	// new tokens).
+	TaskMaxLength func(Task) (int, error)
+	Generator     Generator
+	Meta          RunMeta
+	Progress      *Progress // nil for none
 }
 
 // RunStats counts what a Run did.
@@ -170,6 +174,12 @@ func runTask(ctx context.Context, cfg RunConfig, t Task, rows []Row, path string
 	if err != nil {
 		return 0, err
 	}
+	opt := cfg.Prompt
+	if cfg.TaskMaxLength != nil {
+		if opt.MaxLength, err = cfg.TaskMaxLength(t); err != nil {
+			return 0, err
+		}
+	}
 	w, pf, err := openPredWriter(path)
 	if err != nil {
 		return 0, err
@@ -193,7 +203,7 @@ func runTask(ctx context.Context, cfg RunConfig, t Task, rows []Row, path string
 		if err := ctx.Err(); err != nil {
 			return generated, fmt.Errorf("stopped during %s after %d new rows (run again to resume): %w", t.Name, generated, err)
 		}
-		prompt, err := BuildPrompt(t, r, cfg.Prompt)
+		prompt, err := BuildPrompt(t, r, opt)
 		if err != nil {
 			return generated, fmt.Errorf("task %s row %s: %w", t.Name, r.ID, err)
 		}

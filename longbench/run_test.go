@@ -263,3 +263,26 @@ func TestKillChild(t *testing.T) {
 	}
 	Run(context.Background(), runCfg(dir, filepath.Join(dir, "run"), &fakeGen{delay: 20 * time.Millisecond}, "hotpotqa"))
 }
+
+// TestRunTruncatesPerTask checks TaskMaxLength: each task's prompt is cut
+// to its own length before the chat template.
+func TestRunTruncatesPerTask(t *testing.T) {
+	dir := t.TempDir()
+	writeData(t, dir, 1, "hotpotqa", "lcc")
+	g := &fakeGen{}
+	cfg := runCfg(dir, filepath.Join(dir, "run"), g, "hotpotqa", "lcc")
+	cfg.Prompt.Tokenizer = runeTok{}
+	cfg.TaskMaxLength = func(t Task) (int, error) { return map[string]int{"hotpotqa": 60, "lcc": 40}[t.Name], nil }
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.reqs) != 2 {
+		t.Fatalf("%d requests", len(g.reqs))
+	}
+	if n := len([]rune(g.reqs[0].Prompt)); n != 60+len("[INST][/INST]") {
+		t.Errorf("hotpotqa prompt has %d runes, want 60 plus the template", n)
+	}
+	if n := len([]rune(g.reqs[1].Prompt)); n != 40 {
+		t.Errorf("lcc prompt has %d runes, want 40 (no template)", n)
+	}
+}

@@ -323,22 +323,14 @@ func lbRun(ctx context.Context, e *env, args []string) error {
 		Meta:      longbench.RunMeta{Version: version.Version, Revision: version.Revision(), Command: e.argv, Started: time.Now().UTC(), Settings: settings, Info: eng.info},
 		Progress:  longbench.NewProgress(e.stderr),
 	}
-	// With no --max-length each task truncates to fit its own max new
-	// tokens in the model's positions, so tasks run one at a time.
-	var st longbench.RunStats
-	for _, t := range tasks {
-		cfg.Tasks = []longbench.Task{t}
-		if *maxLen == 0 {
-			if cfg.Prompt.MaxLength, err = eng.defaultMaxLength(t); err != nil {
-				return err
-			}
-		}
-		s, err := longbench.Run(ctx, cfg)
-		st.Generated += s.Generated
-		st.Resumed += s.Resumed
-		if err != nil {
-			return err
-		}
+	if *maxLen == 0 {
+		// Each task's prompt fits the model with its own new tokens.
+		cfg.TaskMaxLength = eng.defaultMaxLength
+	}
+	cfg.Tasks = tasks
+	st, err := longbench.Run(ctx, cfg)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(e.stdout, "%d rows generated, %d already done, in %s\n", st.Generated, st.Resumed, *out)
 	return nil
