@@ -267,6 +267,9 @@ func TestRunTiny(t *testing.T) {
 			if got, want := row.Speedup.Prefill, base.Prefill.Median/row.Prefill.Median; got != want {
 				t.Errorf("%d %s: prefill speedup %v, want %v", n, cfg.Name, got, want)
 			}
+			if got, want := row.Speedup.TotalFastest, base.Total.Min/row.Total.Min; got != want {
+				t.Errorf("%d %s: fastest end-to-end speedup %v, want %v", n, cfg.Name, got, want)
+			}
 			if cfg.Schedule != nil && (row.FLOPs.Module <= 0 || row.Speedup.PrefillFLOPs >= 1 || row.Speedup.KVBytes >= 1) {
 				t.Errorf("%d %s: module FLOPs %v, FLOPs ratio %v, KV ratio %v", n, cfg.Name, row.FLOPs.Module, row.Speedup.PrefillFLOPs, row.Speedup.KVBytes)
 			}

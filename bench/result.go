@@ -149,6 +149,11 @@ type Speedup struct {
 	Prefill float64 `json:"prefill"`
 	Decode  float64 `json:"decode"`
 	Total   float64 `json:"total"`
+	// PrefillFastest and TotalFastest compare the fastest runs instead of
+	// the medians: on a shared machine, where other work only ever adds
+	// time, they are the less disturbed estimate.
+	PrefillFastest float64 `json:"prefill_fastest"`
+	TotalFastest   float64 `json:"total_fastest"`
 	// PrefillFLOPs and TotalFLOPs are this row's analytic FLOPs over the baseline's.
 	PrefillFLOPs float64 `json:"prefill_flops_ratio"`
 	TotalFLOPs   float64 `json:"total_flops_ratio"`

@@ -333,13 +333,15 @@ func fillSpeedups(r *Result) {
 			continue
 		}
 		row.Speedup = &Speedup{
-			Prefill:      ratio(base.Prefill.Median, row.Prefill.Median),
-			Decode:       ratio(base.Decode.Median, row.Decode.Median),
-			Total:        ratio(base.Total.Median, row.Total.Median),
-			PrefillFLOPs: ratio(row.FLOPs.Prefill, base.FLOPs.Prefill),
-			TotalFLOPs:   ratio(row.FLOPs.Total, base.FLOPs.Total),
-			KVBytes:      ratio(float64(row.KVBytesTotal), float64(base.KVBytesTotal)),
-			Memory:       ratio(float64(r.PeakMemory(row)), float64(r.PeakMemory(base))),
+			Prefill:        ratio(base.Prefill.Median, row.Prefill.Median),
+			Decode:         ratio(base.Decode.Median, row.Decode.Median),
+			Total:          ratio(base.Total.Median, row.Total.Median),
+			PrefillFastest: ratio(base.Prefill.Min, row.Prefill.Min),
+			TotalFastest:   ratio(base.Total.Min, row.Total.Min),
+			PrefillFLOPs:   ratio(row.FLOPs.Prefill, base.FLOPs.Prefill),
+			TotalFLOPs:     ratio(row.FLOPs.Total, base.FLOPs.Total),
+			KVBytes:        ratio(float64(row.KVBytesTotal), float64(base.KVBytesTotal)),
+			Memory:         ratio(float64(r.PeakMemory(row)), float64(r.PeakMemory(base))),
 		}
 	}
 }

@@ -117,13 +117,15 @@ func table2Notes(r *bench.Result) string {
 		r.Meta.Options.Repeats, r.Meta.Options.NewTokens, mem)
 }
 
-const detailNotes = "Decode ms/token divides the decode time by the new tokens after the first (the first comes from the prefill's logits). " +
+const detailNotes = "Fastest columns use each row's fastest timed run instead of the median: on a shared machine, where other work only adds time, " +
+	"they are the less disturbed estimate. Decode ms/token divides the decode time by the new tokens after the first (the first comes from the prefill's logits). " +
 	"Alive is the number of tokens entering the last block; KV is the cache summed over layers after prefill."
 
 // details writes every measured figure of every row.
 func details(out *writer, r *bench.Result) {
 	fu, mu := units(r)
-	t := newTable(">Length", "Config", ">Prefill s", ">Decode s", ">Total s", ">Decode ms/token",
+	t := newTable(">Length", "Config", ">Prefill s", ">Decode s", ">Total s", ">Prefill fastest s", ">Total fastest s",
+		">Prefill speedup (fastest)", ">E2E speedup (fastest)", ">Decode ms/token",
 		">Prefill "+fu.Name, ">Module "+fu.Name, ">End-to-end "+fu.Name, ">Alive", ">KV tokens", ">KV "+mu.Name,
 		">Host peak "+mu.Name, ">Device peak "+mu.Name, ">Decode speedup")
 	for _, n := range r.Lengths() {
@@ -144,11 +146,12 @@ func details(out *writer, r *bench.Result) {
 			if !row.Memory.DeviceExact {
 				dev = "≤" + dev
 			}
-			dsp := "—"
-			if row.Speedup != nil && cfg != bench.Baseline {
-				dsp = times(row.Speedup.Decode)
+			dsp, pfs, tfs := "—", "—", "—"
+			if sp := row.Speedup; sp != nil && cfg != bench.Baseline {
+				dsp, pfs, tfs = times(sp.Decode), times(sp.PrefillFastest), times(sp.TotalFastest)
 			}
-			t.add(strconv.Itoa(n), cfg, withSpread(row.Prefill), withSpread(row.Decode), withSpread(row.Total), perTok,
+			t.add(strconv.Itoa(n), cfg, withSpread(row.Prefill), withSpread(row.Decode), withSpread(row.Total),
+				sig(row.Prefill.Min), sig(row.Total.Min), pfs, tfs, perTok,
 				sig(row.FLOPs.Prefill/fu.Div), sig(row.FLOPs.Module/fu.Div), sig(row.FLOPs.Total/fu.Div),
 				strconv.Itoa(row.Alive[len(row.Alive)-1]), strconv.Itoa(kvTok), sig(float64(row.KVBytesTotal)/mu.Div),
 				sig(float64(row.Memory.HostPeakRSS)/mu.Div), dev, dsp)

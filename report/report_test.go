@@ -207,8 +207,11 @@ func TestReportNumbersEqualJSON(t *testing.T) {
 			"KV tokens": float64(kvTok), "KV " + mu.Name: float64(row.KVBytesTotal) / mu.Div,
 			"Host peak " + mu.Name: float64(row.Memory.HostPeakRSS) / mu.Div, "Device peak " + mu.Name: float64(row.Memory.DevicePeak) / mu.Div,
 		}
+		want["Prefill fastest s"], want["Total fastest s"] = row.Prefill.Min, row.Total.Min
 		if row.Speedup != nil && row.Config != bench.Baseline {
 			want["Decode speedup"] = row.Speedup.Decode
+			want["Prefill speedup (fastest)"] = row.Speedup.PrefillFastest
+			want["E2E speedup (fastest)"] = row.Speedup.TotalFastest
 		}
 		for j, h := range head {
 			if w, ok := want[h]; ok {
@@ -217,7 +220,7 @@ func TestReportNumbersEqualJSON(t *testing.T) {
 			}
 		}
 	}
-	if checked < 6*12 {
+	if checked < 6*16 {
 		t.Errorf("checked only %d detail cells", checked)
 	}
 
