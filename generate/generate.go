@@ -26,6 +26,9 @@ type Request struct {
 	StopIDs []int
 	// StopStrings end generation when the text contains one; the text is cut before it.
 	StopStrings []string
+	// MinTokens forbids the StopIDs until that many tokens have been
+	// generated (their logits are set to -Inf), as transformers' min_length does.
+	MinTokens int
 	// Pruner, when set, prunes the prompt during prefill (decoding is never pruned).
 	Pruner model.Pruner
 	// Logprobs records each generated token's log-probability; TopLogprobs
@@ -147,6 +150,13 @@ func Run(ctx context.Context, m *model.Model, dec Decoder, req Request) (*Result
 	res.FinishReason = "length"
 	start = time.Now()
 	for step := 0; step < req.MaxTokens; step++ {
+		if step < req.MinTokens {
+			for _, s := range req.StopIDs {
+				if s >= 0 && s < len(logits) {
+					logits[s] = float32(math.Inf(-1))
+				}
+			}
+		}
 		id := sm.next(logits)
 		if stop[id] {
 			res.FinishReason = "stop"

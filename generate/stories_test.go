@@ -98,3 +98,40 @@ func TestPromptLogprobsMatchFullLogits(t *testing.T) {
 		t.Fatalf("first token %d, want %d", res.Tokens[0].ID, want)
 	}
 }
+
+// TestMinTokensForbidsEarlyStops: with the greedy first token as a stop id,
+// MinTokens 1 makes the first token the runner-up and generation go on;
+// without it generation stops at once.
+func TestMinTokensForbidsEarlyStops(t *testing.T) {
+	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
+	b, err := backend.Open("cpu", backend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	m, err := model.Open(b, ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	prompt := []int{1, 403, 407}
+	free, err := generate.Run(context.Background(), m, nil, generate.Request{Prompt: prompt, MaxTokens: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := free.Tokens[0].ID
+	stopped, err := generate.Run(context.Background(), m, nil, generate.Request{Prompt: prompt, MaxTokens: 3, StopIDs: []int{first}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stopped.Tokens) != 0 || stopped.FinishReason != "stop" {
+		t.Fatalf("without MinTokens: %v %s", stopped.IDs(), stopped.FinishReason)
+	}
+	held, err := generate.Run(context.Background(), m, nil, generate.Request{Prompt: prompt, MaxTokens: 3, StopIDs: []int{first}, MinTokens: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(held.Tokens) == 0 || held.Tokens[0].ID == first {
+		t.Fatalf("with MinTokens 1: %v", held.IDs())
+	}
+}

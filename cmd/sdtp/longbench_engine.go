@@ -115,10 +115,9 @@ type skipSpecial struct{ tok tokenizer.Tokenizer }
 func (s skipSpecial) Decode(ids []int) string { return s.tok.DecodeSkipSpecial(ids) }
 
 // Generate implements longbench.Generator. With StopAtNewline the newline
-// token ends generation like EOS (pred.py's samsum rule); pred.py also
-// forbids both as the first new token (min_length), which the generate
-// package has no option for yet, so a first token that is one of them ends
-// generation here.
+// token ends generation like EOS, and neither may be the first new token
+// (pred.py's samsum rule: eos_token_id plus the newline id, min_length of
+// the prompt + 1).
 func (g *engineGenerator) Generate(ctx context.Context, req longbench.GenRequest) (longbench.GenResult, error) {
 	ids := encodeOnce(g.tok, req.Prompt)
 	stop := g.stop
@@ -130,6 +129,7 @@ func (g *engineGenerator) Generate(ctx context.Context, req longbench.GenRequest
 		MaxTokens: req.MaxNewTokens,
 		StopIDs:   stop,
 		Pruner:    g.pruner,
+		MinTokens: minTokens(req.StopAtNewline),
 	})
 	if err != nil {
 		return longbench.GenResult{}, err
@@ -150,3 +150,11 @@ var (
 	_ longbench.Generator = (*engineGenerator)(nil)
 	_ longbench.Tokenizer = tokenizer.Tokenizer(nil)
 )
+
+// minTokens is 1 for samsum (its stop ids may not come first), else 0.
+func minTokens(stopAtNewline bool) int {
+	if stopAtNewline {
+		return 1
+	}
+	return 0
+}
