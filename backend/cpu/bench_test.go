@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -15,8 +16,10 @@ import (
 // for Attention 4·HeadDim per (query head, attended key) pair, the rule
 // of backend/count.
 
+// benchBackend opens a backend with one worker per GOMAXPROCS, so that
+// `go test -bench . -cpu 1,2` measures one core and two.
 func benchBackend(b *testing.B) *Backend {
-	cb, err := New(backend.Options{})
+	cb, err := New(backend.Options{Threads: runtime.GOMAXPROCS(0)})
 	if err != nil {
 		b.Fatal(err)
 	}
