@@ -54,9 +54,30 @@ func decodeHeadDim(hd int) bool { return decodeKernels[hd] != "" }
 // combineMaxSplits is COMB_MAX_SPLITS, the most splits the combine kernel merges.
 const combineMaxSplits = 2048
 
-// decodeMMASmem is decode_mma's dynamic shared memory: a 16-row Q tile and
-// double-buffered 32-row K and V tiles.
-func decodeMMASmem(d int) int { return (16 + 4*32) * (d + 8) * 2 }
+// decodeKernel is one compiled variant of decode_mma (DECODE_MMA in
+// kernels/attention.cu).
+type decodeKernel struct {
+	name          string
+	d, bn, stages int
+	dflt          bool
+}
+
+var decodeKernels2 = []decodeKernel{
+	{"decode_mma_d64", 64, 32, 2, true},
+	{"decode_mma_d128", 128, 32, 2, false},
+	{"decode_mma_d128_n32_s3", 128, 32, 3, true},
+	{"decode_mma_d128_n32_s4", 128, 32, 4, false},
+	{"decode_mma_d128_n64_s2", 128, 64, 2, false},
+	{"decode_mma_d128_n64_s3", 128, 64, 3, false},
+}
+
+// smem is the variant's dynamic shared memory: a 16-row Q tile and
+// `stages` buffers of bn-row K and V tiles.
+func (k decodeKernel) smem() int { return (16 + 2*k.stages*k.bn) * (k.d + 8) * 2 }
+
+// perSM is how many one-warp blocks fit in an SM's shared memory (228 KB
+// on Hopper, 1 KB of it reserved per block).
+func (k decodeKernel) perSM() int { return max(1, min(16, 228*1024/(k.smem()+1024))) }
 
 // decodeMaxG is DEC_MAXG: query heads per block in the decode kernel.
 const decodeMaxG = 8
@@ -65,14 +86,15 @@ const decodeMaxG = 8
 func (b *Backend) attnDecode(d, q, k, v *tensor, s backend.AttentionShape, scaleLog2 float32) {
 	nk := k.rows
 	g := s.Heads / s.KVHeads
-	mma := b.decodeMMA && (s.HeadDim == 64 || s.HeadDim == 128) && s.Scale > 0
+	dk, mma := b.decodeMMA[s.HeadDim]
+	mma = mma && s.Scale > 0
 	hg := (g + decodeMaxG - 1) / decodeMaxG
 	target := 4 * b.sms // blocks of 4 warps
 	if mma {
 		hg = (g + 15) / 16
-		// One-warp blocks, 5 resident per SM (shared memory): one full
-		// wave of long blocks beats two waves of short ones.
-		target = 5 * b.sms
+		// One-warp blocks, as many resident per SM as shared memory
+		// allows: one full wave of long blocks beats two of short ones.
+		target = dk.perSM() * b.sms
 	}
 	splits := max(1, (target+s.KVHeads*hg-1)/(s.KVHeads*hg))
 	splits = min(splits, (nk+63)/64, combineMaxSplits)
@@ -96,7 +118,7 @@ func (b *Backend) attnDecode(d, q, k, v *tensor, s backend.AttentionShape, scale
 	partML := partO + uintptr(s.Heads*splits*s.HeadDim*4)
 	a := b.args().ptr(q.ptr).ptr(k.ptr).ptr(v.ptr).ptr(partO).ptr(partML).i32(nk).i32(s.Heads).i32(s.KVHeads).i32(chunk).f32(scaleLog2)
 	if mma {
-		a.launch(fmt.Sprintf("decode_mma_d%d", s.HeadDim), dim3{s.KVHeads, splits, hg}, dim3{32, 1, 1}, decodeMMASmem(s.HeadDim))
+		a.launch(dk.name, dim3{s.KVHeads, splits, hg}, dim3{32, 1, 1}, dk.smem())
 	} else {
 		a.launch(decodeKernels[s.HeadDim], dim3{s.KVHeads, splits, hg}, dim3{128, 1, 1}, 0)
 	}

@@ -42,9 +42,9 @@ type Backend struct {
 	decodeWS  uintptr // split-K partials of decode attention
 	decodeCap int64
 
-	flash     map[int]flashKernel // flash-attention kernel used per head size
-	useGEMV   bool                // one-token MatMul through gemv_bf16 instead of cuBLAS
-	decodeMMA bool                // decode attention on tensor cores where the head size allows
+	flash     map[int]flashKernel  // flash-attention kernel used per head size
+	useGEMV   bool                 // one-token MatMul through gemv_bf16 instead of cuBLAS
+	decodeMMA map[int]decodeKernel // tensor-core decode kernel per head size (absent: SIMT kernel)
 
 	// Optional cuDNN fused attention (cudnn.go).
 	dnn       *cudnn
@@ -90,10 +90,15 @@ func Open(o backend.Options) (*Backend, error) {
 	if o.Device < 0 || o.Device >= int(count) {
 		return nil, fmt.Errorf("device %d does not exist (%d GPUs found)", o.Device, count)
 	}
-	b := &Backend{drv: drv, fn: map[string]uintptr{}, allocs: map[uintptr]int64{}, flash: map[int]flashKernel{}, useGEMV: true, decodeMMA: true, useDNN: true, dnnMinLen: dnnDefaultMinLen}
+	b := &Backend{drv: drv, fn: map[string]uintptr{}, allocs: map[uintptr]int64{}, flash: map[int]flashKernel{}, useGEMV: true, decodeMMA: map[int]decodeKernel{}, useDNN: true, dnnMinLen: dnnDefaultMinLen}
 	for _, k := range flashKernels {
 		if k.dflt {
 			b.flash[k.d] = k
+		}
+	}
+	for _, k := range decodeKernels2 {
+		if k.dflt {
+			b.decodeMMA[k.d] = k
 		}
 	}
 	runtime.LockOSThread()
@@ -214,7 +219,11 @@ func (b *Backend) loadKernels() error {
 			return err
 		}
 	}
-	for name, bytes := range map[string]int{"gemv_bf16": 4 * gemvSmemCols, "decode_mma_d64": decodeMMASmem(64), "decode_mma_d128": decodeMMASmem(128)} {
+	smem := map[string]int{"gemv_bf16": 4 * gemvSmemCols}
+	for _, k := range decodeKernels2 {
+		smem[k.name] = k.smem()
+	}
+	for name, bytes := range smem {
 		if err := b.drv.check("cuFuncSetAttribute "+name, b.drv.cuFuncSetAttribute(b.fn[name], cuFuncAttrMaxDynamicShared, int32(bytes))); err != nil {
 			return err
 		}

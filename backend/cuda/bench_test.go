@@ -93,9 +93,16 @@ func BenchmarkDecodeAttention(bb *testing.B) {
 		q := randTensor(b, 1, 28*128, 1)
 		k, v := randTensor(b, n, 4*128, 2), randTensor(b, n, 4*128, 3)
 		o := b.New(1, 28*128)
-		for _, mma := range []bool{true, false} {
-			bb.Run(fmt.Sprintf("mma=%v/nk=%d", mma, n), func(bb *testing.B) {
-				b.decodeMMA = mma
+		variants := append([]decodeKernel{{name: "simt", d: 128}}, decodeKernels2...)
+		for _, dk := range variants {
+			if dk.d != 128 {
+				continue
+			}
+			bb.Run(fmt.Sprintf("%s/nk=%d", dk.name, n), func(bb *testing.B) {
+				b.decodeMMA = map[int]decodeKernel{}
+				if dk.name != "simt" {
+					b.decodeMMA[128] = dk
+				}
 				b.Attention(o, q, k, v, qwen7b)
 				b.Sync()
 				bb.ResetTimer()
@@ -110,7 +117,6 @@ func BenchmarkDecodeAttention(bb *testing.B) {
 				bb.ReportMetric(sec*1e6, "us/op")
 			})
 		}
-		b.decodeMMA = true
 		for _, t := range []backend.Tensor{q, k, v, o} {
 			b.Free(t)
 		}

@@ -409,7 +409,8 @@ func TestAttention(t *testing.T) {
 		{"generic48 decode", 1, 40, 6, 2, 48},
 	}
 	defaults := maps.Clone(b.flash)
-	defer func() { b.flash, b.useDNN, b.decodeMMA, b.dnnMinLen = defaults, true, true, dnnDefaultMinLen }()
+	decDefaults := maps.Clone(b.decodeMMA)
+	defer func() { b.flash, b.useDNN, b.decodeMMA, b.dnnMinLen = defaults, true, decDefaults, dnnDefaultMinLen }()
 	if b.dnn == nil {
 		t.Logf("cuDNN path off: %v", b.dnnErr)
 	}
@@ -417,30 +418,40 @@ func TestAttention(t *testing.T) {
 		// Every kernel that can take the case: each flash variant (cuDNN
 		// off), cuDNN, and both decode kernels.
 		type variant struct {
-			name     string
-			fk       flashKernel
-			dnn, mma bool
+			name string
+			fk   flashKernel
+			dnn  bool
+			dk   decodeKernel // empty: the SIMT decode kernel
 		}
 		var variants []variant
 		for _, k := range flashKernels {
 			if k.d == c.hd && c.nq > 1 {
-				variants = append(variants, variant{k.name, k, false, true})
+				variants = append(variants, variant{k.name, k, false, decDefaults[c.hd]})
 			}
 		}
 		if c.nq > 1 && c.nq == c.nk && b.dnn != nil {
-			variants = append(variants, variant{"cudnn", defaults[c.hd], true, true})
+			variants = append(variants, variant{"cudnn", defaults[c.hd], true, decDefaults[c.hd]})
 		}
 		if c.nq == 1 {
-			variants = append(variants, variant{"decode mma", defaults[c.hd], false, true}, variant{"decode simt", defaults[c.hd], false, false})
+			for _, k := range decodeKernels2 {
+				if k.d == c.hd {
+					variants = append(variants, variant{k.name, defaults[c.hd], false, k})
+				}
+			}
+			variants = append(variants, variant{"decode simt", defaults[c.hd], false, decodeKernel{}})
 		}
 		if len(variants) == 0 {
-			variants = append(variants, variant{"default", defaults[c.hd], false, true})
+			variants = append(variants, variant{"default", defaults[c.hd], false, decDefaults[c.hd]})
 		}
 		for _, v := range variants {
 			if v.fk.name != "" {
 				b.flash[c.hd] = v.fk
 			}
-			b.useDNN, b.decodeMMA, b.dnnMinLen = v.dnn, v.mma, 1
+			b.decodeMMA = map[int]decodeKernel{}
+			if v.dk.name != "" {
+				b.decodeMMA[c.hd] = v.dk
+			}
+			b.useDNN, b.dnnMinLen = v.dnn, 1
 			b.dnnErr = nil
 			attentionCase(t, b, r, c.name+" "+v.name, c.nq, c.nk, c.heads, c.kv, c.hd)
 			if v.dnn && b.dnnErr != nil {

@@ -505,18 +505,18 @@ extern "C" __global__ void attn_generic(const bf16* q, const bf16* k, const bf16
 // Decode on tensor cores: one query token, the G query heads that share a
 // key/value head stacked as the 16 rows of an mma tile (rows ≥ G are
 // zero). Grid (KVH, splits, ⌈G/16⌉), one warp per block: each warp walks
-// its chunk of the cache in 32-key tiles, double-buffered with cp.async,
-// so many tiles are in flight per SM with few registers. Partials go to
-// part_o/part_ml (in log2 units) for attn_decode_combine.
-template <int D>
+// its chunk of the cache in BN-key tiles through an ST-stage cp.async
+// pipeline, so many tiles are in flight per SM with few registers.
+// Partials go to part_o/part_ml (in log2 units) for attn_decode_combine.
+template <int D, int BN, int ST>
 DEV void decode_mma(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                     float* __restrict__ part_o, float* __restrict__ part_ml, int nk, int H, int KVH, int chunk,
                     float sl) {
-  const int BN = 32, STR = D + 8, CH = D / 8;
+  const int STR = D + 8, CH = D / 8;
   extern __shared__ __align__(16) unsigned char dm_smem[];
   bf16* sQ = (bf16*)dm_smem;
   bf16* sK = sQ + 16 * STR;
-  bf16* sV = sK + 2 * BN * STR;
+  bf16* sV = sK + ST * BN * STR;
   const int G = H / KVH, kvh = blockIdx.x, split = blockIdx.y, g0 = blockIdx.z * 16;
   const int ng = min(16, G - g0), splits = gridDim.y;
   const int lane = threadIdx.x;
@@ -524,6 +524,7 @@ DEV void decode_mma(const bf16* __restrict__ q, const bf16* __restrict__ k, cons
   const long kstride = (long)KVH * D;
   const bf16* kg = k + (long)kvh * D;
   const bf16* vg = v + (long)kvh * D;
+  const int ntiles = (j1 - j0 + BN - 1) / BN;
 
   for (int c = lane; c < 16 * CH; c += 32) {
     int r = c / CH, cc = c - r * CH;
@@ -538,9 +539,11 @@ DEV void decode_mma(const bf16* __restrict__ q, const bf16* __restrict__ k, cons
     cp_async16(sK + ((buf) * BN + r) * STR + cc * 8, kg + src, ok ? 16 : 0);       \
     cp_async16(sV + ((buf) * BN + r) * STR + cc * 8, vg + src, ok ? 16 : 0);       \
   }
-  DM_LOAD(0, j0)
-  cp_commit();
-  const int ntiles = (j1 - j0 + BN - 1) / BN;
+#pragma unroll
+  for (int st = 0; st < ST - 1; st++) {
+    if (st < ntiles) DM_LOAD(st, j0 + st * BN)
+    cp_commit();  // possibly empty: keeps the group count uniform
+  }
 
   u32 qf[D / 16][4];
   float oacc[D / 8][4];
@@ -549,14 +552,8 @@ DEV void decode_mma(const bf16* __restrict__ q, const bf16* __restrict__ k, cons
   float mrow[2] = {NEG_INF, NEG_INF}, lrow[2] = {0.f, 0.f};
 
   for (int t = 0; t < ntiles; t++) {
-    const int buf = t & 1;
-    if (t + 1 < ntiles) {
-      DM_LOAD(buf ^ 1, j0 + (t + 1) * BN)
-      cp_commit();
-      cp_wait<1>();
-    } else {
-      cp_wait<0>();
-    }
+    const int buf = t % ST;
+    cp_wait<ST - 2>();
     __syncwarp();
     if (t == 0) {
 #pragma unroll
@@ -635,7 +632,10 @@ DEV void decode_mma(const bf16* __restrict__ q, const bf16* __restrict__ k, cons
         mma16816(oacc[2 * dd + 1], a, b2, b3);
       }
     }
-    __syncwarp();
+    __syncwarp();  // every lane is done with buffer buf before it refills
+    const int nt = t + ST - 1;
+    if (nt < ntiles) DM_LOAD(nt % ST, j0 + nt * BN)
+    cp_commit();
   }
 #undef DM_LOAD
 
@@ -650,8 +650,7 @@ DEV void decode_mma(const bf16* __restrict__ q, const bf16* __restrict__ k, cons
 #pragma unroll
       for (int j = 0; j < D / 8; j++) {
         int col = j * 8 + (lane & 3) * 2;
-        part_o[slot * D + col] = oacc[j][2 * r];
-        part_o[slot * D + col + 1] = oacc[j][2 * r + 1];
+        *(float2*)(part_o + slot * D + col) = make_float2(oacc[j][2 * r], oacc[j][2 * r + 1]);
       }
       if ((lane & 3) == 0) {
         part_ml[slot * 2] = mrow[r] == NEG_INF ? NEG_INF : mrow[r] * sl;
@@ -661,14 +660,18 @@ DEV void decode_mma(const bf16* __restrict__ q, const bf16* __restrict__ k, cons
   }
 }
 
-extern "C" __global__ void __launch_bounds__(32) decode_mma_d64(const bf16* q, const bf16* k, const bf16* v,
-                                                                float* part_o, float* part_ml, int nk, int H, int KVH,
-                                                                int chunk, float scale_log2) {
-  decode_mma<64>(q, k, v, part_o, part_ml, nk, H, KVH, chunk, scale_log2);
-}
+// Entry points decode_mma_d<D>[_n<BN>_s<ST>]; shared memory is
+// (16 + 2·ST·BN)·(D+8)·2 bytes (decodeKernel.smem in attention.go).
+#define DECODE_MMA(NAME, D, BN, ST)                                                                             \
+  extern "C" __global__ void __launch_bounds__(32) NAME(const bf16* q, const bf16* k, const bf16* v,            \
+                                                        float* part_o, float* part_ml, int nk, int H, int KVH,  \
+                                                        int chunk, float scale_log2) {                          \
+    decode_mma<D, BN, ST>(q, k, v, part_o, part_ml, nk, H, KVH, chunk, scale_log2);                            \
+  }
 
-extern "C" __global__ void __launch_bounds__(32) decode_mma_d128(const bf16* q, const bf16* k, const bf16* v,
-                                                                 float* part_o, float* part_ml, int nk, int H, int KVH,
-                                                                 int chunk, float scale_log2) {
-  decode_mma<128>(q, k, v, part_o, part_ml, nk, H, KVH, chunk, scale_log2);
-}
+DECODE_MMA(decode_mma_d64, 64, 32, 2)
+DECODE_MMA(decode_mma_d128, 128, 32, 2)
+DECODE_MMA(decode_mma_d128_n32_s3, 128, 32, 3)
+DECODE_MMA(decode_mma_d128_n32_s4, 128, 32, 4)
+DECODE_MMA(decode_mma_d128_n64_s2, 128, 64, 2)
+DECODE_MMA(decode_mma_d128_n64_s3, 128, 64, 3)
