@@ -365,7 +365,7 @@ func newMeta(m *model.Model, o Options, cfgs []Config, width int, start time.Tim
 	return Meta{
 		Program:   "sdtp bench",
 		Version:   version.Version,
-		Revision:  version.Revision(),
+		Revision:  revision(),
 		GoVersion: runtime.Version(),
 		OS:        runtime.GOOS,
 		Arch:      runtime.GOARCH,
