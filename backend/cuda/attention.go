@@ -65,10 +65,10 @@ type decodeKernel struct {
 var decodeKernels2 = []decodeKernel{
 	{"decode_mma_d64", 64, 32, 2, true},
 	{"decode_mma_d128", 128, 32, 2, false},
-	{"decode_mma_d128_n32_s3", 128, 32, 3, true},
+	{"decode_mma_d128_n32_s3", 128, 32, 3, false},
 	{"decode_mma_d128_n32_s4", 128, 32, 4, false},
 	{"decode_mma_d128_n64_s2", 128, 64, 2, false},
-	{"decode_mma_d128_n64_s3", 128, 64, 3, false},
+	{"decode_mma_d128_n64_s3", 128, 64, 3, true},
 }
 
 // smem is the variant's dynamic shared memory: a 16-row Q tile and
