@@ -188,8 +188,19 @@ func (b *Backend) Copy(dst, src backend.Tensor) {
 	if b.err != nil || d.elems() == 0 || d.ptr == s.ptr {
 		return
 	}
+	n := uint64(d.elems())
+	if n <= smallCopyElems {
+		// A kernel: cheaper than a driver memcpy between kernels (the KV
+		// cache append of every decode step is two of these per layer).
+		b.args().ptr(d.ptr).ptr(s.ptr).u64(n).i32(boolInt(aligned16(d.ptr, s.ptr))).
+			launch("copy_bf16", b.grid1((n+7)/8), block256, 0)
+		return
+	}
 	b.fail(b.drv.check("cuMemcpyDtoDAsync", b.memcpyDtoDAsync(d.ptr, s.ptr, 2*d.elems())))
 }
+
+// smallCopyElems is the largest Copy done by the copy_bf16 kernel.
+const smallCopyElems = 1 << 20
 
 // LogSoftmax sets each row of dst to the log-softmax of that row of x.
 func (b *Backend) LogSoftmax(dst, x backend.Tensor) {

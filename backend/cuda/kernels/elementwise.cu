@@ -258,3 +258,15 @@ extern "C" __global__ void __launch_bounds__(256) gemv_bf16_g(bf16* y, const bf1
     if (two) y[row + 1] = f2bf(acc1 + (bias ? bf2f(bias[row + 1]) : 0.f));
   }
 }
+
+// copy_bf16 copies n elements; small copies run as this kernel rather than
+// a driver memcpy, which costs more per call in a stream of kernels.
+extern "C" __global__ void copy_bf16(bf16* dst, const bf16* src, u64 n, int vec) {
+  for (u64 i0 = global_tid() * 8; i0 < n; i0 += global_threads() * 8) {
+    if (vec && i0 + 8 <= n) {
+      *(uint4*)(dst + i0) = *(const uint4*)(src + i0);
+    } else {
+      for (u64 i = i0; i < n && i < i0 + 8; i++) dst[i] = src[i];
+    }
+  }
+}
