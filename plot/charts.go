@@ -45,8 +45,8 @@ func latency(r *bench.Result) (*Figure, error) {
 			var pts minMaxErrors
 			okRows(r, cfg, func(row *bench.Row) {
 				s := pick[i](row)
-				if s.Median <= 0 {
-					return
+				if !(s.Min > 0 && s.Median >= s.Min && s.Max >= s.Median) || !finite(s.Max) {
+					return // a log axis takes positive values only
 				}
 				pts.XYs = append(pts.XYs, plotter.XY{X: float64(row.Length), Y: s.Median})
 				pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{s.Median - s.Min, s.Max - s.Median})
@@ -102,9 +102,11 @@ func speedup(r *bench.Result) (*Figure, error) {
 				if i == 1 {
 					v, fl = sp.Total, 1/sp.TotalFLOPs
 				}
-				meas = append(meas, plotter.XY{X: float64(row.Length), Y: v})
-				lo, hi = math.Min(lo, v), math.Max(hi, v)
-				if i == 0 {
+				if finite(v) {
+					meas = append(meas, plotter.XY{X: float64(row.Length), Y: v})
+					lo, hi = math.Min(lo, v), math.Max(hi, v)
+				}
+				if i == 0 && finite(fl) {
 					ideal = append(ideal, plotter.XY{X: float64(row.Length), Y: fl})
 					lo, hi = math.Min(lo, fl), math.Max(hi, fl)
 				}
@@ -156,8 +158,10 @@ func flops(r *bench.Result) (*Figure, error) {
 	for _, cfg := range r.Configs() {
 		var pts plotter.XYs
 		okRows(r, cfg, func(row *bench.Row) {
-			pts = append(pts, plotter.XY{X: float64(row.Length), Y: row.FLOPs.Prefill / div})
-			b.add(row.FLOPs.Prefill / div)
+			if v := row.FLOPs.Prefill / div; v > 0 && finite(v) {
+				pts = append(pts, plotter.XY{X: float64(row.Length), Y: v})
+				b.add(v)
+			}
 		})
 		c, g := seriesStyle(r, cfg)
 		l, sc, err := series(p, pts, c, g, false)
@@ -179,7 +183,7 @@ func flops(r *bench.Result) (*Figure, error) {
 	for _, cfg := range pruned(r) {
 		var pre, tot plotter.XYs
 		okRows(r, cfg, func(row *bench.Row) {
-			if row.Speedup == nil {
+			if row.Speedup == nil || !finite(row.Speedup.PrefillFLOPs) || !finite(row.Speedup.TotalFLOPs) {
 				return
 			}
 			pre = append(pre, plotter.XY{X: float64(row.Length), Y: 100 * (1 - row.Speedup.PrefillFLOPs)})
@@ -260,8 +264,10 @@ func kvCache(r *bench.Result) (*Figure, error) {
 	for _, cfg := range r.Configs() {
 		var pts plotter.XYs
 		okRows(r, cfg, func(row *bench.Row) {
-			pts = append(pts, plotter.XY{X: float64(row.Length), Y: float64(row.KVBytesTotal) / div})
-			b.add(float64(row.KVBytesTotal) / div)
+			if row.KVBytesTotal > 0 {
+				pts = append(pts, plotter.XY{X: float64(row.Length), Y: float64(row.KVBytesTotal) / div})
+				b.add(float64(row.KVBytesTotal) / div)
+			}
 		})
 		c, g := seriesStyle(r, cfg)
 		l, sc, err := series(q, pts, c, g, false)
@@ -443,3 +449,6 @@ func qualityNames(q []bench.Quality) string {
 	}
 	return s
 }
+
+// finite reports whether v is a plottable number.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -194,3 +194,26 @@ func TestLengthLabel(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFigures draws whatever bench.Parse accepts: a crafted result file
+// gives figures or an error, never a panic.
+func FuzzFigures(f *testing.F) {
+	f.Add([]byte(`{"meta":{"model":{"num_layers":2},"options":{"repeats":1}},"rows":[{"length":4,"config":"baseline","alive":[4,4],"kv_tokens":[4,4],"kv_bytes":[9,9],"prefill_seconds":{"median":1,"min":1,"max":1},"total_seconds":{"samples":[1],"median":1}},{"length":4,"config":"paper","alive":[4,2],"kv_tokens":[4,2],"kv_bytes":[9,4],"total_seconds":{"samples":[0],"median":0},"speedup":{"prefill_flops_ratio":0,"prefill":2}}]}`))
+	f.Add([]byte(`{"meta":{"model":{"num_layers":1}},"rows":[{"length":9,"config":"x","alive":[9],"kv_tokens":[9],"kv_bytes":[-5],"total_seconds":{"samples":[-1],"median":-1,"min":-3}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := bench.Parse(data, "fuzz.json")
+		if err != nil {
+			return
+		}
+		figs, err := Figures(r, nil)
+		if err != nil {
+			return
+		}
+		for _, fig := range figs {
+			var buf bytes.Buffer
+			if err := fig.Render(&buf, "svg"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

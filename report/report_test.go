@@ -303,3 +303,20 @@ func TestRuns(t *testing.T) {
 		}
 	}
 }
+
+// FuzzWrite renders whatever bench.Parse accepts: a crafted result file
+// gives a report or an error, never a panic.
+func FuzzWrite(f *testing.F) {
+	f.Add([]byte(`{"meta":{"model":{"num_layers":2},"options":{"repeats":1}},"rows":[{"length":4,"config":"baseline","alive":[4,4],"kv_tokens":[4,4],"kv_bytes":[9,9],"total_seconds":{"samples":[1],"median":1}},{"length":4,"config":"paper","alive":[4,2],"kv_tokens":[4,2],"kv_bytes":[9,4],"total_seconds":{"samples":[0],"median":0},"speedup":{"prefill_flops_ratio":0}}]}`))
+	f.Add([]byte(`{"meta":{"model":{"num_layers":1},"backend":"cuda"},"rows":[{"length":9,"config":"x","error":"boom"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := bench.Parse(data, "fuzz.json")
+		if err != nil {
+			return
+		}
+		var buf bytes.Buffer
+		if err := Write(&buf, r, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
