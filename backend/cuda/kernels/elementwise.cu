@@ -221,44 +221,6 @@ extern "C" __global__ void __launch_bounds__(256) gemv_bf16(bf16* y, const bf16*
   if (lane == 0) y[row] = f2bf(acc + (bias ? bf2f(bias[row]) : 0.f));
 }
 
-// gemv_bf16_g is gemv_bf16 for long rows (x too large to stage well in
-// shared memory): x is read from global memory (it stays in L1/L2), and
-// each warp computes two outputs so every x load serves two weight rows.
-extern "C" __global__ void __launch_bounds__(256) gemv_bf16_g(bf16* y, const bf16* x, const bf16* W, const bf16* bias,
-                                                               int M, int K) {
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int row = (blockIdx.x * 8 + warp) * 2;
-  if (row >= M) return;
-  const bool two = row + 1 < M;
-  const bf16* w0 = W + (long)row * K;
-  const bf16* w1 = two ? w0 + K : w0;
-  float acc0 = 0.f, acc1 = 0.f;
-#pragma unroll 4
-  for (int c = lane * 8; c < K; c += 256) {
-    uint4 a = *(const uint4*)(w0 + c), b = *(const uint4*)(w1 + c);
-    float xf[8], f[8];
-    load8(x + c, xf);
-    unpack2(a.x, f[0], f[1]);
-    unpack2(a.y, f[2], f[3]);
-    unpack2(a.z, f[4], f[5]);
-    unpack2(a.w, f[6], f[7]);
-#pragma unroll
-    for (int e = 0; e < 8; e++) acc0 += f[e] * xf[e];
-    unpack2(b.x, f[0], f[1]);
-    unpack2(b.y, f[2], f[3]);
-    unpack2(b.z, f[4], f[5]);
-    unpack2(b.w, f[6], f[7]);
-#pragma unroll
-    for (int e = 0; e < 8; e++) acc1 += f[e] * xf[e];
-  }
-  acc0 = warp_sum(acc0);
-  acc1 = warp_sum(acc1);
-  if (lane == 0) {
-    y[row] = f2bf(acc0 + (bias ? bf2f(bias[row]) : 0.f));
-    if (two) y[row + 1] = f2bf(acc1 + (bias ? bf2f(bias[row + 1]) : 0.f));
-  }
-}
-
 // copy_bf16 copies n elements; small copies run as this kernel rather than
 // a driver memcpy, which costs more per call in a stream of kernels.
 extern "C" __global__ void copy_bf16(bf16* dst, const bf16* src, u64 n, int vec) {
