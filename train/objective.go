@@ -41,6 +41,11 @@ type LossConfig struct {
 	// continuation token but the last). 0 makes the whole text the prompt
 	// and L_cls the mean over every position.
 	Continuation int `json:"continuation"`
+	// Teacher makes L_cls the cross-entropy against the unpruned model's
+	// next-token distributions (soft labels, Example.Teacher) instead of
+	// the text's own next tokens; its gradient is that of KL(unpruned ‖
+	// pruned), the divergence the evaluation reports.
+	Teacher bool `json:"teacher"`
 	// MaxPairs bounds the ranking pairs per stage and text; when the
 	// non-protected tokens have more pairs, MaxPairs are drawn at random.
 	MaxPairs int `json:"max_pairs"`
@@ -91,11 +96,29 @@ type Objective struct {
 	Config   LossConfig
 }
 
-// Example is one training text: its token ids and its saliency (from the
-// unpruned model) at each stage's location.
+// Example is one training text: its token ids, its saliency (from the
+// unpruned model) at each stage's location, and, for LossConfig.Teacher,
+// the unpruned model's next-token log-probabilities at the rows L_cls
+// covers (ClsRows).
 type Example struct {
 	IDs      []int
 	Saliency [][]float64
+	Teacher  [][]float32
+}
+
+// ClsRows returns the rows whose next-token predictions L_cls covers for a
+// text of n tokens: those after the prompt's last token with a
+// continuation, else every row but the last.
+func (c *LossConfig) ClsRows(n int) []int {
+	first := 0
+	if c.Continuation > 0 {
+		first = n - c.Continuation - 1
+	}
+	var rows []int
+	for i := max(first, 0); i < n-1; i++ {
+		rows = append(rows, i)
+	}
+	return rows
 }
 
 // stageState is what the forward pass of one stage keeps for backward.
@@ -134,6 +157,9 @@ func (o *Objective) check(p *Params, ex Example) error {
 		return fmt.Errorf("module hidden size %d, model %d", p.Hidden, o.Model.Config.Hidden)
 	case len(ex.Saliency) != stages:
 		return fmt.Errorf("saliency for %d stages, schedule has %d", len(ex.Saliency), stages)
+	}
+	if o.Config.Teacher && len(ex.Teacher) != len(o.Config.ClsRows(n)) {
+		return fmt.Errorf("teacher distributions for %d rows, L_cls covers %d", len(ex.Teacher), len(o.Config.ClsRows(n)))
 	}
 	for s, v := range ex.Saliency {
 		if len(v) != n {
@@ -192,14 +218,16 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 		if grad != nil {
 			dcls = make([]float64, n*d)
 		}
-		var count []bool
-		if prompt < n {
-			count = make([]bool, n)
-			for i := prompt - 1; i < n; i++ {
+		rows := cfg.ClsRows(n)
+		if cfg.Teacher {
+			t.Cls = tr.DistillLoss(rows, ex.Teacher, dcls)
+		} else {
+			count := make([]bool, n)
+			for _, i := range rows {
 				count[i] = true
 			}
+			t.Cls = tr.NextTokenLoss(ex.IDs, count, dcls)
 		}
-		t.Cls = tr.NextTokenLoss(ex.IDs, count, dcls)
 		for i, v := range dcls {
 			dout[i] = cfg.Weights.Cls * v
 		}

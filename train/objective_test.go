@@ -82,10 +82,15 @@ func TestStraightThroughGrad(t *testing.T) {
 		{"all", LossConfig{Weights: Weights{Cls: 1, MSE: 0.5, Rank: 0.7, Ratio: 2}, Tau: 0.8, Target: TargetAbs, MaxPairs: 1000}},
 		{"sampled-pairs", LossConfig{Weights: Weights{Cls: 1, MSE: 1, Rank: 1, Ratio: 1}, Tau: 1, Target: TargetNeg, MaxPairs: 7}},
 		{"cls-only", LossConfig{Weights: Weights{Cls: 1}, Tau: 1.5, Target: TargetAbs, MaxPairs: 10}},
+		{"teacher", LossConfig{Weights: Weights{Cls: 1, MSE: 0.3, Rank: 0.5, Ratio: 1}, Tau: 1, Target: TargetAbs, Continuation: 4, Teacher: true, MaxPairs: 1000}},
 		{"continuation", LossConfig{Weights: Weights{Cls: 1, MSE: 0.3, Rank: 0.5, Ratio: 1}, Tau: 1, Target: TargetSigned, Continuation: 3, MaxPairs: 1000}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := &Objective{Model: m, Schedule: prune.Schedule{Locations: []int{1, 2}, Ratio: 0.6}, Config: tc.cfg}
+			ex := ex
+			if tc.cfg.Teacher {
+				_, ex.Teacher, _ = saliencyAndTeacher(m, ex.IDs, tc.cfg.ClsRows(len(ex.IDs)))
+			}
 			p := randomParams(8, 3, 2, 5)
 			grad := p.ZeroLike()
 			const noise = 42

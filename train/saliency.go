@@ -24,6 +24,24 @@ func Saliency(m *lm.Model, ids []int) (out [][]float64, loss float64, err error)
 	return out, loss, nil
 }
 
+// saliencyAndTeacher computes a text's saliency and the unpruned model's
+// next-token log-probabilities at rows (from the same forward pass).
+func saliencyAndTeacher(m *lm.Model, ids, rows []int) ([][]float64, [][]float32, error) {
+	if len(ids) < 2 {
+		return nil, nil, fmt.Errorf("saliency needs at least 2 tokens, got %d", len(ids))
+	}
+	tr, err := m.Forward(ids, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var teacher [][]float32
+	for _, r := range rows {
+		teacher = append(teacher, narrow(tr.LogProbs(r)))
+	}
+	sal, _ := saliencyOf(m, tr, ids)
+	return sal, teacher, nil
+}
+
 // saliencyOf runs the backward pass of an unmasked trace of ids.
 func saliencyOf(m *lm.Model, tr *lm.Trace, ids []int) ([][]float64, float64) {
 	d, n := m.Config.Hidden, len(ids)

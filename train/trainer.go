@@ -346,9 +346,13 @@ func (r *Run) saliency(ctx context.Context) ([]Example, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				sal, _, err := Saliency(r.Model, r.Texts[i])
+				var rows []int
+				if r.Config.Loss.Teacher {
+					rows = r.Config.Loss.ClsRows(len(r.Texts[i]))
+				}
+				sal, teacher, err := saliencyAndTeacher(r.Model, r.Texts[i], rows)
 				if err == nil {
-					e := Example{IDs: r.Texts[i]}
+					e := Example{IDs: r.Texts[i], Teacher: teacher}
 					for _, l := range locs {
 						e.Saliency = append(e.Saliency, sal[l])
 					}

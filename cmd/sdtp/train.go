@@ -286,6 +286,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	noMSE := fs.Bool("no-mse", false, "ablation: switch L_mse off")
 	tau := fs.Float64("tau", def.Tau, "Gumbel-softmax temperature")
 	cont := fs.Int("continuation", def.Continuation, "tokens at the end of each text that play decoded tokens: never pruned, and L_cls is their next-token loss (0: prune the whole text, L_cls over every position)")
+	teacher := fs.Bool("teacher", false, "L_cls against the unpruned model's next-token distributions (soft labels) instead of the text's next tokens")
 	pairs := fs.Int("rank-pairs", def.MaxPairs, "ranking pairs per stage and text; more are subsampled at random")
 	target := fs.String("target", string(def.Target), "saliency importance the modules rank by: abs (|π̂|), neg (−π̂) or signed (π̂)")
 	ckpt := fs.String("checkpoint", "", "checkpoint file (default: OUT.ckpt)")
@@ -319,7 +320,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	loss := train.LossConfig{Weights: train.Weights{Cls: *wCls, MSE: *wMSE, Rank: *wRank, Ratio: *wRatio}, Tau: *tau, Target: tgt, Continuation: *cont, MaxPairs: *pairs}
+	loss := train.LossConfig{Weights: train.Weights{Cls: *wCls, MSE: *wMSE, Rank: *wRank, Ratio: *wRatio}, Tau: *tau, Target: tgt, Continuation: *cont, Teacher: *teacher, MaxPairs: *pairs}
 	if *noRank {
 		loss.Weights.Rank = 0
 	}

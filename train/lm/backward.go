@@ -1,6 +1,10 @@
 package lm
 
-import "github.com/sdtp/sdtp/train/nn"
+import (
+	"math"
+
+	"github.com/sdtp/sdtp/train/nn"
+)
 
 // NextTokenLoss returns the mean next-token cross-entropy of the pass,
 // T = mean over i < n−1 of −log p(ids[i+1] | tokens ≤ i), counting only
@@ -97,4 +101,41 @@ func (m *Model) blockBack(bt *blockTrace, ly *Layer, dx []float64, pos []int) []
 	nn.LinearBackInput(dh1, dv, ly.Wv, n, d, kvd)
 	nn.RMSNormBack(dx, dh1, bt.x, ly.AttnNorm, n, d, eps)
 	return dkeep
+}
+
+// DistillLoss returns the mean over rows of −Σ_v p_v·log q_v, the
+// cross-entropy of the pass's next-token distribution q at each row
+// against a teacher's p (teacher[k] holds log p for rows[k]), and adds
+// its gradient to dout when dout is not nil. Its gradient is that of
+// KL(p ‖ q), which differs from it by p's entropy.
+func (t *Trace) DistillLoss(rows []int, teacher [][]float32, dout []float64) float64 {
+	if len(rows) == 0 {
+		return 0
+	}
+	c := &t.m.Config
+	d, vocab := c.Hidden, c.Vocab
+	h := make([]float64, d)
+	lg := make([]float64, vocab)
+	dlg := make([]float64, vocab)
+	dh := make([]float64, d)
+	scale := 1 / float64(len(rows))
+	var sum float64
+	for k, i := range rows {
+		x := t.out[i*d : (i+1)*d]
+		nn.RMSNorm(h, x, t.m.Norm, 1, d, c.NormEps)
+		nn.Linear(lg, h, t.m.LMHead, nil, 1, d, vocab)
+		nn.LogSoftmax(lg, lg)
+		for v, lp := range teacher[k] {
+			p := math.Exp(float64(lp))
+			sum -= p * lg[v]
+			dlg[v] = scale * (math.Exp(lg[v]) - p)
+		}
+		if dout == nil {
+			continue
+		}
+		clear(dh)
+		nn.LinearBackInput(dh, dlg, t.m.LMHead, 1, d, vocab)
+		nn.RMSNormBack(dout[i*d:(i+1)*d], dh, x, t.m.Norm, 1, d, c.NormEps)
+	}
+	return sum * scale
 }
