@@ -45,6 +45,28 @@ func (c *Cache) Len(l int) int { return c.layers[l].n }
 // Positions returns the position ids of the tokens cached at layer l (do not modify).
 func (c *Cache) Positions(l int) []int32 { return c.positions[l] }
 
+// Reserve returns views of the next n free rows of layer l's keys and
+// values (growing its storage when needed), so a caller can compute new
+// keys and values in place; Commit then makes them part of the cache.
+func (c *Cache) Reserve(l, n int) (k, v backend.Tensor) {
+	ly := &c.layers[l]
+	if ly.k == nil || ly.n+n > ly.k.Rows() {
+		c.grow(ly, ly.n+n+c.reserve)
+	}
+	return c.b.View(ly.k, ly.n, n), c.b.View(ly.v, ly.n, n)
+}
+
+// Commit adds the len(pos) rows last reserved at layer l, whose position
+// ids are pos, to the cache.
+func (c *Cache) Commit(l int, pos []int32) {
+	ly := &c.layers[l]
+	if ly.k == nil || ly.n+len(pos) > ly.k.Rows() {
+		panic(fmt.Sprintf("kvcache: commit of %d rows at layer %d without a reservation", len(pos), l))
+	}
+	ly.n += len(pos)
+	c.positions[l] = append(c.positions[l], pos...)
+}
+
 // Append copies the rows of k and v (n × kvDim each), whose position ids
 // are pos, to the end of layer l, growing its storage when needed.
 func (c *Cache) Append(l int, k, v backend.Tensor, pos []int32) {

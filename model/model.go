@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/kvcache"
@@ -31,10 +32,52 @@ type Model struct {
 	// closers release what the weights borrow (mapped files), after the weights.
 	closers []io.Closer
 	weights []backend.Weight
+
+	// spare holds decode-step workspaces for reuse, so a decode step
+	// allocates nothing; Forward may run on several goroutines at once.
+	mu    sync.Mutex
+	spare []*workspace
+}
+
+// maxSpare bounds the decode workspaces kept for reuse.
+const maxSpare = 4
+
+// workspaceFor returns a workspace for n rows: a kept one for a single
+// row, else a new one.
+func (m *Model) workspaceFor(n, chunk int) *workspace {
+	if n == 1 {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if k := len(m.spare); k > 0 {
+			w := m.spare[k-1]
+			m.spare = m.spare[:k-1]
+			return w
+		}
+	}
+	return newWorkspace(m.B, &m.Config, n, chunk)
+}
+
+// release keeps a single-row workspace for the next decode step, or frees it.
+func (m *Model) release(w *workspace) {
+	if w.x.Rows() == 1 {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if len(m.spare) < maxSpare {
+			m.spare = append(m.spare, w)
+			return
+		}
+	}
+	w.free()
 }
 
 // Close releases the weights and the files they were read from.
 func (m *Model) Close() error {
+	m.mu.Lock()
+	for _, w := range m.spare {
+		w.free()
+	}
+	m.spare = nil
+	m.mu.Unlock()
 	for _, w := range m.weights {
 		m.B.FreeWeight(w)
 	}
@@ -113,8 +156,8 @@ func (m *Model) Forward(ctx context.Context, ids []int, pos []int32, cache *kvca
 	for i, id := range ids {
 		ids32[i] = int32(id)
 	}
-	w := newWorkspace(b, c, n, o.MLPChunk)
-	defer w.free()
+	w := m.workspaceFor(n, o.MLPChunk)
+	defer m.release(w)
 
 	idsDev := b.Ints(ids32)
 	b.Embed(w.x, m.Embed, idsDev)
@@ -187,16 +230,18 @@ func (m *Model) gather(w *workspace, keep []int32, n int) int {
 func (m *Model) block(w *workspace, ly *Layer, l, n int, pos []int32, posDev backend.Ints, cache *kvcache.Cache, attn backend.AttentionShape) {
 	b, c := m.B, &m.Config
 	x, h := w.rows(w.x, n), w.rows(w.h, n)
-	q, k, v, a := w.rows(w.q, n), w.rows(w.k, n), w.rows(w.v, n), w.rows(w.a, n)
+	q, a := w.rows(w.q, n), w.rows(w.a, n)
 	eps := float32(c.NormEps)
 
 	b.RMSNorm(h, x, ly.AttnNorm, eps)
 	b.MatMul(q, h, ly.Wq, ly.Bq)
+	// New keys and values go straight into the cache's free rows.
+	k, v := cache.Reserve(l, n)
 	b.MatMul(k, h, ly.Wk, ly.Bk)
 	b.MatMul(v, h, ly.Wv, ly.Bv)
 	b.RoPE(q, posDev, c.Heads, c.HeadDim, m.invFreq, c.RopeLayout)
 	b.RoPE(k, posDev, c.KVHeads, c.HeadDim, m.invFreq, c.RopeLayout)
-	cache.Append(l, k, v, pos)
+	cache.Commit(l, pos)
 	kAll, vAll := cache.KV(l)
 	b.Attention(a, q, kAll, vAll, attn)
 	b.MatMul(h, a, ly.Wo, nil)
@@ -236,8 +281,13 @@ func (m *Model) logits(w *workspace, n int, all bool, each func(int, []float32) 
 	} else {
 		buf = make([]float32, min(chunk, rows)*c.Vocab)
 	}
-	lg := b.New(min(chunk, rows), c.Vocab)
-	defer b.Free(lg)
+	if w.lg == nil || w.lg.Rows() < min(chunk, rows) {
+		if w.lg != nil {
+			b.Free(w.lg)
+		}
+		w.lg = b.New(min(chunk, rows), c.Vocab)
+	}
+	lg := w.lg
 	for r := 0; r < rows; r += chunk {
 		rc := min(chunk, rows-r)
 		xr := b.View(w.x, first+r, rc)
@@ -270,10 +320,11 @@ func (m *Model) logits(w *workspace, n int, all bool, each func(int, []float32) 
 // workspace holds the activations of one forward pass, sized for its
 // first (largest) row count.
 type workspace struct {
-	b                backend.Backend
-	x, h, q, k, v, a backend.Tensor
-	gate, up, o      backend.Tensor
-	chunk            int
+	b           backend.Backend
+	x, h, q, a  backend.Tensor
+	gate, up, o backend.Tensor
+	lg          backend.Tensor // logits rows, made when first needed
+	chunk       int
 }
 
 func newWorkspace(b backend.Backend, c *Config, n, chunk int) *workspace {
@@ -285,8 +336,6 @@ func newWorkspace(b backend.Backend, c *Config, n, chunk int) *workspace {
 	w.x = b.New(n, c.Hidden)
 	w.h = b.New(max(n, 256), c.Hidden)
 	w.q = b.New(n, c.QDim())
-	w.k = b.New(n, c.KVDim())
-	w.v = b.New(n, c.KVDim())
 	w.a = b.New(n, c.QDim())
 	w.gate = b.New(chunk, c.FFN)
 	w.up = b.New(chunk, c.FFN)
@@ -304,7 +353,7 @@ func (w *workspace) rows(t backend.Tensor, n int) backend.Tensor {
 }
 
 func (w *workspace) free() {
-	for _, t := range []backend.Tensor{w.x, w.h, w.q, w.k, w.v, w.a, w.gate, w.up, w.o} {
+	for _, t := range []backend.Tensor{w.x, w.h, w.q, w.a, w.gate, w.up, w.o, w.lg} {
 		if t != nil {
 			w.b.Free(t)
 		}

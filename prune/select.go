@@ -2,7 +2,7 @@ package prune
 
 import (
 	"fmt"
-	"sort"
+	"math"
 )
 
 // Select chooses which alive tokens survive a stage. pos holds the original
@@ -34,19 +34,16 @@ func Select(pos []int32, scores []float32, n, keep int) ([]int32, error) {
 		}
 	}
 	if budget > 0 {
-		sort.SliceStable(rest, func(a, b int) bool {
-			sa, sb := scores[rest[a]], scores[rest[b]]
-			na, nb := sa != sa, sb != sb // NaN scores rank last
-			switch {
-			case na != nb:
-				return nb
-			case !na && sa != sb:
-				return sa > sb
-			}
-			return pos[rest[a]] < pos[rest[b]]
-		})
-		for _, i := range rest[:min(budget, len(rest))] {
-			chosen[i] = true
+		// Rank by a 64-bit key: the score's bits mapped so that a higher
+		// score (NaN lowest) gives a smaller number, then the row index (rows
+		// are in ascending position order, so ties go to the lower position).
+		keys := make([]uint64, len(rest))
+		for j, i := range rest {
+			keys[j] = uint64(descKey(scores[i]))<<32 | uint64(i)
+		}
+		smallest(keys, min(budget, len(keys)))
+		for _, k := range keys[:min(budget, len(keys))] {
+			chosen[uint32(k)] = true
 		}
 	}
 	out := make([]int32, 0, keep)
@@ -56,4 +53,53 @@ func Select(pos []int32, scores []float32, n, keep int) ([]int32, error) {
 		}
 	}
 	return out, nil
+}
+
+// descKey maps a score to a key whose ascending order is the scores'
+// descending order, with NaN after everything.
+func descKey(f float32) uint32 {
+	if f != f {
+		return math.MaxUint32
+	}
+	u := math.Float32bits(f)
+	if u&(1<<31) != 0 {
+		u = ^u
+	} else {
+		u |= 1 << 31
+	}
+	return ^u - 1 // -1 keeps +Inf below the NaN key
+}
+
+// smallest reorders keys so that its first k entries are its k smallest
+// (in no particular order): quickselect with a median-of-three pivot.
+func smallest(keys []uint64, k int) {
+	lo, hi := 0, len(keys)-1
+	for lo < hi && k > lo && k <= hi {
+		mid := lo + (hi-lo)/2
+		a, b, c := keys[lo], keys[mid], keys[hi]
+		pivot := max(min(a, b), min(max(a, b), c))
+		i, j := lo, hi
+		for i <= j {
+			for keys[i] < pivot {
+				i++
+			}
+			for keys[j] > pivot {
+				j--
+			}
+			if i <= j {
+				keys[i], keys[j] = keys[j], keys[i]
+				i++
+				j--
+			}
+		}
+		// keys[lo..j] <= pivot <= keys[i..hi]; narrow to the side holding index k.
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return
+		}
+	}
 }

@@ -3,6 +3,7 @@ package prune
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -120,4 +121,40 @@ func equal(a, b []int32) bool {
 		}
 	}
 	return true
+}
+
+func BenchmarkSelect32K(b *testing.B) {
+	n := 32768
+	pos := seq(n)
+	rng := rand.New(rand.NewPCG(3, 4))
+	scores := make([]float32, n)
+	for i := range scores {
+		scores[i] = rng.Float32()
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Select(pos, scores, n, n*9/10); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestSmallestSelectsTheKSmallest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := 0; trial < 2000; trial++ {
+		n := 1 + rng.IntN(200)
+		keys := make([]uint64, n)
+		for i := range keys {
+			keys[i] = uint64(rng.IntN(50)) // many duplicates
+		}
+		sorted := append([]uint64(nil), keys...)
+		slices.Sort(sorted)
+		k := rng.IntN(n + 1)
+		smallest(keys, k)
+		head := append([]uint64(nil), keys[:k]...)
+		slices.Sort(head)
+		if !slices.Equal(head, sorted[:k]) {
+			t.Fatalf("n=%d k=%d: head %v, want %v", n, k, head, sorted[:k])
+		}
+	}
 }
