@@ -21,10 +21,15 @@ type operand struct {
 }
 
 // upload makes an operand holding data (rows×cols); as a view when view is
-// set, with guard rows on both sides.
+// set, with guard rows on both sides. It then overwrites data with the
+// values the backend actually holds, so references computed from data
+// afterwards see what the op sees: a backend that keeps activations in
+// bf16 is judged on its arithmetic, not on the rounding of its inputs
+// (FromHost/ToHost exactness has its own test).
 func (s *suite) upload(data []float32, rows, cols int, view bool) *operand {
 	if !view {
 		t := s.b.FromHost(data, rows, cols)
+		s.b.ToHost(data, t)
 		return &operand{t: t, whole: t, rows: rows, cols: cols, total: rows}
 	}
 	pad := 1 + s.rng.IntN(3)
@@ -35,6 +40,8 @@ func (s *suite) upload(data []float32, rows, cols int, view bool) *operand {
 	}
 	copy(all[pad*cols:], data)
 	whole := s.b.FromHost(all, total, cols)
+	s.b.ToHost(all, whole)
+	copy(data, all[pad*cols:(pad+rows)*cols])
 	return &operand{t: s.b.View(whole, pad, rows), whole: whole, rows: rows, cols: cols, pad: pad, total: total}
 }
 

@@ -161,7 +161,8 @@ func (s *suite) testAdd(t *testing.T) {
 	for _, into := range []int{0, 1} {
 		const rows, cols = 5, 77
 		a, b := s.normals(rows*cols, 1), s.normals(rows*cols, 1)
-		ta, tb := s.b.FromHost(a, rows, cols), s.b.FromHost(b, rows, cols)
+		oa, ob := s.upload(a, rows, cols, false), s.upload(b, rows, cols, false)
+		ta, tb := oa.t, ob.t
 		dst := []backend.Tensor{ta, tb}[into]
 		s.b.Add(dst, ta, tb)
 		got := make([]float32, rows*cols)
