@@ -158,6 +158,7 @@ func (m *Model) Forward(ctx context.Context, ids []int, pos []int32, cache *kvca
 	}
 	w := m.workspaceFor(n, o.MLPChunk)
 	defer m.release(w)
+	w.pending = nil
 
 	idsDev := b.Ints(ids32)
 	b.Embed(w.x, m.Embed, idsDev)
@@ -173,6 +174,7 @@ func (m *Model) Forward(ctx context.Context, ids []int, pos []int32, cache *kvca
 			return nil, err
 		}
 		if o.Pruner != nil {
+			m.flush(w, n)
 			keep, err := o.Pruner.Keep(ctx, b, l, w.rows(w.x, n), pos, len(ids))
 			if err != nil {
 				return nil, fmt.Errorf("pruning before block %d: %w", l, err)
@@ -199,6 +201,7 @@ func (m *Model) Forward(ctx context.Context, ids []int, pos []int32, cache *kvca
 	if err := b.Sync(); err != nil {
 		return nil, err
 	}
+	m.flush(w, n)
 	return m.logits(w, n, o.AllLogits, o.RowLogits)
 }
 
@@ -233,34 +236,72 @@ func (m *Model) block(w *workspace, ly *Layer, l, n int, pos []int32, posDev bac
 	q, a := w.rows(w.q, n), w.rows(w.a, n)
 	eps := float32(c.NormEps)
 
-	b.RMSNorm(h, x, ly.AttnNorm, eps)
-	b.MatMul(q, h, ly.Wq, ly.Bq)
+	m.norm(w, h, x, ly.AttnNorm, eps)
 	// New keys and values go straight into the cache's free rows.
 	k, v := cache.Reserve(l, n)
-	b.MatMul(k, h, ly.Wk, ly.Bk)
-	b.MatMul(v, h, ly.Wv, ly.Bv)
+	if f, ok := b.(backend.QKVer); ok {
+		f.QKV(q, k, v, h, ly.Wq, ly.Wk, ly.Wv, ly.Bq, ly.Bk, ly.Bv)
+	} else {
+		b.MatMul(q, h, ly.Wq, ly.Bq)
+		b.MatMul(k, h, ly.Wk, ly.Bk)
+		b.MatMul(v, h, ly.Wv, ly.Bv)
+	}
 	b.RoPE(q, posDev, c.Heads, c.HeadDim, m.invFreq, c.RopeLayout)
 	b.RoPE(k, posDev, c.KVHeads, c.HeadDim, m.invFreq, c.RopeLayout)
 	cache.Commit(l, pos)
 	kAll, vAll := cache.KV(l)
 	b.Attention(a, q, kAll, vAll, attn)
 	b.MatMul(h, a, ly.Wo, nil)
-	b.Add(x, x, h)
+	w.pending = h
+	m.norm(w, h, x, ly.MLPNorm, eps)
 
-	b.RMSNorm(h, x, ly.MLPNorm, eps)
+	gu, fused := b.(backend.GateUpper)
 	for r := 0; r < n; r += w.chunk {
 		rc := min(w.chunk, n-r)
 		hr, xr := b.View(h, r, rc), b.View(x, r, rc)
-		g, u := w.rows(w.gate, rc), w.rows(w.up, rc)
-		b.MatMul(g, hr, ly.Gate, nil)
-		b.MatMul(u, hr, ly.Up, nil)
-		b.SiLUMul(g, g, u)
+		g := w.rows(w.gate, rc)
+		if fused {
+			gu.GateUp(g, hr, ly.Gate, ly.Up)
+		} else {
+			u := w.rows(w.up, rc)
+			b.MatMul(g, hr, ly.Gate, nil)
+			b.MatMul(u, hr, ly.Up, nil)
+			b.SiLUMul(g, g, u)
+		}
 		o := w.rows(w.q, rc) // free after attention; as wide as hidden only when QDim == Hidden
 		if c.QDim() != c.Hidden {
 			o = w.rows(w.o, rc)
 		}
 		b.MatMul(o, g, ly.Down, nil)
-		b.Add(xr, xr, o)
+		if rc == n {
+			w.pending = o // added to x by the next norm (or flush)
+		} else {
+			b.Add(xr, xr, o)
+		}
+	}
+}
+
+// norm sets dst = RMSNorm(x)·wt, first adding the pending residual delta
+// into x (fused when the backend can).
+func (m *Model) norm(w *workspace, dst, x backend.Tensor, wt backend.Weight, eps float32) {
+	b := m.B
+	if d := w.pending; d != nil {
+		w.pending = nil
+		if f, ok := b.(backend.AddRMSNormer); ok {
+			f.AddRMSNorm(dst, x, d, wt, eps)
+			return
+		}
+		b.Add(x, x, d)
+	}
+	b.RMSNorm(dst, x, wt, eps)
+}
+
+// flush adds the pending residual delta into the first n rows of w.x.
+func (m *Model) flush(w *workspace, n int) {
+	if d := w.pending; d != nil {
+		w.pending = nil
+		x := w.rows(w.x, n)
+		m.B.Add(x, x, d)
 	}
 }
 
@@ -324,7 +365,10 @@ type workspace struct {
 	x, h, q, a  backend.Tensor
 	gate, up, o backend.Tensor
 	lg          backend.Tensor // logits rows, made when first needed
-	chunk       int
+	// pending is a residual delta not yet added to x: the last block's MLP
+	// output, which the next norm adds (fused where the backend can).
+	pending backend.Tensor
+	chunk   int
 }
 
 func newWorkspace(b backend.Backend, c *Config, n, chunk int) *workspace {

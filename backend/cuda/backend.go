@@ -340,6 +340,10 @@ func (b *Backend) Sync() error {
 	return b.sync()
 }
 
+// ActivationBytes reports the size of one activation element: the backend
+// keeps activations (and so the KV cache) in bf16.
+func (b *Backend) ActivationBytes() int { return 2 }
+
 // Memory reports the device bytes the backend holds now and at its peak.
 func (b *Backend) Memory() (used, peak int64) {
 	b.mu.Lock()

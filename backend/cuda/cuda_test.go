@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"github.com/sdtp/sdtp/kvcache"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -488,3 +489,6 @@ func attentionCase(t *testing.T, b *Backend, r *rand.Rand, name string, nq, nk, 
 		}
 	}
 }
+
+// The KV cache sizes its bytes by the backend's activation element.
+var _ kvcache.ActivationSizer = (*Backend)(nil)
