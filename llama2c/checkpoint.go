@@ -12,10 +12,9 @@ package llama2c
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"sort"
 
-	"golang.org/x/sys/unix"
+	"github.com/sdtp/sdtp/internal/mmap"
 )
 
 // headerBytes is the size of the legacy header: seven little-endian int32.
@@ -74,13 +73,13 @@ type slot struct {
 // header exactly (embedding, per-layer weights, final norm, the two RoPE
 // tables, and the classifier when it is not shared).
 func Open(path string) (*Checkpoint, error) {
-	data, err := mapFile(path)
+	data, err := mmap.Map(path)
 	if err != nil {
 		return nil, err
 	}
 	c, err := parse(path, data)
 	if err != nil {
-		_ = unmap(data)
+		_ = mmap.Unmap(data)
 		return nil, err
 	}
 	return c, nil
@@ -184,40 +183,4 @@ func (c *Checkpoint) layout() int {
 	}
 	sort.Strings(c.names)
 	return off
-}
-
-// mapFile maps the whole of path read-only.
-func mapFile(path string) ([]byte, error) {
-	fd, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	size := st.Size()
-	if size == 0 {
-		return []byte{}, nil
-	}
-	if size != int64(int(size)) {
-		return nil, fmt.Errorf("%s: file of %d bytes is too large to map", path, size)
-	}
-	data, err := unix.Mmap(int(fd.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("%s: mmap: %w", path, err)
-	}
-	return data, nil
-}
-
-// unmap releases a mapping made by mapFile.
-func unmap(data []byte) error {
-	if len(data) == 0 {
-		return nil
-	}
-	return unix.Munmap(data)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/sdtp/sdtp/hfconfig"
+	"github.com/sdtp/sdtp/internal/mmap"
 	"github.com/sdtp/sdtp/safetensors"
 )
 
@@ -96,7 +97,7 @@ func (c *Checkpoint) Close() error {
 	if c.data == nil {
 		return nil
 	}
-	err := unmap(c.data)
+	err := mmap.Unmap(c.data)
 	c.data = nil
 	if err != nil {
 		return fmt.Errorf("%s: unmap: %w", c.path, err)

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/sdtp/sdtp/internal/half"
 )
 
 // The element types this package hands out. Others may appear in a file;
@@ -35,35 +37,13 @@ func Supported(dtype string) bool {
 }
 
 // BF16ToFloat32 widens a bfloat16 bit pattern to float32 (exact).
-func BF16ToFloat32(b uint16) float32 { return math.Float32frombits(uint32(b) << 16) }
+func BF16ToFloat32(b uint16) float32 { return half.BF16ToF32(b) }
 
 // Float32ToBF16 rounds f to the nearest bfloat16, ties to even; NaN stays NaN.
-func Float32ToBF16(f float32) uint16 {
-	u := math.Float32bits(f)
-	if u&0x7fffffff > 0x7f800000 {
-		return uint16(u>>16) | 0x40
-	}
-	u += 0x7fff + (u>>16)&1
-	return uint16(u >> 16)
-}
+func Float32ToBF16(f float32) uint16 { return half.F32ToBF16(f) }
 
 // F16ToFloat32 widens an IEEE binary16 bit pattern to float32 (exact).
-func F16ToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	man := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | man<<13)
-	case exp == 0:
-		f := float32(man) * (1.0 / (1 << 24))
-		if sign != 0 {
-			f = -f
-		}
-		return f
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | man<<13)
-}
+func F16ToFloat32(h uint16) float32 { return half.F16ToF32(h) }
 
 // NumElements returns the product of the tensor's shape (1 for a scalar).
 func (t Tensor) NumElements() int {

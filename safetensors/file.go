@@ -9,9 +9,8 @@ package safetensors
 
 import (
 	"fmt"
-	"os"
 
-	"golang.org/x/sys/unix"
+	"github.com/sdtp/sdtp/internal/mmap"
 )
 
 // Tensor is one named tensor. Data holds the raw little-endian elements; for
@@ -37,13 +36,13 @@ type File struct {
 // no overlaps) and, for every dtype of known size, size == product(shape) *
 // dtype size. Errors name the file and, where one is at fault, the tensor.
 func Open(path string) (*File, error) {
-	data, err := mapFile(path)
+	data, err := mmap.Map(path)
 	if err != nil {
 		return nil, err
 	}
 	hdr, err := parseHeader(path, data)
 	if err != nil {
-		_ = unmap(data)
+		_ = mmap.Unmap(data)
 		return nil, err
 	}
 	return &File{path: path, data: data, hdr: hdr}, nil
@@ -98,47 +97,10 @@ func (f *File) Close() error {
 	if f.data == nil {
 		return nil
 	}
-	err := unmap(f.data)
+	err := mmap.Unmap(f.data)
 	f.data = nil
 	if err != nil {
 		return fmt.Errorf("%s: unmap: %w", f.path, err)
 	}
 	return nil
-}
-
-// mapFile maps the whole of path read-only. An empty file maps to an empty,
-// non-nil slice.
-func mapFile(path string) ([]byte, error) {
-	fd, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	size := st.Size()
-	if size == 0 {
-		return []byte{}, nil
-	}
-	if size != int64(int(size)) {
-		return nil, fmt.Errorf("%s: file of %d bytes is too large to map", path, size)
-	}
-	data, err := unix.Mmap(int(fd.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("%s: mmap: %w", path, err)
-	}
-	return data, nil
-}
-
-// unmap releases a mapping made by mapFile.
-func unmap(data []byte) error {
-	if len(data) == 0 {
-		return nil
-	}
-	return unix.Munmap(data)
 }
