@@ -80,8 +80,12 @@ func appendLegacy(lp *legacyLogprobs, toks []generate.Token, pieces []string, of
 		var top map[string]float64
 		if !math.IsNaN(t.Logprob) {
 			top = make(map[string]float64, len(t.Top))
+			prev := -1
+			if i > 0 {
+				prev = toks[i-1].ID
+			}
 			for _, a := range t.Top {
-				k := dec.Decode([]int{a.ID})
+				k := altPiece(dec, prev, a.ID)
 				if _, dup := top[k]; !dup && finite(a.Logprob) != nil {
 					top[k] = a.Logprob
 				}
@@ -140,4 +144,14 @@ func newChatLogprobs(toks []generate.Token, pieces []string, dec generate.Decode
 		lp.Content = append(lp.Content, c)
 	}
 	return lp
+}
+
+// altPiece renders an alternative token as the tokens list renders the
+// chosen one: as the text it adds after the previous token, so that a
+// SentencePiece word start keeps its space (" Once", not "Once").
+func altPiece(dec generate.Decoder, prev, id int) string {
+	if prev < 0 {
+		return dec.Decode([]int{id})
+	}
+	return emitted(dec.Decode([]int{prev}), dec.Decode([]int{prev, id}))
 }

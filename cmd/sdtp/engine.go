@@ -74,6 +74,40 @@ func (f *engineFlags) openTokenizer() (tokenizer.Tokenizer, error) {
 	return t, nil
 }
 
+// engine is an opened backend, model and (when one is found) tokenizer.
+type engine struct {
+	b   backend.Backend
+	m   *model.Model
+	tok tokenizer.Tokenizer
+}
+
+// open opens the backend, the model and the tokenizer the flags name; on
+// error nothing stays open.
+func (f *engineFlags) open() (*engine, error) {
+	b, err := f.openBackend()
+	if err != nil {
+		return nil, err
+	}
+	m, err := f.openModel(b)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	tok, err := f.openTokenizer()
+	if err != nil {
+		m.Close()
+		b.Close()
+		return nil, err
+	}
+	return &engine{b: b, m: m, tok: tok}, nil
+}
+
+// Close releases the model and the backend.
+func (e *engine) Close() {
+	e.m.Close()
+	e.b.Close()
+}
+
 // pruneFlags choose the pruning of the prompt during prefill.
 type pruneFlags struct {
 	module string

@@ -77,20 +77,12 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("give only one of --prompt, --chat, --prompt-ids")
 	}
 
-	b, err := ef.openBackend()
+	eng, err := ef.open()
 	if err != nil {
 		return err
 	}
-	defer b.Close()
-	m, err := ef.openModel(b)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	tok, err := ef.openTokenizer()
-	if err != nil {
-		return err
-	}
+	defer eng.Close()
+	b, m, tok := eng.b, eng.m, eng.tok
 	var ids []int
 	switch {
 	case *promptIDs != "":

@@ -30,28 +30,18 @@ func openLongbenchEngine(ef *engineFlags, pf *pruneFlags) (*longbenchEngine, err
 	if ef.model == "" {
 		return nil, fmt.Errorf("--model is required")
 	}
-	b, err := ef.openBackend()
+	eng, err := ef.open()
 	if err != nil {
 		return nil, err
 	}
-	m, err := ef.openModel(b)
-	if err != nil {
-		b.Close()
-		return nil, err
-	}
-	tok, err := ef.openTokenizer()
-	if err == nil && tok == nil {
-		err = fmt.Errorf("--tokenizer is required: LongBench prompts are text")
-	}
-	if err != nil {
-		m.Close()
-		b.Close()
-		return nil, err
+	b, m, tok := eng.b, eng.m, eng.tok
+	if tok == nil {
+		eng.Close()
+		return nil, fmt.Errorf("--tokenizer is required: LongBench prompts are text")
 	}
 	pr, cleanup, err := pf.pruner(m)
 	if err != nil {
-		m.Close()
-		b.Close()
+		eng.Close()
 		return nil, err
 	}
 	g := &engineGenerator{m: m, tok: tok, pruner: pr, stop: append(append([]int(nil), m.Config.EOS...), tok.EOS()...)}

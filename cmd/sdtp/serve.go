@@ -70,20 +70,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		queueLen = -1 // server.Options: negative means no queue
 	}
 
-	b, err := ef.openBackend()
+	eng, err := ef.open()
 	if err != nil {
 		return err
 	}
-	defer b.Close()
-	m, err := ef.openModel(b)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	tok, err := ef.openTokenizer()
-	if err != nil {
-		return err
-	}
+	defer eng.Close()
+	b, m, tok := eng.b, eng.m, eng.tok
 	pr, err := newServePruners(m, pf)
 	if err != nil {
 		return err
@@ -131,8 +123,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	eng := &server.ModelEngine{Model: m, StopIDs: server.StopIDs(&m.Config, o.Tokenizer)}
-	s, err := server.New(eng, o)
+	s, err := server.New(&server.ModelEngine{Model: m, StopIDs: server.StopIDs(&m.Config, o.Tokenizer)}, o)
 	if err != nil {
 		return err
 	}
