@@ -76,6 +76,9 @@ func Run(t *testing.T, b backend.Backend, o Options) {
 		{"Gather", s.testGather},
 		{"Attention", s.testAttention},
 		{"LogSoftmax", s.testLogSoftmax},
+		{"AddRMSNorm", s.testAddRMSNorm},
+		{"QKV", s.testQKV},
+		{"GateUp", s.testGateUp},
 		{"Memory", s.testMemory},
 	}
 	for _, tc := range tests {

@@ -219,7 +219,7 @@ func (b *Backend) loadKernels() error {
 			return err
 		}
 	}
-	smem := map[string]int{"gemv_bf16": 4 * gemvSmemCols}
+	smem := map[string]int{"gemv_bf16": 4 * gemvSmemCols, "gemv_qkv_bf16": 4 * gemvSmemCols, "gemv_gateup_bf16": 4 * gemvSmemCols}
 	for _, k := range decodeKernels2 {
 		smem[k.name] = k.smem()
 	}

@@ -27,6 +27,13 @@
 // query over the cache (decode); an mma.sync flash-attention kernel for
 // head sizes 64 and 128; and a simple kernel for any other head size.
 //
+// Fused ops (backend.AddRMSNormer, QKVer, GateUpper): for one token, QKV
+// and GateUp are single bandwidth-bound kernels reading all their weight
+// matrices in one launch (bias and SiLU fused; GateUp rounds both products
+// to bf16 before the SiLU-mul, as the composition does); for more rows
+// they run cuBLAS GEMMs (GateUp then one SiLU-mul kernel). AddRMSNorm is
+// one kernel per row for any row count.
+//
 // Threading: the backend uses the device's primary context, made current on
 // the calling OS thread (locked for the duration of each call), so any
 // goroutine may call it; calls are serialised by a mutex. Device memory

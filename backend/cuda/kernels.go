@@ -36,7 +36,7 @@ var kernelNames = []string{
 	"add_bf16", "silu_mul_bf16", "gelu_bf16", "add_bias_bf16",
 	"rmsnorm_bf16", "log_softmax_bf16", "gather_rows_bf16", "rope_bf16",
 	"flash_attn_d64", "flash_attn_d128", "flash_attn_d64_m2", "flash_attn_d128_m2", "flash_attn_d128_m2q", "flash_attn_d128_m2n32",
-	"gemv_bf16", "copy_bf16", "decode_mma_d64", "decode_mma_d128",
+	"gemv_bf16", "gemv_qkv_bf16", "gemv_gateup_bf16", "add_rmsnorm_bf16", "copy_bf16", "decode_mma_d64", "decode_mma_d128",
 	"decode_mma_d128_n32_s3", "decode_mma_d128_n32_s4", "decode_mma_d128_n64_s2", "decode_mma_d128_n64_s3",
 	"attn_decode_d8", "attn_decode_d16", "attn_decode_d32", "attn_decode_d64", "attn_decode_d128", "attn_decode_d256",
 	"attn_decode_combine", "attn_generic",

@@ -61,7 +61,9 @@ func (a *args) launch(name string, grid, block dim3, smem int) {
 		uintptr(grid.x), uintptr(grid.y), uintptr(grid.z),
 		uintptr(block.x), uintptr(block.y), uintptr(block.z),
 		uintptr(smem), b.stream, b.params.addr()+argPtrOffset, 0)
-	b.fail(b.drv.check(fmt.Sprintf("cuLaunchKernel %s grid %v block %v", name, grid, block), cuResult(r)))
+	if r != 0 { // the message is formatted only on failure: launches are hot
+		b.fail(b.drv.check(fmt.Sprintf("cuLaunchKernel %s grid %v block %v", name, grid, block), cuResult(r)))
+	}
 }
 
 // grid1 is a 1-D grid of 256-thread blocks covering n work items, capped

@@ -60,34 +60,54 @@ func boolInt(v bool) int {
 
 // MatMul sets dst = x·wᵀ (+ bias) with cuBLAS (bf16 in, f32 accumulate).
 func (b *Backend) MatMul(dst, x backend.Tensor, w, bias backend.Weight) {
-	d, xt, wt := asTensor("MatMul", dst), asTensor("MatMul", x), asWeight("MatMul", w)
+	d, xt, wt, bt := checkMatMul("MatMul", dst, x, w, bias)
+	b.enter()
+	defer b.leave()
+	b.matmul(d, xt, wt, bt)
+}
+
+// checkMatMul converts and checks MatMul's operands (bias may be nil).
+func checkMatMul(op string, dst, x backend.Tensor, w, bias backend.Weight) (*tensor, *tensor, *weight, *weight) {
+	d, xt, wt := asTensor(op, dst), asTensor(op, x), asWeight(op, w)
 	if xt.cols != wt.cols || d.rows != xt.rows || d.cols != wt.rows {
-		panic(fmt.Sprintf("cuda: MatMul: dst %s, x %s, w %s", d, xt, wt))
+		panic(fmt.Sprintf("cuda: %s: dst %s, x %s, w %s", op, d, xt, wt))
 	}
 	var bt *weight
 	if bias != nil {
-		bt = asWeight("MatMul", bias)
+		bt = asWeight(op, bias)
 		if bt.rows*bt.cols != wt.rows {
-			panic(fmt.Sprintf("cuda: MatMul: bias %s for w %s", bt, wt))
+			panic(fmt.Sprintf("cuda: %s: bias %s for w %s", op, bt, wt))
 		}
 	}
-	b.enter()
-	defer b.leave()
+	return d, xt, wt, bt
+}
+
+// gemvOK says whether the one-token kernels of ours take x·wᵀ for all ws.
+func (b *Backend) gemvOK(xt *tensor, ws ...*weight) bool {
+	if xt.rows != 1 || !b.useGEMV || xt.cols%8 != 0 || xt.cols > gemvSmemCols || !aligned16(xt.ptr) {
+		return false
+	}
+	for _, w := range ws {
+		if !aligned16(w.ptr) {
+			return false
+		}
+	}
+	return true
+}
+
+// matmul is MatMul on checked operands, with the backend entered.
+func (b *Backend) matmul(d, xt *tensor, wt, bt *weight) {
 	if b.err != nil || d.elems() == 0 {
 		return
 	}
 	if xt.cols == 0 {
 		b.fail(b.drv.check("cuMemsetD16Async", b.memsetD16Async(d.ptr, 0, d.elems())))
-	} else if xt.rows == 1 && b.useGEMV && xt.cols%8 == 0 && xt.cols <= gemvSmemCols && aligned16(xt.ptr, wt.ptr) {
+	} else if b.gemvOK(xt, wt) {
 		// One token (decode): bandwidth-bound kernels of our own, bias fused.
-		var bp uintptr
-		if bt != nil {
-			bp = bt.ptr
-		}
 		// Longer rows (the MLP down projection) go to cuBLAS, measured
 		// faster there than a global-memory variant of this kernel
 		// (2.49 vs 2.38 TB/s).
-		b.args().ptr(d.ptr).ptr(xt.ptr).ptr(wt.ptr).ptr(bp).i32(wt.rows).i32(xt.cols).
+		b.args().ptr(d.ptr).ptr(xt.ptr).ptr(wt.ptr).ptr(bt.addr()).i32(wt.rows).i32(xt.cols).
 			launch("gemv_bf16", dim3{(wt.rows + 7) / 8, 1, 1}, block256, 4*xt.cols)
 		return
 	} else {
@@ -117,12 +137,16 @@ func (b *Backend) RMSNorm(dst, x backend.Tensor, w backend.Weight, eps float32) 
 	b.enter()
 	defer b.leave()
 	vec := xt.cols%8 == 0 && aligned16(d.ptr, xt.ptr, wt.ptr)
-	threads := 256
-	if xt.cols <= 1024 {
-		threads = 128
-	}
 	b.args().ptr(d.ptr).ptr(xt.ptr).ptr(wt.ptr).i32(xt.cols).f32(eps).i32(boolInt(vec)).
-		launch("rmsnorm_bf16", dim3{d.rows, 1, 1}, dim3{threads, 1, 1}, 0)
+		launch("rmsnorm_bf16", dim3{d.rows, 1, 1}, normBlock(xt.cols), 0)
+}
+
+// normBlock is the block of the row-norm kernels for rows of cols.
+func normBlock(cols int) dim3 {
+	if cols <= 1024 {
+		return dim3{128, 1, 1}
+	}
+	return block256
 }
 
 // gemvSmemCols is the longest row gemv_bf16 stages in shared memory; longer

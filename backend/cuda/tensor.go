@@ -38,6 +38,14 @@ type weight struct {
 	dt         backend.DType // as given by the caller
 }
 
+// addr is the weight's device address, 0 for a nil weight (an absent bias).
+func (w *weight) addr() uintptr {
+	if w == nil {
+		return 0
+	}
+	return w.ptr
+}
+
 func (w *weight) Rows() int            { return w.rows }
 func (w *weight) Cols() int            { return w.cols }
 func (w *weight) DType() backend.DType { return w.dt }

@@ -188,23 +188,20 @@ extern "C" __global__ void rope_bf16(bf16* x, const int* pos, u64 rows, int stri
   }
 }
 
-// gemv_bf16: y (1×M) = x (1×K) · Wᵀ (+ bias) for one token (decode), W
-// M×K row-major, K % 8 == 0 and 16-byte aligned rows. A block of 8 warps
-// stages x in shared memory as float; each warp computes one output.
-extern "C" __global__ void __launch_bounds__(256) gemv_bf16(bf16* y, const bf16* x, const bf16* W, const bf16* bias,
-                                                             int M, int K) {
-  extern __shared__ float gv_x[];
-  for (int i = threadIdx.x * 8; i < K; i += 256 * 8) {
+// gemv_stage_x copies x (1×K, K % 8 == 0) into shared memory as float.
+DEV void gemv_stage_x(float* xs, const bf16* x, int K) {
+  for (int i = threadIdx.x * 8; i < K; i += blockDim.x * 8) {
     float f[8];
     load8(x + i, f);
-    *(float4*)(gv_x + i) = make_float4(f[0], f[1], f[2], f[3]);
-    *(float4*)(gv_x + i + 4) = make_float4(f[4], f[5], f[6], f[7]);
+    *(float4*)(xs + i) = make_float4(f[0], f[1], f[2], f[3]);
+    *(float4*)(xs + i + 4) = make_float4(f[4], f[5], f[6], f[7]);
   }
   __syncthreads();
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int row = blockIdx.x * 8 + warp;
-  if (row >= M) return;
-  const bf16* w = W + (long)row * K;
+}
+
+// gemv_dot is one warp's dot product of weight row w (16-byte aligned,
+// K % 8 == 0) with the staged x; every lane gets the sum.
+DEV float gemv_dot(const bf16* w, const float* xs, int K, int lane) {
   float acc = 0.f;
 #pragma unroll 4
   for (int c = lane * 8; c < K; c += 256) {
@@ -214,11 +211,115 @@ extern "C" __global__ void __launch_bounds__(256) gemv_bf16(bf16* y, const bf16*
     unpack2(v.y, f[2], f[3]);
     unpack2(v.z, f[4], f[5]);
     unpack2(v.w, f[6], f[7]);
-    float4 x0 = *(const float4*)(gv_x + c), x1 = *(const float4*)(gv_x + c + 4);
+    float4 x0 = *(const float4*)(xs + c), x1 = *(const float4*)(xs + c + 4);
     acc += f[0] * x0.x + f[1] * x0.y + f[2] * x0.z + f[3] * x0.w + f[4] * x1.x + f[5] * x1.y + f[6] * x1.z + f[7] * x1.w;
   }
-  acc = warp_sum(acc);
+  return warp_sum(acc);
+}
+
+// gemv_bf16: y (1×M) = x (1×K) · Wᵀ (+ bias) for one token (decode), W
+// M×K row-major, K % 8 == 0 and 16-byte aligned rows. A block of 8 warps
+// stages x in shared memory as float; each warp computes one output.
+extern "C" __global__ void __launch_bounds__(256) gemv_bf16(bf16* y, const bf16* x, const bf16* W, const bf16* bias,
+                                                             int M, int K) {
+  extern __shared__ float gv_x[];
+  gemv_stage_x(gv_x, x, K);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int row = blockIdx.x * 8 + warp;
+  if (row >= M) return;
+  float acc = gemv_dot(W + (long)row * K, gv_x, K, lane);
   if (lane == 0) y[row] = f2bf(acc + (bias ? bf2f(bias[row]) : 0.f));
+}
+
+// gemv_qkv_bf16: the three attention projections of one token in one
+// launch: rows [0, M0) of the virtual output are y0 = x·W0ᵀ (+ b0), the
+// next M1 are y1 and the last M2 are y2 (biases may be null). Same
+// arithmetic per output as gemv_bf16.
+extern "C" __global__ void __launch_bounds__(256) gemv_qkv_bf16(bf16* y0, bf16* y1, bf16* y2, const bf16* x,
+                                                                 const bf16* W0, const bf16* W1, const bf16* W2,
+                                                                 const bf16* b0, const bf16* b1, const bf16* b2,
+                                                                 int M0, int M1, int M2, int K) {
+  extern __shared__ float gv_x[];
+  gemv_stage_x(gv_x, x, K);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  int row = blockIdx.x * 8 + warp;
+  bf16* y = y0;
+  const bf16* W = W0;
+  const bf16* bias = b0;
+  if (row >= M0) {
+    row -= M0;
+    y = y1, W = W1, bias = b1;
+    if (row >= M1) {
+      row -= M1;
+      y = y2, W = W2, bias = b2;
+      if (row >= M2) return;
+    }
+  }
+  float acc = gemv_dot(W + (long)row * K, gv_x, K, lane);
+  if (lane == 0) y[row] = f2bf(acc + (bias ? bf2f(bias[row]) : 0.f));
+}
+
+// gemv_gateup_bf16: y = silu(x·Gᵀ) * (x·Uᵀ) for one token, G and U M×K.
+// Each warp reads row r of both matrices; the two products are rounded to
+// bf16 before the SiLU-mul, as the composed MatMul, MatMul, SiLUMul do.
+extern "C" __global__ void __launch_bounds__(256) gemv_gateup_bf16(bf16* y, const bf16* x, const bf16* G, const bf16* U,
+                                                                    int M, int K) {
+  extern __shared__ float gv_x[];
+  gemv_stage_x(gv_x, x, K);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int row = blockIdx.x * 8 + warp;
+  if (row >= M) return;
+  float g = gemv_dot(G + (long)row * K, gv_x, K, lane);
+  float u = gemv_dot(U + (long)row * K, gv_x, K, lane);
+  if (lane == 0) {
+    float A = bf2f(f2bf(g)), B = bf2f(f2bf(u));
+    y[row] = f2bf(silu(A) * B);
+  }
+}
+
+// add_rmsnorm_bf16: one block per row: x += d (rounded to bf16 as add_bf16
+// does), then dst = RMSNorm(x)·w as rmsnorm_bf16. dst may alias d: each
+// thread reads d only at the elements it later writes to dst.
+extern "C" __global__ void add_rmsnorm_bf16(bf16* dst, bf16* x, const bf16* d, const bf16* w, int cols, float eps,
+                                            int vec) {
+  __shared__ float scratch[33];
+  bf16* xr = x + (u64)blockIdx.x * cols;
+  const bf16* drow = d + (u64)blockIdx.x * cols;
+  bf16* dr = dst + (u64)blockIdx.x * cols;
+  float ss = 0.f;
+  if (vec) {
+    for (int c = threadIdx.x * 8; c < cols; c += blockDim.x * 8) {
+      float f[8], g[8];
+      load8(xr + c, f);
+      load8(drow + c, g);
+#pragma unroll
+      for (int e = 0; e < 8; e++) f[e] = bf2f(f2bf(f[e] + g[e]));
+      store8(xr + c, f);
+#pragma unroll
+      for (int e = 0; e < 8; e++) ss += f[e] * f[e];
+    }
+  } else {
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+      bf16 s = f2bf(bf2f(xr[c]) + bf2f(drow[c]));
+      xr[c] = s;
+      float f = bf2f(s);
+      ss += f * f;
+    }
+  }
+  ss = block_sum(ss, scratch);
+  float inv = rsqrtf(ss / (float)cols + eps);
+  if (vec) {
+    for (int c = threadIdx.x * 8; c < cols; c += blockDim.x * 8) {
+      float f[8], g[8];
+      load8(xr + c, f);
+      load8(w + c, g);
+#pragma unroll
+      for (int e = 0; e < 8; e++) f[e] = f[e] * inv * g[e];
+      store8(dr + c, f);
+    }
+  } else {
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) dr[c] = f2bf(bf2f(xr[c]) * inv * bf2f(w[c]));
+  }
 }
 
 // copy_bf16 copies n elements; small copies run as this kernel rather than
