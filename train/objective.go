@@ -131,11 +131,13 @@ type stageState struct {
 	dScore     []float64 // ∂L/∂score from L_mse and L_rank
 }
 
-// decisions freezes the hard decisions and the soft values of a forward
-// pass: with it, a pass uses the mask hard + soft − soft₀, whose value is
-// hard at the frozen point and whose true gradient is the straight-through
-// gradient. Tests check the straight-through path with it.
-type decisions struct{ hard, soft [][]float64 }
+// decisions freezes the hard decisions, the soft values and the module
+// inputs of a forward pass: with it, a pass scores the frozen inputs and
+// uses the mask hard + (soft − soft₀), whose value is hard at the frozen
+// point and whose true gradient is the gradient Loss computes (straight
+// through the hard decisions, stopped at the module inputs). Tests check
+// the gradient with it.
+type decisions struct{ hard, soft, inputs [][]float64 }
 
 // Loss computes the loss of one example and adds its gradient, scaled by
 // scale, to grad (which may be nil for the loss alone). noise seeds the
@@ -267,6 +269,7 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 	dec := &decisions{}
 	for _, st := range states {
 		dec.hard = append(dec.hard, st.hard)
+		dec.inputs = append(dec.inputs, st.mlp.x)
 		dec.soft = append(dec.soft, st.soft)
 	}
 	if grad == nil {
@@ -290,7 +293,7 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 		}
 		return s
 	}
-	tr.Backward(dout, func(l int, dx, dkeep []float64) {
+	tr.Backward(dout, func(l int, _, dkeep []float64) {
 		s := stageAt(l)
 		if s < 0 {
 			return
@@ -318,7 +321,10 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 			dlogits[2*j] += st.dScore[j]
 			dlogits[2*j+1] -= st.dScore[j]
 		}
-		p.Stages[s].backward(&grad.Stages[s], dx, st.mlp, dlogits, d, w)
+		// The gradient stops at the module's input: each module learns from
+		// its own decisions and scores, not by reshaping the hidden states
+		// that later modules see (that path only added noise).
+		p.Stages[s].backward(&grad.Stages[s], nil, st.mlp, dlogits, d, w)
 	})
 	return t, dec, nil
 }
@@ -327,6 +333,9 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 // (tokens after the prompt and protected prompt tokens are always kept).
 func (o *Objective) decide(p *Params, s int, x []float64, n, prompt int, noise uint64, frozen *decisions) *stageState {
 	d, w := p.Hidden, p.Width
+	if frozen != nil {
+		x = frozen.inputs[s]
+	}
 	st := &stageState{mlp: p.Stages[s].forward(x, n, d, w), hard: make([]float64, n), soft: make([]float64, n), mask: make([]float64, n)}
 	rng := rand.New(rand.NewPCG(noise, uint64(s)))
 	for j := 0; j < n; j++ {

@@ -69,9 +69,10 @@ func tinyExample(t testing.TB, m *lm.Model) Example {
 // hard decision gives zero almost everywhere, so the check differentiates
 // the surrogate whose masks are hard + soft(θ) − soft(θ₀): its value at θ₀
 // is the hard-mask loss and its exact gradient is what the
-// straight-through estimator computes. Every loss term is on, masks
-// accumulate over two stages, and the gradient flows through the first
-// stage's masks into the second stage's inputs.
+// straight-through estimator computes (the surrogate also scores the
+// frozen module inputs, where Loss stops the gradient). Every loss term is
+// on, masks accumulate over two stages, and the first stage's masks shape
+// the second stage's inputs and the loss.
 func TestStraightThroughGrad(t *testing.T) {
 	m := tinyModel(t)
 	ex := tinyExample(t, m)
