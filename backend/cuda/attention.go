@@ -26,7 +26,7 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, s backend.AttentionShap
 	scaleLog2 := s.Scale * float32(math.Log2E)
 	hd := s.HeadDim
 	switch {
-	case nq == 1 && decodeHeadDim(hd) && aligned16(qt.ptr, kt.ptr, vt.ptr):
+	case nq == 1 && !b.f32 && decodeHeadDim(hd) && aligned16(qt.ptr, kt.ptr, vt.ptr):
 		b.attnDecode(d, qt, kt, vt, s, scaleLog2)
 	case b.useDNN && b.dnn != nil && nq == nk && nq >= b.dnnMinLen && (hd == 64 || hd == 128) &&
 		aligned16(qt.ptr, kt.ptr, vt.ptr, d.ptr) && b.dnnAttention(d, qt, kt, vt, nq, s.Heads, s.KVHeads, hd, s.Scale):

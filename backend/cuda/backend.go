@@ -13,6 +13,7 @@ import (
 
 func init() {
 	backend.Register("cuda", func(o backend.Options) (backend.Backend, error) { return Open(o) })
+	backend.Register("cuda-f32", func(o backend.Options) (backend.Backend, error) { return OpenF32(o) })
 }
 
 // Backend runs the backend operations on one NVIDIA GPU.
@@ -56,6 +57,9 @@ type Backend struct {
 	useDNN    bool // take the cuDNN path where it has a plan
 	dnnMinLen int  // shortest prefill sent to cuDNN
 
+	f32   bool // activations and weights in float32 ("cuda-f32")
+	esize int  // bytes per activation or weight element: 2 (bf16) or 4
+
 	err error // first device error (sticky)
 }
 
@@ -70,9 +74,18 @@ const (
 	blasWSBytes  = 32 << 20
 )
 
-// Open opens device o.Device. It fails with an error when the driver, the
-// CUDA libraries or the device are missing.
-func Open(o backend.Options) (*Backend, error) {
+// Open opens device o.Device with bf16 activations and weights (the
+// "cuda" backend). It fails with an error when the driver, the CUDA
+// libraries or the device are missing.
+func Open(o backend.Options) (*Backend, error) { return open(o, false) }
+
+// OpenF32 opens device o.Device with float32 activations and weights (the
+// "cuda-f32" backend): cuBLAS f32 GEMMs without TF32, the generic
+// attention kernel, no cuDNN. It is for exactness checks against the CPU
+// backend, not speed.
+func OpenF32(o backend.Options) (*Backend, error) { return open(o, true) }
+
+func open(o backend.Options, f32 bool) (*Backend, error) {
 	drv, err := openDriver()
 	if err != nil {
 		return nil, err
@@ -90,15 +103,19 @@ func Open(o backend.Options) (*Backend, error) {
 	if o.Device < 0 || o.Device >= int(count) {
 		return nil, fmt.Errorf("device %d does not exist (%d GPUs found)", o.Device, count)
 	}
-	b := &Backend{drv: drv, fn: map[string]uintptr{}, allocs: map[uintptr]int64{}, flash: map[int]flashKernel{}, useGEMV: true, decodeMMA: map[int]decodeKernel{}, useDNN: true, dnnMinLen: dnnDefaultMinLen}
-	for _, k := range flashKernels {
-		if k.dflt {
-			b.flash[k.d] = k
+	b := &Backend{drv: drv, fn: map[string]uintptr{}, allocs: map[uintptr]int64{}, flash: map[int]flashKernel{}, useGEMV: true, decodeMMA: map[int]decodeKernel{}, useDNN: !f32, dnnMinLen: dnnDefaultMinLen, f32: f32, esize: 2}
+	if f32 {
+		b.esize = 4
+	} else {
+		for _, k := range flashKernels {
+			if k.dflt {
+				b.flash[k.d] = k
+			}
 		}
-	}
-	for _, k := range decodeKernels2 {
-		if k.dflt {
-			b.decodeMMA[k.d] = k
+		for _, k := range decodeKernels2 {
+			if k.dflt {
+				b.decodeMMA[k.d] = k
+			}
 		}
 	}
 	runtime.LockOSThread()
@@ -166,7 +183,9 @@ func (b *Backend) init(ordinal int32) error {
 	if r := b.blas.cublasSetStream(b.handle, b.stream); r != 0 {
 		return fmt.Errorf("cublasSetStream failed with status %d", r)
 	}
-	b.openDNN()
+	if !b.f32 {
+		b.openDNN()
+	}
 	if b.blasWS, err = b.alloc(blasWSBytes); err != nil {
 		return err
 	}
@@ -183,14 +202,18 @@ func (b *Backend) loadKernels() error {
 	var drvVer int32
 	b.drv.cuDriverGetVersion(&drvVer)
 	cache := newKernelCache()
-	key := cacheKey(src, fmt.Sprint(compileOptions), b.name, fmt.Sprintf("sm_%d%d", b.ccMaj, b.ccMin), fmt.Sprint(drvVer))
+	opts := compileOptions
+	if b.f32 {
+		opts = append(append([]string(nil), opts...), "-DSDTP_F32")
+	}
+	key := cacheKey(src, fmt.Sprint(opts), b.name, fmt.Sprintf("sm_%d%d", b.ccMaj, b.ccMin), fmt.Sprint(drvVer))
 	image, ok := cache.load(key)
 	if !ok {
 		nv, err := openNVRTC()
 		if err != nil {
 			return err
 		}
-		c, err := nv.compile(src, "sdtp_kernels.cu", b.ccMaj, b.ccMin, compileOptions)
+		c, err := nv.compile(src, "sdtp_kernels.cu", b.ccMaj, b.ccMin, opts)
 		if err != nil {
 			return err
 		}
@@ -205,6 +228,9 @@ func (b *Backend) loadKernels() error {
 		return err
 	}
 	for _, n := range kernelNames {
+		if b.f32 && bf16OnlyKernel(n) {
+			continue
+		}
 		var f uintptr
 		if err := b.drv.check("cuModuleGetFunction "+n, b.drv.cuModuleGetFunction(&f, b.module, n)); err != nil {
 			return err
@@ -214,6 +240,9 @@ func (b *Backend) loadKernels() error {
 	var optin int32
 	b.drv.cuDeviceGetAttribute(&optin, cuDevAttrSharedPerBlockOptin, b.dev)
 	b.smemOptin = int(optin)
+	if b.f32 {
+		return b.setSmem(map[string]int{"gemv_bf16": 4 * gemvSmemCols, "gemv_qkv_bf16": 4 * gemvSmemCols, "gemv_gateup_bf16": 4 * gemvSmemCols})
+	}
 	for _, k := range flashKernels {
 		if err := b.drv.check("cuFuncSetAttribute "+k.name, b.drv.cuFuncSetAttribute(b.fn[k.name], cuFuncAttrMaxDynamicShared, int32(k.smem()))); err != nil {
 			return err
@@ -223,6 +252,11 @@ func (b *Backend) loadKernels() error {
 	for _, k := range decodeKernels2 {
 		smem[k.name] = k.smem()
 	}
+	return b.setSmem(smem)
+}
+
+// setSmem raises the dynamic shared memory limit of the named kernels.
+func (b *Backend) setSmem(smem map[string]int) error {
 	for name, bytes := range smem {
 		if err := b.drv.check("cuFuncSetAttribute "+name, b.drv.cuFuncSetAttribute(b.fn[name], cuFuncAttrMaxDynamicShared, int32(bytes))); err != nil {
 			return err
@@ -317,6 +351,16 @@ func (b *Backend) memcpyDtoDAsync(dst, src uintptr, n int) cuResult {
 	return cuResult(r)
 }
 
+// zero queues a fill of n elements at dst with zeros.
+func (b *Backend) zero(dst uintptr, n int) {
+	b.fail(b.drv.check("cuMemsetD16Async", b.memsetD16Async(dst, 0, n*b.esize/2)))
+}
+
+func (b *Backend) memsetD32Async(dst uintptr, v uint32, n int) cuResult {
+	r, _, _ := purego.SyscallN(b.drv.cuMemsetD32Async, dst, uintptr(v), uintptr(n), b.stream)
+	return cuResult(r)
+}
+
 func (b *Backend) memsetD16Async(dst uintptr, v uint16, n int) cuResult {
 	r, _, _ := purego.SyscallN(b.drv.cuMemsetD16Async, dst, uintptr(v), uintptr(n), b.stream)
 	return cuResult(r)
@@ -327,8 +371,13 @@ func (b *Backend) sync() error {
 	return b.err
 }
 
-// Name returns "cuda".
-func (b *Backend) Name() string { return "cuda" }
+// Name returns "cuda", or "cuda-f32" for a backend from OpenF32.
+func (b *Backend) Name() string {
+	if b.f32 {
+		return "cuda-f32"
+	}
+	return "cuda"
+}
 
 // Device returns the GPU's name.
 func (b *Backend) Device() string { return b.name }
@@ -341,8 +390,9 @@ func (b *Backend) Sync() error {
 }
 
 // ActivationBytes reports the size of one activation element: the backend
-// keeps activations (and so the KV cache) in bf16.
-func (b *Backend) ActivationBytes() int { return 2 }
+// keeps activations (and so the KV cache) in bf16, or float32 for
+// "cuda-f32".
+func (b *Backend) ActivationBytes() int { return b.esize }
 
 // Memory reports the device bytes the backend holds now and at its peak.
 func (b *Backend) Memory() (used, peak int64) {

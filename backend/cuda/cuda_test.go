@@ -16,7 +16,14 @@ import (
 // SDTP_CUDA=1 (set on the GPU machine) a failure to open fails the test.
 func openForTest(t *testing.T) *Backend {
 	t.Helper()
-	b, err := Open(backend.Options{})
+	return openWith(t, Open)
+}
+
+// openWith opens a backend with open (Open or OpenF32), or skips as
+// openForTest does.
+func openWith(t *testing.T, open func(backend.Options) (*Backend, error)) *Backend {
+	t.Helper()
+	b, err := open(backend.Options{})
 	if err != nil {
 		if os.Getenv("SDTP_CUDA") == "1" {
 			t.Fatalf("SDTP_CUDA=1 but the cuda backend does not open: %v", err)

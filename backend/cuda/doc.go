@@ -1,5 +1,6 @@
 // Package cuda is the NVIDIA GPU implementation of backend.Backend,
-// registered as "cuda" (import it for its side effect).
+// registered as "cuda" (bf16, for speed) and "cuda-f32" (float32, for
+// exactness checks); import it for its side effect.
 //
 // It needs no cgo: libcuda.so.1 (the driver), cuBLAS, NVRTC and, when
 // present, cuDNN 9 are opened at run time with purego (sonames .so.13,
@@ -18,6 +19,14 @@
 // Weight still reports the dtype they were given in; F16 values are rounded
 // to F16 first, so RandomWeight and NewWeight agree bit for bit).
 // RandomWeight and ConstWeight are generated on the device.
+//
+// "cuda-f32" (OpenF32) holds activations and weights as float32: the same
+// kernel source compiled with -DSDTP_F32 (its element type act is float;
+// entry points keep their _bf16 names), cuBLAS GemmEx on CUDA_R_32F with
+// f32 compute (no TF32), the generic attention kernel for every shape
+// (no tensor-core kernels, no cuDNN). It passes the conformance suite at
+// the float32 bounds and reproduces the CPU backend's greedy tokens where
+// bf16 rounding would flip a close top-1; it is not tuned for speed.
 //
 // Kernels: MatMul is cuBLAS GemmEx, except one-token products with rows of
 // at most 8192 elements, which a bandwidth-bound kernel of ours takes (bias

@@ -65,6 +65,7 @@ type driver struct {
 	cuMemcpyDtoHAsync  uintptr
 	cuMemcpyDtoDAsync  uintptr
 	cuMemsetD16Async   uintptr
+	cuMemsetD32Async   uintptr
 	cuStreamWaitEvent  uintptr
 	cuEventRecordRaw   uintptr
 	cuEventQuery       uintptr
@@ -119,6 +120,7 @@ func openDriver() (*driver, error) {
 		{"cuMemcpyDtoHAsync_v2", &d.cuMemcpyDtoHAsync},
 		{"cuMemcpyDtoDAsync_v2", &d.cuMemcpyDtoDAsync},
 		{"cuMemsetD16Async", &d.cuMemsetD16Async},
+		{"cuMemsetD32Async", &d.cuMemsetD32Async},
 		{"cuStreamWaitEvent", &d.cuStreamWaitEvent},
 		{"cuEventRecord", &d.cuEventRecordRaw},
 		{"cuEventQuery", &d.cuEventQuery},

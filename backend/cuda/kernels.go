@@ -30,9 +30,16 @@ func kernelSource() string {
 // compileOptions are passed to NVRTC besides the architecture.
 var compileOptions = []string{"--std=c++17", "-default-device"}
 
+// bf16OnlyKernel says whether kernel name exists only in the bf16 build
+// (tensor-core and vectorised attention); the float32 build of the same
+// source (-DSDTP_F32) leaves them out.
+func bf16OnlyKernel(name string) bool {
+	return strings.HasPrefix(name, "flash_attn_") || strings.HasPrefix(name, "decode_mma_") || strings.HasPrefix(name, "attn_decode_d")
+}
+
 // kernelNames are the entry points looked up after loading the module.
 var kernelNames = []string{
-	"random_bf16", "f32_to_bf16", "f16_to_bf16",
+	"random_bf16", "f32_to_bf16", "f16_to_bf16", "bf16_to_act",
 	"add_bf16", "silu_mul_bf16", "gelu_bf16", "add_bias_bf16",
 	"rmsnorm_bf16", "log_softmax_bf16", "gather_rows_bf16", "rope_bf16",
 	"flash_attn_d64", "flash_attn_d128", "flash_attn_d64_m2", "flash_attn_d128_m2", "flash_attn_d128_m2q", "flash_attn_d128_m2n32",

@@ -101,7 +101,7 @@ func (b *Backend) matmul(d, xt *tensor, wt, bt *weight) {
 		return
 	}
 	if xt.cols == 0 {
-		b.fail(b.drv.check("cuMemsetD16Async", b.memsetD16Async(d.ptr, 0, d.elems())))
+		b.zero(d.ptr, d.elems())
 	} else if b.gemvOK(xt, wt) {
 		// One token (decode): bandwidth-bound kernels of our own, bias fused.
 		// Longer rows (the MLP down projection) go to cuBLAS, measured
@@ -113,7 +113,7 @@ func (b *Backend) matmul(d, xt *tensor, wt, bt *weight) {
 	} else {
 		alpha := b.params.addr() + scalarOffset
 		r := b.blas.gemmEx(b.handle, cublasOpT, cublasOpN, wt.rows, xt.rows, xt.cols,
-			alpha, wt.ptr, xt.cols, xt.ptr, xt.cols, alpha+4, d.ptr, wt.rows, cudaR16BF)
+			alpha, wt.ptr, xt.cols, xt.ptr, xt.cols, alpha+4, d.ptr, wt.rows, b.gemmType())
 		if r != 0 {
 			b.fail(fmt.Errorf("cublasGemmEx %s·%sᵀ failed with status %d", xt, wt, r))
 			return
@@ -139,6 +139,14 @@ func (b *Backend) RMSNorm(dst, x backend.Tensor, w backend.Weight, eps float32) 
 	vec := xt.cols%8 == 0 && aligned16(d.ptr, xt.ptr, wt.ptr)
 	b.args().ptr(d.ptr).ptr(xt.ptr).ptr(wt.ptr).i32(xt.cols).f32(eps).i32(boolInt(vec)).
 		launch("rmsnorm_bf16", dim3{d.rows, 1, 1}, normBlock(xt.cols), 0)
+}
+
+// gemmType is the cuBLAS data type of activations and weights.
+func (b *Backend) gemmType() int {
+	if b.f32 {
+		return cudaR32F
+	}
+	return cudaR16BF
 }
 
 // normBlock is the block of the row-norm kernels for rows of cols.
@@ -221,7 +229,7 @@ func (b *Backend) Copy(dst, src backend.Tensor) {
 			launch("copy_bf16", b.grid1((n+7)/8), block256, 0)
 		return
 	}
-	b.fail(b.drv.check("cuMemcpyDtoDAsync", b.memcpyDtoDAsync(d.ptr, s.ptr, 2*d.elems())))
+	b.fail(b.drv.check("cuMemcpyDtoDAsync", b.memcpyDtoDAsync(d.ptr, s.ptr, b.esize*d.elems())))
 }
 
 // smallCopyElems is the largest Copy done by the copy_bf16 kernel.

@@ -9,7 +9,8 @@ import (
 	"github.com/sdtp/sdtp/backend"
 )
 
-// tensor is a rows×cols bf16 activation matrix in device memory.
+// tensor is a rows×cols activation matrix in device memory (bf16, or
+// float32 in "cuda-f32").
 type tensor struct {
 	ptr        uintptr
 	rows, cols int
@@ -31,7 +32,8 @@ func aligned16(ps ...uintptr) bool {
 	return true
 }
 
-// weight is a read-only parameter matrix, held as bf16 on the device.
+// weight is a read-only parameter matrix, held on the device as bf16 (as
+// float32 in "cuda-f32").
 type weight struct {
 	ptr        uintptr
 	rows, cols int
@@ -100,7 +102,7 @@ func (b *Backend) newTensor(rows, cols int) *tensor {
 	if b.err != nil {
 		return t
 	}
-	p, err := b.alloc(int64(rows) * int64(cols) * 2)
+	p, err := b.alloc(int64(rows) * int64(cols) * int64(b.esize))
 	b.fail(err)
 	t.ptr = p
 	return t
@@ -126,7 +128,7 @@ func (b *Backend) View(t backend.Tensor, row, n int) backend.Tensor {
 	}
 	p := c.ptr
 	if p != 0 {
-		p += uintptr(row * c.cols * 2)
+		p += uintptr(row * c.cols * b.esize)
 	}
 	return &tensor{ptr: p, rows: n, cols: c.cols, view: true}
 }
@@ -140,6 +142,15 @@ func (b *Backend) FromHost(data []float32, rows, cols int) backend.Tensor {
 	defer b.leave()
 	t := b.newTensor(rows, cols)
 	if b.err != nil {
+		return t
+	}
+	if b.f32 {
+		b.upload(t.ptr, 4*len(data), func(buf []byte, off int) {
+			src := data[off/4:]
+			for i := 0; i < len(buf)/4; i++ {
+				binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(src[i]))
+			}
+		})
 		return t
 	}
 	b.upload(t.ptr, 2*len(data), func(buf []byte, off int) {
@@ -161,6 +172,13 @@ func (b *Backend) ToHost(dst []float32, t backend.Tensor) {
 	b.enter()
 	defer b.leave()
 	if b.err != nil || len(dst) == 0 {
+		return
+	}
+	if b.f32 {
+		b.download(c.ptr, 4*len(dst), func(buf []byte, off int) {
+			src := unsafe.Slice((*float32)(unsafe.Pointer(&buf[0])), len(buf)/4)
+			copy(dst[off/4:], src)
+		})
 		return
 	}
 	b.download(c.ptr, 2*len(dst), func(buf []byte, off int) {

@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/sdtp/sdtp/backend"
 )
@@ -17,7 +18,7 @@ func (b *Backend) newWeightMem(dt backend.DType, rows, cols int) (*weight, error
 	if b.err != nil {
 		return nil, b.err
 	}
-	p, err := b.alloc(int64(rows) * int64(cols) * 2)
+	p, err := b.alloc(int64(rows) * int64(cols) * int64(b.esize))
 	if err != nil {
 		return nil, fmt.Errorf("cuda: %v weight %d×%d: %w", dt, rows, cols, err)
 	}
@@ -36,7 +37,7 @@ func (b *Backend) NewWeight(dt backend.DType, rows, cols int, data []byte) (back
 	if err != nil {
 		return nil, err
 	}
-	if dt == backend.BF16 {
+	if (dt == backend.BF16 && !b.f32) || (dt == backend.F32 && b.f32) {
 		b.upload(w.ptr, len(data), func(buf []byte, off int) { copy(buf, data[off:]) })
 	} else {
 		// Raw chunks go to a device scratch buffer, then a kernel converts
@@ -48,15 +49,18 @@ func (b *Backend) NewWeight(dt backend.DType, rows, cols int, data []byte) (back
 			return nil, fmt.Errorf("cuda: %v weight %d×%d: %w", dt, rows, cols, err)
 		}
 		kernel, esize := "f32_to_bf16", 4
-		if dt == backend.F16 {
+		switch dt {
+		case backend.F16:
 			kernel, esize = "f16_to_bf16", 2
+		case backend.BF16:
+			kernel, esize = "bf16_to_act", 2
 		}
 		for off := 0; off < len(data); off += chunk {
 			c := min(chunk, len(data)-off)
 			part := data[off : off+c]
 			b.upload(scratch, c, func(buf []byte, o int) { copy(buf, part[o:]) })
 			n := uint64(c / esize)
-			b.args().ptr(w.ptr+uintptr(off/esize*2)).ptr(scratch).u64(n).launch(kernel, b.grid1(n), block256, 0)
+			b.args().ptr(w.ptr+uintptr(off/esize*b.esize)).ptr(scratch).u64(n).launch(kernel, b.grid1(n), block256, 0)
 		}
 		b.free(scratch)
 	}
@@ -76,7 +80,8 @@ func (b *Backend) RandomWeight(dt backend.DType, rows, cols int, seed uint64, sc
 		return nil, err
 	}
 	n := uint64(rows) * uint64(cols)
-	b.args().ptr(w.ptr).u64(n).u64(seed).f32(scale).i32(boolInt(dt == backend.F16)).launch("random_bf16", b.grid1(n), block256, 0)
+	round := map[backend.DType]int{backend.F32: 0, backend.F16: 1, backend.BF16: 2}[dt]
+	b.args().ptr(w.ptr).u64(n).u64(seed).f32(scale).i32(round).launch("random_bf16", b.grid1(n), block256, 0)
 	if b.err != nil {
 		return nil, b.err
 	}
@@ -92,10 +97,17 @@ func (b *Backend) ConstWeight(dt backend.DType, rows, cols int, v float32) (back
 		return nil, err
 	}
 	if n := rows * cols; n > 0 {
-		if dt == backend.F16 {
-			v = backend.F16ToF32(backend.F32ToF16(v)) // as NewWeight would round it
+		switch dt { // as NewWeight would round it
+		case backend.F16:
+			v = backend.F16ToF32(backend.F32ToF16(v))
+		case backend.BF16:
+			v = backend.BF16ToF32(backend.F32ToBF16(v))
 		}
-		b.fail(b.drv.check("cuMemsetD16Async", b.memsetD16Async(w.ptr, backend.F32ToBF16(v), n)))
+		if b.f32 {
+			b.fail(b.drv.check("cuMemsetD32Async", b.memsetD32Async(w.ptr, math.Float32bits(v), n)))
+		} else {
+			b.fail(b.drv.check("cuMemsetD16Async", b.memsetD16Async(w.ptr, backend.F32ToBF16(v), n)))
+		}
 	}
 	if b.err != nil {
 		return nil, b.err

@@ -18,6 +18,7 @@
 // fragments in registers for the whole loop instead of re-reading them
 // from shared memory for every tile.
 
+#ifndef SDTP_F32  // the tensor-core and vectorised kernels are bf16 only
 template <int D, int BN>
 DEV void fa_load_tile(bf16* s, const bf16* g, long stride, int row0, int nrows, int tid) {
   const int CH = D / 8, STR = D + 8;
@@ -268,7 +269,7 @@ DEV void unpack8(uint4 v, float* f) {
 }
 
 template <int D>
-DEV void attn_decode(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
+DEV void attn_decode(const act* __restrict__ q, const act* __restrict__ k, const act* __restrict__ v,
                      float* __restrict__ part_o, float* __restrict__ part_ml, int nk, int H, int KVH, int chunk,
                      float scale_log2) {
   const int L = D / 8, GPW = 32 / L, NG = 4 * GPW;
@@ -284,8 +285,8 @@ DEV void attn_decode(const bf16* __restrict__ q, const bf16* __restrict__ k, con
   const int j0 = split * chunk;
   const int j1 = min(nk, j0 + chunk);
   const long kstride = (long)KVH * D;
-  const bf16* kp = k + (long)kvh * D + sub * 8;
-  const bf16* vp = v + (long)kvh * D + sub * 8;
+  const act* kp = k + (long)kvh * D + sub * 8;
+  const act* vp = v + (long)kvh * D + sub * 8;
 
   float qf[DEC_MAXG][8], acc[DEC_MAXG][8], m[DEC_MAXG], l[DEC_MAXG];
 #pragma unroll
@@ -395,7 +396,7 @@ DEV void attn_decode(const bf16* __restrict__ q, const bf16* __restrict__ k, con
 
 #define DECODE_KERNEL(D)                                                                                       \
   extern "C" __global__ void __launch_bounds__(128)                                                            \
-      attn_decode_d##D(const bf16* q, const bf16* k, const bf16* v, float* part_o, float* part_ml, int nk, int H, \
+      attn_decode_d##D(const act* q, const act* k, const act* v, float* part_o, float* part_ml, int nk, int H, \
                        int KVH, int chunk, float scale_log2) {                                                 \
     attn_decode<D>(q, k, v, part_o, part_ml, nk, H, KVH, chunk, scale_log2);                                   \
   }
@@ -407,12 +408,14 @@ DECODE_KERNEL(64)
 DECODE_KERNEL(128)
 DECODE_KERNEL(256)
 
+#endif  // SDTP_F32
+
 // attn_decode_combine merges the splits of each head: grid H, 256 threads.
 // The split weights exp2(m_s - M) go to shared memory once; then groups of
 // D/4 threads (one float4 of the head each) sum disjoint sets of splits,
 // and the groups' sums are added in shared memory.
 #define COMB_MAX_SPLITS 2048
-extern "C" __global__ void __launch_bounds__(256) attn_decode_combine(bf16* o, const float* part_o,
+extern "C" __global__ void __launch_bounds__(256) attn_decode_combine(act* o, const float* part_o,
                                                                        const float* part_ml, int splits, int D) {
   __shared__ float w[COMB_MAX_SPLITS];
   __shared__ float scratch[33];
@@ -457,18 +460,18 @@ extern "C" __global__ void __launch_bounds__(256) attn_decode_combine(bf16* o, c
       a.w += b.w;
     }
     float inv = tot > 0.f ? 1.f / tot : 0.f;
-    bf16* out = o + (long)h * D + tid * 4;
-    out[0] = f2bf(a.x * inv);
-    out[1] = f2bf(a.y * inv);
-    out[2] = f2bf(a.z * inv);
-    out[3] = f2bf(a.w * inv);
+    act* out = o + (long)h * D + tid * 4;
+    out[0] = f2a(a.x * inv);
+    out[1] = f2a(a.y * inv);
+    out[2] = f2a(a.z * inv);
+    out[3] = f2a(a.w * inv);
   }
 }
 
 // ---------------------------------------------------------------------
 // Generic fallback for any head size: one warp per (query, head), query
 // and accumulator in shared memory (2·D floats per warp, dynamic).
-extern "C" __global__ void attn_generic(const bf16* q, const bf16* k, const bf16* v, bf16* o, int nq, int nk, int H,
+extern "C" __global__ void attn_generic(const act* q, const act* k, const act* v, act* o, int nq, int nk, int H,
                                         int KVH, int D, float scale_log2) {
   extern __shared__ float ag_smem[];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -479,28 +482,29 @@ extern "C" __global__ void attn_generic(const bf16* q, const bf16* k, const bf16
   const int h = blockIdx.y, kvh = h / (H / KVH);
   const long qstride = (long)H * D, kstride = (long)KVH * D;
   for (int d = lane; d < D; d += 32) {
-    sq[d] = bf2f(q[(long)i * qstride + (long)h * D + d]) * scale_log2;
+    sq[d] = a2f(q[(long)i * qstride + (long)h * D + d]) * scale_log2;
     sacc[d] = 0.f;
   }
   __syncwarp();
   float m = NEG_INF, l = 0.f;
   const int last = nk - nq + i;
   for (int j = 0; j <= last; j++) {
-    const bf16* kr = k + (long)j * kstride + (long)kvh * D;
-    const bf16* vr = v + (long)j * kstride + (long)kvh * D;
+    const act* kr = k + (long)j * kstride + (long)kvh * D;
+    const act* vr = v + (long)j * kstride + (long)kvh * D;
     float s = 0.f;
-    for (int d = lane; d < D; d += 32) s += sq[d] * bf2f(kr[d]);
+    for (int d = lane; d < D; d += 32) s += sq[d] * a2f(kr[d]);
     s = warp_sum(s);
     float mn = fmaxf(m, s);
     float c = exp2f(m - mn), p = exp2f(s - mn);
     l = l * c + p;
-    for (int d = lane; d < D; d += 32) sacc[d] = sacc[d] * c + p * bf2f(vr[d]);
+    for (int d = lane; d < D; d += 32) sacc[d] = sacc[d] * c + p * a2f(vr[d]);
     m = mn;
   }
   __syncwarp();
-  for (int d = lane; d < D; d += 32) o[(long)i * qstride + (long)h * D + d] = f2bf(sacc[d] / l);
+  for (int d = lane; d < D; d += 32) o[(long)i * qstride + (long)h * D + d] = f2a(sacc[d] / l);
 }
 
+#ifndef SDTP_F32
 // ---------------------------------------------------------------------
 // Decode on tensor cores: one query token, the G query heads that share a
 // key/value head stacked as the 16 rows of an mma tile (rows ≥ G are
@@ -675,3 +679,5 @@ DECODE_MMA(decode_mma_d128_n32_s3, 128, 32, 3)
 DECODE_MMA(decode_mma_d128_n32_s4, 128, 32, 4)
 DECODE_MMA(decode_mma_d128_n64_s2, 128, 64, 2)
 DECODE_MMA(decode_mma_d128_n64_s3, 128, 64, 3)
+
+#endif  // SDTP_F32

@@ -50,6 +50,34 @@ DEV void store8(bf16* p, const float* f) {
   *(uint4*)p = v;
 }
 
+// act is the element type of activations and weights: bf16 by default,
+// float32 when compiled with -DSDTP_F32 (the "cuda-f32" backend). The
+// entry points keep their _bf16 names in both builds. a2f and f2a convert
+// to and from float; load8/store8/copy8 move 8 consecutive elements at a
+// 16-byte aligned address.
+#ifdef SDTP_F32
+typedef float act;
+DEV float a2f(act v) { return v; }
+DEV act f2a(float f) { return f; }
+DEV void load8(const float* p, float* f) {
+  float4 a = *(const float4*)p, b = *(const float4*)(p + 4);
+  f[0] = a.x, f[1] = a.y, f[2] = a.z, f[3] = a.w, f[4] = b.x, f[5] = b.y, f[6] = b.z, f[7] = b.w;
+}
+DEV void store8(float* p, const float* f) {
+  *(float4*)p = make_float4(f[0], f[1], f[2], f[3]);
+  *(float4*)(p + 4) = make_float4(f[4], f[5], f[6], f[7]);
+}
+DEV void copy8(float* d, const float* s) {
+  *(uint4*)d = *(const uint4*)s;
+  *(uint4*)(d + 4) = *(const uint4*)(s + 4);
+}
+#else
+typedef bf16 act;
+DEV float a2f(act v) { return bf2f(v); }
+DEV act f2a(float f) { return f2bf(f); }
+DEV void copy8(bf16* d, const bf16* s) { *(uint4*)d = *(const uint4*)s; }
+#endif
+
 DEV float warp_sum(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
