@@ -185,3 +185,69 @@ func BenchmarkLaunch(bb *testing.B) {
 	}
 	bb.ReportMetric(bb.Elapsed().Seconds()*1e6/float64(bb.N), "us/op")
 }
+
+// BenchmarkFusedDecode compares the one-token fused ops with their
+// composition on the Qwen2-7B shapes: QKV (3584 → 3584 + 512 + 512, with
+// biases) and GateUp (3584 → 2 × 18944), weights rotated past the L2.
+func BenchmarkFusedDecode(bb *testing.B) {
+	b := openForBench(bb)
+	const hidden, kv, ffn = 3584, 512, 18944
+	mk := func(m, k int, seed uint64) backend.Weight {
+		w, err := b.RandomWeight(backend.BF16, m, k, seed, 0.02)
+		if err != nil {
+			bb.Fatal(err)
+		}
+		return w
+	}
+	x := randTensor(b, 1, hidden, 6)
+	q, k, v := b.New(1, hidden), b.New(1, kv), b.New(1, kv)
+	g, u := b.New(1, ffn), b.New(1, ffn)
+	type set struct{ wq, wk, wv, bq, bk, bv, gate, up backend.Weight }
+	sets := make([]set, 3) // 3 × 304 MB: no reuse through the 50 MB L2
+	for i := range sets {
+		s := uint64(10 * (i + 1))
+		sets[i] = set{mk(hidden, hidden, s), mk(kv, hidden, s+1), mk(kv, hidden, s+2), mk(1, hidden, s+3), mk(1, kv, s+4), mk(1, kv, s+5), mk(ffn, hidden, s+6), mk(ffn, hidden, s+7)}
+	}
+	cases := []struct {
+		name  string
+		bytes float64
+		run   func(s set)
+	}{
+		{"QKV/fused", 2 * hidden * (hidden + 2*kv), func(s set) { b.QKV(q, k, v, x, s.wq, s.wk, s.wv, s.bq, s.bk, s.bv) }},
+		{"QKV/composed", 2 * hidden * (hidden + 2*kv), func(s set) {
+			b.MatMul(q, x, s.wq, s.bq)
+			b.MatMul(k, x, s.wk, s.bk)
+			b.MatMul(v, x, s.wv, s.bv)
+		}},
+		{"GateUp/fused", 2 * 2 * hidden * ffn, func(s set) { b.GateUp(g, x, s.gate, s.up) }},
+		{"GateUp/composed", 2 * 2 * hidden * ffn, func(s set) {
+			b.MatMul(g, x, s.gate, nil)
+			b.MatMul(u, x, s.up, nil)
+			b.SiLUMul(g, g, u)
+		}},
+	}
+	for _, c := range cases {
+		bb.Run(c.name, func(bb *testing.B) {
+			c.run(sets[0])
+			b.Sync()
+			bb.ResetTimer()
+			for i := range bb.N {
+				c.run(sets[i%len(sets)])
+			}
+			if err := b.Sync(); err != nil {
+				bb.Fatal(err)
+			}
+			sec := bb.Elapsed().Seconds() / float64(bb.N)
+			bb.ReportMetric(c.bytes/sec/1e9, "GB/s")
+			bb.ReportMetric(sec*1e6, "us/op")
+		})
+	}
+	for _, s := range sets {
+		for _, w := range []backend.Weight{s.wq, s.wk, s.wv, s.bq, s.bk, s.bv, s.gate, s.up} {
+			b.FreeWeight(w)
+		}
+	}
+	for _, t := range []backend.Tensor{x, q, k, v, g, u} {
+		b.Free(t)
+	}
+}
