@@ -20,7 +20,14 @@ import (
 // test failure there).
 func cudaBackend(t *testing.T) backend.Backend {
 	t.Helper()
-	b, err := backend.Open("cuda", backend.Options{})
+	return cudaBackendNamed(t, "cuda")
+}
+
+// cudaBackendNamed opens the named CUDA backend ("cuda" or "cuda-f32"), or
+// skips as cudaBackend does.
+func cudaBackendNamed(t *testing.T, name string) backend.Backend {
+	t.Helper()
+	b, err := backend.Open(name, backend.Options{})
 	if err != nil {
 		if os.Getenv("SDTP_CUDA") == "1" {
 			t.Fatalf("SDTP_CUDA=1 but the cuda backend does not open: %v", err)
@@ -40,10 +47,11 @@ func cudaBackend(t *testing.T) backend.Backend {
 // tolerance is that run's own error: ours must be no worse than twice
 // transformers' bf16 max abs error against float64, plus 0.02.
 //
-// f32 weights: the 32-token greedy continuation must equal the CPU
-// backend's token for token.
+// f32 weights: the 32-token greedy continuation on "cuda-f32" (float32
+// activations and GEMMs) must equal the CPU backend's token for token.
 func TestCUDAParity(t *testing.T) {
 	gpu := cudaBackend(t)
+	gpu32 := cudaBackendNamed(t, "cuda-f32") // f32 activations for the f32-weight continuation
 	cpu := cpuBackend(t)
 	for _, name := range []string{"qwen2", "llama"} {
 		t.Run(name, func(t *testing.T) {
@@ -72,7 +80,7 @@ func TestCUDAParity(t *testing.T) {
 			}
 
 			var cont [2][]int
-			for i, b := range []backend.Backend{cpu, gpu} {
+			for i, b := range []backend.Backend{cpu, gpu32} {
 				mf, err := model.OpenHF(b, filepath.Join(dir, "f32"))
 				if err != nil {
 					t.Fatal(err)
