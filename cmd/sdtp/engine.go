@@ -25,7 +25,7 @@ type engineFlags struct {
 func (f *engineFlags) register(fs *flag.FlagSet, defaultModel string) {
 	fs.StringVar(&f.model, "model", defaultModel, "model: a Hugging Face folder, a llama2.c .bin checkpoint, or synthetic:NAME (random weights; "+strings.Join(model.SyntheticNames(), ", ")+")")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer: tokenizer.json, a llama2.c tokenizer.bin, or a folder (default: the model folder)")
-	fs.StringVar(&f.backend, "backend", "auto", "compute backend: cpu, cuda, or auto (cuda when a GPU is usable, else cpu)")
+	fs.StringVar(&f.backend, "backend", "auto", "compute backend: cpu, cuda (bf16 activations, fast), cuda-f32 (float32 throughout, for exactness checks), or auto (cuda when a GPU is usable, else cpu)")
 	fs.IntVar(&f.device, "device", 0, "GPU index for the cuda backend")
 	fs.IntVar(&f.threads, "threads", 0, "CPU worker threads (0: all cores)")
 }
@@ -33,9 +33,9 @@ func (f *engineFlags) register(fs *flag.FlagSet, defaultModel string) {
 // openBackend opens the chosen backend.
 func (f *engineFlags) openBackend() (backend.Backend, error) {
 	switch f.backend {
-	case "cpu", "cuda", "auto":
+	case "cpu", "cuda", "cuda-f32", "auto":
 	default:
-		return nil, fmt.Errorf("--backend %q: want cpu, cuda or auto", f.backend)
+		return nil, fmt.Errorf("--backend %q: want cpu, cuda, cuda-f32 or auto", f.backend)
 	}
 	return backend.Open(f.backend, backend.Options{Device: f.device, Threads: f.threads})
 }
