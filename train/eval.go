@@ -35,6 +35,9 @@ type EvalConfig struct {
 	Continuation int
 	// Target turns saliency into importance (as in training).
 	Target Target
+	// WholeSequenceSaliency takes the saliency's T over the whole text
+	// instead of the continuation's predictions (as in training).
+	WholeSequenceSaliency bool
 	// Workers bounds the texts evaluated at once (0: GOMAXPROCS).
 	Workers int
 }
@@ -160,7 +163,11 @@ func evalText(m *lm.Model, ids []int, index int, cfg EvalConfig, scorers []Named
 	if err != nil {
 		return nil, err
 	}
-	sal, _ := saliencyOf(m, full, ids)
+	salCont := cfg.Continuation
+	if cfg.WholeSequenceSaliency {
+		salCont = 0
+	}
+	sal, _ := saliencyOf(m, full, ids, LossRows(n, salCont))
 	locs := cfg.Schedule.Locations
 	imp := make([][]float64, len(locs))
 	for s, l := range locs {

@@ -41,6 +41,10 @@ type LossConfig struct {
 	// continuation token but the last). 0 makes the whole text the prompt
 	// and L_cls the mean over every position.
 	Continuation int `json:"continuation"`
+	// WholeSequenceSaliency takes the saliency targets' T over the whole
+	// sequence even with a continuation; by default T covers the same
+	// rows as L_cls (the continuation's predictions).
+	WholeSequenceSaliency bool `json:"saliency_whole_sequence"`
 	// Teacher makes L_cls the cross-entropy against the unpruned model's
 	// next-token distributions (soft labels, Example.Teacher) instead of
 	// the text's own next tokens; its gradient is that of KL(unpruned ‖
@@ -107,18 +111,17 @@ type Example struct {
 }
 
 // ClsRows returns the rows whose next-token predictions L_cls covers for a
-// text of n tokens: those after the prompt's last token with a
-// continuation, else every row but the last.
-func (c *LossConfig) ClsRows(n int) []int {
-	first := 0
-	if c.Continuation > 0 {
-		first = n - c.Continuation - 1
+// text of n tokens: LossRows(n, Continuation).
+func (c *LossConfig) ClsRows(n int) []int { return LossRows(n, c.Continuation) }
+
+// SaliencyContinuation is the continuation the saliency targets' T is
+// taken over: Continuation, or 0 (the whole sequence) with
+// WholeSequenceSaliency.
+func (c *LossConfig) SaliencyContinuation() int {
+	if c.WholeSequenceSaliency {
+		return 0
 	}
-	var rows []int
-	for i := max(first, 0); i < n-1; i++ {
-		rows = append(rows, i)
-	}
-	return rows
+	return c.Continuation
 }
 
 // stageState is what the forward pass of one stage keeps for backward.

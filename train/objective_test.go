@@ -57,7 +57,7 @@ func checkFD(t *testing.T, name string, x, grad []float64, f func() float64) {
 // tinyExample is a 14-token text with its saliency at locations 1 and 2.
 func tinyExample(t testing.TB, m *lm.Model) Example {
 	ids := []int{1, 5, 9, 2, 12, 7, 3, 3, 8, 11, 4, 6, 10, 2}
-	sal, _, err := Saliency(m, ids)
+	sal, _, err := Saliency(m, ids, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestStraightThroughGrad(t *testing.T) {
 			o := &Objective{Model: m, Schedule: prune.Schedule{Locations: []int{1, 2}, Ratio: 0.6}, Config: tc.cfg}
 			ex := ex
 			if tc.cfg.Teacher {
-				_, ex.Teacher, _ = saliencyAndTeacher(m, ex.IDs, tc.cfg.ClsRows(len(ex.IDs)))
+				_, ex.Teacher, _, _ = saliencyAndTeacher(m, ex.IDs, 0, tc.cfg.ClsRows(len(ex.IDs)))
 			}
 			p := randomParams(8, 3, 2, 5)
 			grad := p.ZeroLike()

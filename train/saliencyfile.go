@@ -25,10 +25,11 @@ type SaliencyRecord struct {
 	Saliency [][]float64 `json:"saliency"`
 }
 
-// WriteSaliency computes the saliency of each text and writes one JSON
-// line per text to w, in input order, using up to workers goroutines
-// (0: GOMAXPROCS). The lines do not depend on the worker count.
-func WriteSaliency(ctx context.Context, w io.Writer, m *lm.Model, texts [][]int, lines []int, workers int, progress func(done, total int)) error {
+// WriteSaliency computes the saliency of each text (T over its last cont
+// predictions; cont = 0: the whole sequence) and writes one JSON line per
+// text to w, in input order, using up to workers goroutines (0:
+// GOMAXPROCS). The lines do not depend on the worker count.
+func WriteSaliency(ctx context.Context, w io.Writer, m *lm.Model, texts [][]int, lines []int, cont, workers int, progress func(done, total int)) error {
 	if len(lines) != len(texts) {
 		return fmt.Errorf("saliency: %d texts but %d line numbers", len(texts), len(lines))
 	}
@@ -50,7 +51,7 @@ func WriteSaliency(ctx context.Context, w io.Writer, m *lm.Model, texts [][]int,
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				sal, loss, err := Saliency(m, texts[i])
+				sal, loss, err := Saliency(m, texts[i], cont)
 				r := result{i: i, err: err}
 				if err == nil {
 					r.rec = &SaliencyRecord{Line: lines[i], IDs: texts[i], Loss: loss, Saliency: sal}

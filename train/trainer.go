@@ -350,7 +350,7 @@ func (r *Run) saliency(ctx context.Context) ([]Example, error) {
 				if r.Config.Loss.Teacher {
 					rows = r.Config.Loss.ClsRows(len(r.Texts[i]))
 				}
-				sal, teacher, err := saliencyAndTeacher(r.Model, r.Texts[i], rows)
+				sal, teacher, _, err := saliencyAndTeacher(r.Model, r.Texts[i], r.Config.Loss.SaliencyContinuation(), rows)
 				if err == nil {
 					e := Example{IDs: r.Texts[i], Teacher: teacher}
 					for _, l := range locs {

@@ -22,6 +22,9 @@ type saliencyMeta struct {
 	Layers int    `json:"layers"`
 	Hidden int    `json:"hidden_size"`
 	Texts  int    `json:"texts"`
+	// Continuation is the number of final tokens whose predictions T
+	// averages (0: every position).
+	Continuation int `json:"continuation"`
 }
 
 // saliencyFormat names the file layout documented in docs/TRAINING.md.
@@ -31,12 +34,19 @@ func runSaliency(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "saliency", "saliency --model M [--tokenizer T] --data FILE --out FILE [flags]")
 	var df dataFlags
 	df.register(fs, 2)
+	cont := fs.Int("continuation", 0, "take T over the predictions of the last C tokens' continuation only (rows n−C−1…n−2), as training does; 0: over the whole sequence")
 	out := fs.String("out", "", "JSONL file to write: a meta line, then one line per text with its ids, loss and saliency[block][token]")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return fmt.Errorf("--out is required")
+	}
+	if *cont < 0 {
+		return fmt.Errorf("--continuation %d must not be negative", *cont)
+	}
+	if df.minTokens < *cont+2 {
+		df.minTokens = *cont + 2
 	}
 	m, ex, err := df.load(e)
 	if err != nil {
@@ -53,14 +63,14 @@ func runSaliency(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--out: %w", err)
 	}
 	w := bufio.NewWriterSize(tmp, 1<<20)
-	hdr := saliencyMeta{Meta: newMeta(e, df.model, df.data), Format: saliencyFormat, Layers: m.Config.Layers, Hidden: m.Config.Hidden, Texts: len(texts)}
+	hdr := saliencyMeta{Meta: newMeta(e, df.model, df.data), Format: saliencyFormat, Layers: m.Config.Layers, Hidden: m.Config.Hidden, Texts: len(texts), Continuation: *cont}
 	js, err := json.Marshal(hdr)
 	if err != nil {
 		return err
 	}
 	w.Write(append(js, '\n'))
 	pr := newProgress(e.stderr)
-	err = train.WriteSaliency(ctx, w, m, texts, lines, df.workers, func(done, total int) { pr.update("saliency", done, total) })
+	err = train.WriteSaliency(ctx, w, m, texts, lines, *cont, df.workers, func(done, total int) { pr.update("saliency", done, total) })
 	pr.end()
 	if err != nil {
 		return err

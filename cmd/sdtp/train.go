@@ -286,6 +286,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	noMSE := fs.Bool("no-mse", false, "ablation: switch L_mse off")
 	tau := fs.Float64("tau", def.Tau, "Gumbel-softmax temperature")
 	cont := fs.Int("continuation", def.Continuation, "tokens at the end of each text that play decoded tokens: never pruned, and L_cls is their next-token loss (0: prune the whole text, L_cls over every position)")
+	whole := fs.Bool("saliency-whole-sequence", false, "take the saliency targets' T over the whole sequence instead of the continuation's predictions")
 	teacher := fs.Bool("teacher", false, "L_cls against the unpruned model's next-token distributions (soft labels) instead of the text's next tokens")
 	pairs := fs.Int("rank-pairs", def.MaxPairs, "ranking pairs per stage and text; more are subsampled at random")
 	target := fs.String("target", string(def.Target), "saliency importance the modules rank by: abs (|π̂|), neg (−π̂) or signed (π̂)")
@@ -320,7 +321,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	loss := train.LossConfig{Weights: train.Weights{Cls: *wCls, MSE: *wMSE, Rank: *wRank, Ratio: *wRatio}, Tau: *tau, Target: tgt, Continuation: *cont, Teacher: *teacher, MaxPairs: *pairs}
+	loss := train.LossConfig{Weights: train.Weights{Cls: *wCls, MSE: *wMSE, Rank: *wRank, Ratio: *wRatio}, Tau: *tau, Target: tgt, Continuation: *cont, WholeSequenceSaliency: *whole, Teacher: *teacher, MaxPairs: *pairs}
 	if *noRank {
 		loss.Weights.Rank = 0
 	}
@@ -379,6 +380,7 @@ type evalOutputConfig struct {
 	Ratio        float64  `json:"ratio"`
 	Continuation int      `json:"continuation"`
 	Target       string   `json:"target"`
+	SaliencyOver string   `json:"saliency_over"`
 	Modules      []string `json:"modules"`
 	RandomSeed   uint64   `json:"random_seed"`
 }
@@ -392,6 +394,7 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 	modules := fs.String("module", "", "module files to evaluate, comma-separated (each is named by its file name without extension)")
 	cont := fs.Int("continuation", 32, "tokens at the end of each text that play decoded tokens; the rest is the pruned prompt")
 	target := fs.String("target", "", "saliency importance to correlate with: abs, neg or signed (default: the first module's training target, else abs)")
+	over := fs.String("saliency-over", "", "positions the saliency's T averages: continuation or sequence (default: the first module's training setting, else continuation)")
 	seed := fs.Uint64("random-seed", 1, "seed of the random-score baseline (text i uses seed+i)")
 	outPath := fs.String("out", "", "also write the JSON report to this file")
 	asJSON := fs.Bool("json", false, "print the JSON report instead of tables")
@@ -433,15 +436,26 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--module %s: locations %v differ from the evaluated schedule's %v", paths[i], mod.Schedule.Locations, sched.Locations)
 		}
 	}
+	trained := map[string]any{}
+	if cfg, ok := mods[0].Training["config"].(map[string]any); ok {
+		if l, ok := cfg["loss"].(map[string]any); ok {
+			trained = l
+		}
+	}
 	if *target == "" {
 		*target = string(train.TargetAbs)
-		if cfg, ok := mods[0].Training["config"].(map[string]any); ok {
-			if l, ok := cfg["loss"].(map[string]any); ok {
-				if t, ok := l["target"].(string); ok {
-					*target = t
-				}
-			}
+		if t, ok := trained["target"].(string); ok {
+			*target = t
 		}
+	}
+	if *over == "" {
+		*over = "continuation"
+		if w, ok := trained["saliency_whole_sequence"].(bool); ok && w {
+			*over = "sequence"
+		}
+	}
+	if *over != "continuation" && *over != "sequence" {
+		return fmt.Errorf("--saliency-over %q: want continuation or sequence", *over)
 	}
 	tgt, err := train.ParseTarget(*target)
 	if err != nil {
@@ -462,7 +476,7 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 		}})
 	texts, _ := idsOf(ex)
 	pr := newProgress(e.stderr)
-	rep, err := train.Evaluate(ctx, m, texts, train.EvalConfig{Schedule: sched, Continuation: *cont, Target: tgt, Workers: df.workers},
+	rep, err := train.Evaluate(ctx, m, texts, train.EvalConfig{Schedule: sched, Continuation: *cont, Target: tgt, WholeSequenceSaliency: *over == "sequence", Workers: df.workers},
 		scorers, func(done, total int) { pr.update("eval", done, total) })
 	pr.end()
 	if err != nil {
@@ -470,7 +484,7 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 	}
 	mt := newMeta(e, df.model, df.data)
 	mt.Schedule = sched.String()
-	out := evalOutput{Meta: mt, Report: rep, Config: evalOutputConfig{Locations: sched.Locations, Ratio: sched.Ratio, Continuation: *cont, Target: string(tgt), Modules: paths, RandomSeed: *seed}}
+	out := evalOutput{Meta: mt, Report: rep, Config: evalOutputConfig{Locations: sched.Locations, Ratio: sched.Ratio, Continuation: *cont, Target: string(tgt), SaliencyOver: *over, Modules: paths, RandomSeed: *seed}}
 	js, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return err
