@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 
 	"github.com/sdtp/sdtp/prune"
 )
@@ -53,24 +54,29 @@ func free(n int) []int {
 }
 
 // mseLoss returns L_mse over the unprotected tokens U: the mean of
-// (c_j − t_j)² with c the scores centred over U and t the importance
-// standardised over U (zero mean, unit variance), and adds g·∂L/∂score to
-// dscore. Centring leaves the scores' offset to the keep-ratio loss.
+// (c_j − t_j)² with c the scores centred over U and t the compressed
+// importance standardised over U (zero mean, unit variance), and adds
+// g·∂L/∂score to dscore. The importance v is compressed as
+// asinh(v / median_U |v|), which keeps its order but tames the few tokens
+// whose saliency is orders of magnitude above the rest (their squared
+// error would otherwise drown everyone else's). Centring leaves the
+// scores' offset to the keep-ratio loss.
 func mseLoss(dscore, scores, imp []float64, n int, g float64) float64 {
 	u := free(n)
 	if len(u) < 2 {
 		return 0
 	}
 	m := float64(len(u))
+	t := compress(imp, u)
 	var ms, mt, vt float64
-	for _, j := range u {
+	for k, j := range u {
 		ms += scores[j]
-		mt += imp[j]
+		mt += t[k]
 	}
 	ms /= m
 	mt /= m
-	for _, j := range u {
-		vt += (imp[j] - mt) * (imp[j] - mt)
+	for _, v := range t {
+		vt += (v - mt) * (v - mt)
 	}
 	sd := math.Sqrt(vt / m)
 	if sd == 0 {
@@ -79,7 +85,7 @@ func mseLoss(dscore, scores, imp []float64, n int, g float64) float64 {
 	r := make([]float64, len(u))
 	var loss, mr float64
 	for k, j := range u {
-		r[k] = scores[j] - ms - (imp[j]-mt)/sd
+		r[k] = scores[j] - ms - (t[k]-mt)/sd
 		loss += r[k] * r[k]
 		mr += r[k]
 	}
@@ -88,6 +94,27 @@ func mseLoss(dscore, scores, imp []float64, n int, g float64) float64 {
 		dscore[j] += g * 2 / m * (r[k] - mr)
 	}
 	return loss / m
+}
+
+// compress returns asinh(imp_j / median |imp|) for the tokens u.
+func compress(imp []float64, u []int) []float64 {
+	abs := make([]float64, len(u))
+	for k, j := range u {
+		abs[k] = math.Abs(imp[j])
+	}
+	sort.Float64s(abs)
+	med := abs[len(abs)/2]
+	if len(abs)%2 == 0 {
+		med = (abs[len(abs)/2-1] + abs[len(abs)/2]) / 2
+	}
+	if med == 0 {
+		med = 1
+	}
+	out := make([]float64, len(u))
+	for k, j := range u {
+		out[k] = math.Asinh(imp[j] / med)
+	}
+	return out
 }
 
 // rankLoss returns L_rank over the unprotected tokens: the mean over pairs
