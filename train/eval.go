@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"runtime"
@@ -54,6 +55,23 @@ type LocationStats struct {
 	// keep (with the stage's budget, by prune.Select) that the importance
 	// keeps as well, averaged over texts.
 	Overlap float64 `json:"kept_overlap"`
+}
+
+// MarshalJSON writes NaN statistics (no text had two distinct values) as
+// null.
+func (l LocationStats) MarshalJSON() ([]byte, error) {
+	num := func(v float64) *float64 {
+		if math.IsNaN(v) {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(struct {
+		Layer    int      `json:"layer"`
+		Spearman *float64 `json:"spearman"`
+		Kendall  *float64 `json:"kendall"`
+		Overlap  *float64 `json:"kept_overlap"`
+	}{l.Layer, num(l.Spearman), num(l.Kendall), num(l.Overlap)})
 }
 
 // ScorerReport is one scorer's results.

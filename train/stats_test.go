@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 )
@@ -43,4 +44,14 @@ func pearsonOf(a, b []float64) float64 {
 		sbb += b[i] * b[i]
 	}
 	return (n*sab - sa*sb) / math.Sqrt((n*saa-sa*sa)*(n*sbb-sb*sb))
+}
+
+func TestLocationStatsJSON(t *testing.T) {
+	b, err := json.Marshal(LocationStats{Layer: 3, Spearman: math.NaN(), Kendall: 0.5, Overlap: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"layer":3,"spearman":null,"kendall":0.5,"kept_overlap":1}`; string(b) != want {
+		t.Fatalf("got %s, want %s", b, want)
+	}
 }
