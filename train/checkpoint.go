@@ -25,6 +25,9 @@ type checkpointMeta struct {
 	Hidden      int    `json:"hidden"`
 	Width       int    `json:"width"`
 	Stages      int    `json:"stages"`
+	// Epochs holds the loss means so far, so a resumed run reports the
+	// same ones as an uninterrupted run.
+	Epochs epochProgress `json:"epochs"`
 }
 
 // checkpoint is the state a run resumes from: parameters and optimiser

@@ -95,6 +95,15 @@ type Result struct {
 	First, Last Terms
 }
 
+// epochProgress carries the epoch means across a checkpoint: the first
+// and the last finished epoch's, and the running sum of the current one.
+type epochProgress struct {
+	First Terms `json:"first"`
+	Last  Terms `json:"last"`
+	Sum   Terms `json:"sum"`
+	Texts int   `json:"texts"`
+}
+
 // StepsPerEpoch is ⌈texts / batch⌉.
 func StepsPerEpoch(texts, batch int) int { return (texts + batch - 1) / batch }
 
@@ -191,6 +200,7 @@ func (r *Run) Train(ctx context.Context) (*Result, error) {
 	spe := StepsPerEpoch(len(r.Texts), c.Batch)
 	total := spe * c.Epochs
 	start := 0
+	var prog epochProgress
 	if r.Resume && r.Checkpoint != "" {
 		ck, err := loadCheckpoint(r.Checkpoint)
 		switch {
@@ -207,6 +217,7 @@ func (r *Run) Train(ctx context.Context) (*Result, error) {
 			params = ck.params
 			opt.M, opt.V, opt.Step = ck.adamM, ck.adamV, ck.meta.Step
 			start = ck.meta.Step
+			prog = ck.meta.Epochs
 		}
 	}
 	examples, err := r.saliency(ctx)
@@ -223,7 +234,6 @@ func (r *Run) Train(ctx context.Context) (*Result, error) {
 	obj := &Objective{Model: r.Model, Schedule: c.Schedule(), Config: c.Loss}
 	res := &Result{Steps: total}
 	began := time.Now()
-	epochSum, epochTexts := Terms{}, 0
 	for step := start; step < total; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -244,19 +254,19 @@ func (r *Run) Train(ctx context.Context) (*Result, error) {
 				return nil, fmt.Errorf("loss log %s: %w", r.LogPath, err)
 			}
 		}
-		epochSum.add(terms, float64(len(batch)))
-		epochTexts += len(batch)
+		prog.Sum.add(terms, float64(len(batch)))
+		prog.Texts += len(batch)
 		if (step+1)%spe == 0 || step+1 == total {
 			var mean Terms
-			mean.add(epochSum, 1/float64(epochTexts))
-			if epoch == 0 && start == 0 {
-				res.First = mean
+			mean.add(prog.Sum, 1/float64(prog.Texts))
+			if epoch == 0 {
+				prog.First = mean
 			}
-			res.Last = mean
-			epochSum, epochTexts = Terms{}, 0
+			prog.Last = mean
+			prog.Sum, prog.Texts = Terms{}, 0
 		}
 		if r.Checkpoint != "" && ((step+1)%r.CheckpointEvery == 0 || step+1 == total) {
-			ck := &checkpoint{meta: checkpointMeta{Format: CheckpointFormat, Step: step + 1, TotalSteps: total, Fingerprint: fp, Hidden: params.Hidden, Width: params.Width, Stages: len(params.Stages)}, params: params, adamM: opt.M, adamV: opt.V}
+			ck := &checkpoint{meta: checkpointMeta{Format: CheckpointFormat, Step: step + 1, TotalSteps: total, Fingerprint: fp, Hidden: params.Hidden, Width: params.Width, Stages: len(params.Stages), Epochs: prog}, params: params, adamM: opt.M, adamV: opt.V}
 			if err := ck.save(r.Checkpoint); err != nil {
 				return nil, err
 			}
@@ -266,6 +276,7 @@ func (r *Run) Train(ctx context.Context) (*Result, error) {
 		}
 	}
 	res.Params = params
+	res.First, res.Last = prog.First, prog.Last
 	return res, nil
 }
 

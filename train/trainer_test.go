@@ -52,8 +52,9 @@ func logSteps(t *testing.T, path string) []int {
 	return steps
 }
 
-// TestResumeMatchesUninterrupted kills a run (cancels it after step 5,
-// with checkpoints every 2 steps, so steps 5 is lost) and resumes it: the
+// TestResumeMatchesUninterrupted kills a run (cancels it after step 7, in
+// its second epoch, with checkpoints every 2 steps, so step 7 is lost) and
+// resumes it: the
 // parameters come out bit for bit equal to an uninterrupted run's, and the
 // loss log holds each step once. A different worker count changes nothing.
 func TestResumeMatchesUninterrupted(t *testing.T) {
@@ -72,14 +73,14 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	r := tinyRun(t, dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.Progress = func(p Progress) {
-		if p.Phase == "train" && p.Done == 5 {
+		if p.Phase == "train" && p.Done == 7 {
 			cancel()
 		}
 	}
 	if _, err := r.Train(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted run: err %v", err)
 	}
-	if got := logSteps(t, r.LogPath); len(got) != 5 {
+	if got := logSteps(t, r.LogPath); len(got) != 7 {
 		t.Fatalf("interrupted log has steps %v", got)
 	}
 	r = tinyRun(t, dir)
@@ -102,8 +103,8 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 			t.Fatalf("log steps %v, want 1..%d once each", steps, total)
 		}
 	}
-	if got.Last.Total != want.Last.Total {
-		t.Fatalf("last-epoch loss: resumed %v, uninterrupted %v", got.Last.Total, want.Last.Total)
+	if got.Last.Total != want.Last.Total || got.First.Total != want.First.Total || got.First.Total == 0 {
+		t.Fatalf("epoch losses: resumed %+v %+v, uninterrupted %+v %+v", got.First, got.Last, want.First, want.Last)
 	}
 
 	// Resuming a finished run changes nothing; another configuration is refused.

@@ -353,7 +353,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	}
 	record := map[string]any{
 		"kind": "trained", "data": df.data, "texts": len(texts), "max_tokens": df.maxTokens, "steps": res.Steps,
-		"config": cfg, "first_epoch": res.First, "last_epoch": res.Last, "seconds": math.Round(time.Since(started).Seconds()),
+		"config": cfg, "first_epoch": res.First, "last_epoch": res.Last,
 		"version": version.Version, "revision": version.Revision(),
 	}
 	mod, err := res.Params.ToModule(sched, train.ModelInfo(m), record)
@@ -363,8 +363,8 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if err := mod.Save(*out); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %s, width %d, %d texts, %d steps; loss %.4f (first epoch) -> %.4f (last epoch) [cls %.4f mse %.4f rank %.4f ratio %.5f]\n",
-		*out, sched, mod.Width, len(texts), res.Steps, res.First.Total, res.Last.Total, res.Last.Cls, res.Last.MSE, res.Last.Rank, res.Last.Ratio)
+	fmt.Fprintf(e.stdout, "wrote %s: %s, width %d, %d texts, %d steps in %s; loss %.4f (first epoch) -> %.4f (last epoch) [cls %.4f mse %.4f rank %.4f ratio %.5f]\n",
+		*out, sched, mod.Width, len(texts), res.Steps, time.Since(started).Round(time.Second), res.First.Total, res.Last.Total, res.Last.Cls, res.Last.MSE, res.Last.Rank, res.Last.Ratio)
 	return nil
 }
 
