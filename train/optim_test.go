@@ -52,3 +52,16 @@ func TestLearningRate(t *testing.T) {
 		}
 	}
 }
+
+func TestClipNorm(t *testing.T) {
+	g := []float64{3, 4}
+	if n := clipNorm(g, 0); n != 5 || g[0] != 3 {
+		t.Fatalf("no clipping: norm %v, g %v", n, g)
+	}
+	if n := clipNorm(g, 10); n != 5 || g[1] != 4 {
+		t.Fatalf("norm below clip: norm %v, g %v", n, g)
+	}
+	if n := clipNorm(g, 1); n != 5 || math.Abs(g[0]-0.6) > 1e-15 || math.Abs(g[1]-0.8) > 1e-15 {
+		t.Fatalf("clipped: norm %v, g %v", n, g)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"runtime"
 	"sync"
@@ -36,8 +37,11 @@ type Config struct {
 	Epochs      int     `json:"epochs"`
 	// Batch is the number of texts per optimiser step (their gradients are
 	// accumulated).
-	Batch int    `json:"batch"`
-	Seed  uint64 `json:"seed"`
+	Batch int `json:"batch"`
+	// Clip rescales a batch gradient whose norm exceeds it to that norm
+	// (0: no clipping).
+	Clip float64 `json:"clip"`
+	Seed uint64  `json:"seed"`
 }
 
 // Schedule returns the keep schedule of the run.
@@ -79,11 +83,13 @@ type Progress struct {
 
 // StepLog is one line of the training log.
 type StepLog struct {
-	Step    int     `json:"step"`
-	Epoch   int     `json:"epoch"`
-	LR      float64 `json:"lr"`
-	Texts   int     `json:"texts"`
-	Seconds float64 `json:"elapsed_s"`
+	Step  int     `json:"step"`
+	Epoch int     `json:"epoch"`
+	LR    float64 `json:"lr"`
+	// GradNorm is the batch gradient's norm before clipping.
+	GradNorm float64 `json:"grad_norm"`
+	Texts    int     `json:"texts"`
+	Seconds  float64 `json:"elapsed_s"`
 	Terms
 }
 
@@ -118,8 +124,8 @@ func (r *Run) validate() error {
 		return fmt.Errorf("batch %d must be at least 1", c.Batch)
 	case !(c.LR > 0):
 		return fmt.Errorf("learning rate %v must be positive", c.LR)
-	case c.Warmup < 0 || c.WeightDecay < 0:
-		return fmt.Errorf("warm-up %d and weight decay %v must not be negative", c.Warmup, c.WeightDecay)
+	case c.Warmup < 0 || c.WeightDecay < 0 || c.Clip < 0:
+		return fmt.Errorf("warm-up %d, weight decay %v and clip %v must not be negative", c.Warmup, c.WeightDecay, c.Clip)
 	case !(c.Loss.Tau > 0):
 		return fmt.Errorf("Gumbel temperature %v must be positive", c.Loss.Tau)
 	case c.Loss.MaxPairs < 1:
@@ -247,9 +253,10 @@ func (r *Run) Train(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 		lr := LearningRate(c.LR, step, total, c.Warmup)
+		norm := clipNorm(grad.Flat, c.Clip)
 		opt.Update(params.Flat, grad.Flat, lr)
 		if logf != nil {
-			line, _ := json.Marshal(StepLog{Step: step + 1, Epoch: epoch, LR: lr, Texts: len(batch), Seconds: time.Since(began).Seconds(), Terms: terms})
+			line, _ := json.Marshal(StepLog{Step: step + 1, Epoch: epoch, LR: lr, GradNorm: norm, Texts: len(batch), Seconds: time.Since(began).Seconds(), Terms: terms})
 			if _, err := logf.Write(append(line, '\n')); err != nil {
 				return nil, fmt.Errorf("loss log %s: %w", r.LogPath, err)
 			}
@@ -278,6 +285,23 @@ func (r *Run) Train(ctx context.Context) (*Result, error) {
 	res.Params = params
 	res.First, res.Last = prog.First, prog.Last
 	return res, nil
+}
+
+// clipNorm returns the norm of g and, when clip > 0 and the norm exceeds
+// it, scales g down to norm clip.
+func clipNorm(g []float64, clip float64) float64 {
+	var s float64
+	for _, v := range g {
+		s += v * v
+	}
+	norm := math.Sqrt(s)
+	if clip > 0 && norm > clip {
+		f := clip / norm
+		for i := range g {
+			g[i] *= f
+		}
+	}
+	return norm
 }
 
 // noiseSeed gives each (step, text) its own Gumbel and pair-sampling

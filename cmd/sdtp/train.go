@@ -276,6 +276,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	wd := fs.Float64("weight-decay", 0.01, "AdamW decoupled weight decay")
 	epochs := fs.Int("epochs", 4, "passes over the texts")
 	batch := fs.Int("batch", 8, "texts per optimiser step (gradients accumulated)")
+	clip := fs.Float64("clip", 1, "rescale a batch gradient whose norm exceeds this to this norm (0: off)")
 	seed := fs.Uint64("seed", 1, "seed of the initial weights, the text order, the Gumbel noise and the ranking pairs")
 	def := train.DefaultLossConfig()
 	wCls := fs.Float64("w-cls", def.Weights.Cls, "weight of L_cls, the next-token loss under simulated pruning")
@@ -335,7 +336,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 		*logPath = *out + ".log.jsonl"
 	}
 	texts, _ := idsOf(ex)
-	cfg := train.Config{Locations: sched.Locations, Ratio: sched.Ratio, Width: *width, Loss: loss, LR: *lr, Warmup: *warmup, WeightDecay: *wd, Epochs: *epochs, Batch: *batch, Seed: *seed}
+	cfg := train.Config{Locations: sched.Locations, Ratio: sched.Ratio, Width: *width, Loss: loss, LR: *lr, Warmup: *warmup, WeightDecay: *wd, Epochs: *epochs, Batch: *batch, Clip: *clip, Seed: *seed}
 	pr := newProgress(e.stderr)
 	run := &train.Run{Model: m, Texts: texts, Config: cfg, Checkpoint: *ckpt, CheckpointEvery: *every, Resume: *resume, LogPath: *logPath, Workers: df.workers,
 		Progress: func(p train.Progress) {
