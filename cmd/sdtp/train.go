@@ -271,7 +271,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	sf.register(fs, "to train for")
 	out := fs.String("out", "", "module file to write (safetensors, read by --prune-module); written once, at the end, atomically")
 	width := fs.Int("width", 0, "hidden width of each module MLP (0: hidden size / 4)")
-	lr := fs.Float64("lr", 1e-2, "peak learning rate of AdamW (linear warm-up, then cosine decay to a tenth)")
+	lr := fs.Float64("lr", 3e-3, "peak learning rate of AdamW (linear warm-up, then cosine decay to a tenth)")
 	warmup := fs.Int("warmup", 20, "warm-up steps")
 	wd := fs.Float64("weight-decay", 0.01, "AdamW decoupled weight decay")
 	epochs := fs.Int("epochs", 4, "passes over the texts")
