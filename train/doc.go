@@ -5,6 +5,6 @@
 // straight-through Gumbel-softmax masks inside attention), AdamW, the
 // training loop with checkpoints and resume, evaluation against the
 // saliency and the random and keep-most-recent baselines, and sampling a
-// corpus from the model itself. The saliency file format is documented
-// in saliencyfile.go.
+// corpus from the model itself. docs/TRAINING.md describes the method,
+// the file formats and the stories260K results.
 package train

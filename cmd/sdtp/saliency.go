@@ -27,7 +27,7 @@ type saliencyMeta struct {
 	Continuation int `json:"continuation"`
 }
 
-// saliencyFormat names the file layout (see train/saliencyfile.go).
+// saliencyFormat names the file layout documented in docs/TRAINING.md.
 const saliencyFormat = "sdtp-saliency/1"
 
 func runSaliency(ctx context.Context, e *env, args []string) error {

@@ -37,7 +37,7 @@ const trainUsage = `Usage: sdtp train --model M --data FILE --out MODULE [--prun
 L = L_cls + L_mse + L_rank + keep-ratio loss, pruning simulated by straight-through
 Gumbel-softmax masks inside attention. 'train eval' compares modules with random and
 keep-most-recent scores on held-out texts. 'train corpus' samples a JSONL corpus from
-the model itself. 'sdtp train VERB --help' lists a verb's flags.`
+the model itself. See docs/TRAINING.md. 'sdtp train VERB --help' lists a verb's flags.`
 
 func runTrain(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 {
