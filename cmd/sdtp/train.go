@@ -311,6 +311,20 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if *cont < 0 {
 		return fmt.Errorf("--continuation %d must not be negative", *cont)
 	}
+	for _, c := range []struct {
+		name string
+		bad  bool
+		why  string
+	}{
+		{"--epochs", *epochs < 1, "at least 1"}, {"--batch", *batch < 1, "at least 1"}, {"--checkpoint-every", *every < 1, "at least 1"},
+		{"--rank-pairs", *pairs < 1, "at least 1"}, {"--lr", !(*lr > 0), "positive"}, {"--tau", !(*tau > 0), "positive"},
+		{"--warmup", *warmup < 0, "non-negative"}, {"--weight-decay", !(*wd >= 0), "non-negative"}, {"--clip", !(*clip >= 0), "non-negative"},
+		{"--w-cls", !(*wCls >= 0), "non-negative"}, {"--w-mse", !(*wMSE >= 0), "non-negative"}, {"--w-rank", !(*wRank >= 0), "non-negative"}, {"--w-ratio", !(*wRatio >= 0), "non-negative"},
+	} {
+		if c.bad {
+			return fmt.Errorf("%s must be %s", c.name, c.why)
+		}
+	}
 	if df.minTokens < *cont+16 {
 		df.minTokens = *cont + 16
 	}

@@ -101,6 +101,8 @@ func TestTrainErrors(t *testing.T) {
 		{[]string{"train", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "m"), "--prune-layers", "1"}, bad + ":3: field \"text\" is not a string"},
 		{[]string{"train", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "m"), "--target", "x"}, "--target"},
 		{[]string{"train", "eval", "--model", ckpt, "--tokenizer", tok, "--data", bad}, "--module is required"},
+		{[]string{"train", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "m"), "--batch", "0"}, "--batch must be at least 1"},
+		{[]string{"train", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "m"), "--lr", "-1"}, "--lr must be positive"},
 		{[]string{"train", "corpus", "--model", ckpt, "--out", filepath.Join(dir, "c"), "--top-p", "2"}, "--top-p"},
 		{[]string{"saliency", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "s")}, bad + ":3:"},
 		{[]string{"saliency", "--model", "synthetic:tiny", "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "s")}, "trained weights"},
