@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sdtp/sdtp/internal/atomicfile"
 )
 
 // DefaultDataURL is the official LongBench v1 data archive on Hugging Face.
@@ -97,7 +99,7 @@ func Download(ctx context.Context, opt DownloadOptions) (DownloadResult, error) 
 		}
 	}
 	if res.Verified != "" {
-		if err := writeFileAtomic(recorded, []byte(res.SHA256+"\n")); err != nil {
+		if err := atomicfile.WriteFile(recorded, []byte(res.SHA256+"\n")); err != nil {
 			return res, err
 		}
 	}
@@ -304,7 +306,7 @@ func writeJSONAtomic(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'))
+	return atomicfile.WriteFile(path, append(b, '\n'))
 }
 
 // progressReader reports transferred bytes to w at most twice a second.

@@ -20,6 +20,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/sdtp/sdtp/bench"
+	"github.com/sdtp/sdtp/internal/atomicfile"
 )
 
 // Formats are the file types Write can produce.
@@ -87,7 +88,7 @@ func Write(dir string, r *bench.Result, q []bench.Quality, formats ...string) ([
 				return paths, fmt.Errorf("figure %s: %w", f.Name, err)
 			}
 			path := filepath.Join(dir, f.Name+"."+format)
-			if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+			if err := atomicfile.WriteFile(path, buf.Bytes()); err != nil {
 				return paths, err
 			}
 			paths = append(paths, path)
@@ -142,29 +143,4 @@ func anyOK(r *bench.Result) bool {
 		}
 	}
 	return false
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it over path.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -5,10 +5,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/sdtp/sdtp/internal/atomicfile"
 )
 
 // Write stores tensors and metadata at path in the safetensors format. The
@@ -25,42 +26,22 @@ func Write(path string, tensors []Tensor, metadata map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	var lenBuf [8]byte
-	binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(hdr)))
-	if _, err := tmp.Write(lenBuf[:]); err != nil {
-		return err
-	}
-	if _, err := tmp.Write(hdr); err != nil {
-		return err
-	}
-	for _, t := range order {
-		if _, err := tmp.Write(t.Data); err != nil {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		var lenBuf [8]byte
+		binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(hdr)))
+		if _, err := w.Write(lenBuf[:]); err != nil {
 			return err
 		}
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	ok = true
-	syncDir(filepath.Dir(path))
-	return nil
+		if _, err := w.Write(hdr); err != nil {
+			return err
+		}
+		for _, t := range order {
+			if _, err := w.Write(t.Data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // writeOrder validates tensors and returns them in file order.
@@ -132,15 +113,6 @@ func encodeHeader(order []Tensor, metadata map[string]string) ([]byte, error) {
 		b = append(b, ' ')
 	}
 	return b, nil
-}
-
-// syncDir makes a rename durable where the platform allows; errors are
-// ignored because the data itself is already synced.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 }
 
 // NewF32 builds an F32 tensor holding values, which must number product(shape).

@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
+
+	"github.com/sdtp/sdtp/internal/atomicfile"
 )
 
 // CheckpointFormat identifies a training checkpoint in its header.
@@ -55,36 +56,10 @@ func (c *checkpoint) save(path string) error {
 	for _, v := range [][]float64{c.params.Flat, c.adamM, c.adamV} {
 		buf.Write(f64Bytes(v))
 	}
-	if err := writeAtomic(path, buf.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
-}
-
-// writeAtomic writes data to path through a synced temporary file that is
-// renamed over it, so path holds the old or the new content, never a part.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // loadCheckpoint reads a checkpoint written by save.

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/sdtp/sdtp/internal/atomicfile"
 )
 
 // nvrtc holds the libnvrtc entry points the backend uses.
@@ -183,17 +185,5 @@ func (c kernelCache) store(key string, image []byte) {
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		return
 	}
-	f, err := os.CreateTemp(c.dir, key+".*.tmp")
-	if err != nil {
-		return
-	}
-	_, werr := f.Write(image)
-	cerr := f.Close()
-	if werr != nil || cerr != nil {
-		os.Remove(f.Name())
-		return
-	}
-	if err := os.Rename(f.Name(), filepath.Join(c.dir, key+".bin")); err != nil {
-		os.Remove(f.Name())
-	}
+	_ = atomicfile.WriteFile(filepath.Join(c.dir, key+".bin"), image)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sdtp/sdtp/chat"
+	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/internal/version"
 	"github.com/sdtp/sdtp/longbench"
 	"github.com/sdtp/sdtp/tokenizer"
@@ -445,27 +446,8 @@ func lbReport(_ context.Context, e *env, args []string) error {
 	if err := longbench.WriteReport(&b, rs); err != nil {
 		return err
 	}
-	return lbWriteFile(*outPath, []byte(b.String()))
-}
-
-// lbWriteFile writes data to path through a temporary file and a
-// rename, so readers never see half a file.
-func lbWriteFile(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.WriteFile(*outPath, []byte(b.String())); err != nil {
 		return fmt.Errorf("--out: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("--out %s: %w", path, err)
 	}
 	return nil
 }

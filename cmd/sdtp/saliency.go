@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 
+	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/train"
 )
 
@@ -53,38 +52,25 @@ func runSaliency(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	texts, lines := idsOf(ex)
-	tmp, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	w := bufio.NewWriterSize(tmp, 1<<20)
 	hdr := saliencyMeta{Meta: newMeta(e, df.model, df.data), Format: saliencyFormat, Layers: m.Config.Layers, Hidden: m.Config.Hidden, Texts: len(texts), Continuation: *cont}
 	js, err := json.Marshal(hdr)
 	if err != nil {
 		return err
 	}
-	w.Write(append(js, '\n'))
 	pr := newProgress(e.stderr)
-	err = train.WriteSaliency(ctx, w, m, texts, lines, *cont, df.workers, func(done, total int) { pr.update("saliency", done, total) })
+	var salErr error // the computation's own error, reported without the --out prefix
+	err = atomicfile.Write(*out, func(w io.Writer) error {
+		if _, err := w.Write(append(js, '\n')); err != nil {
+			return err
+		}
+		salErr = train.WriteSaliency(ctx, w, m, texts, lines, *cont, df.workers, func(done, total int) { pr.update("saliency", done, total) })
+		return salErr
+	})
 	pr.end()
+	if salErr != nil {
+		return salErr
+	}
 	if err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), *out); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: saliency of %d texts at the input of each of %d blocks\n", *out, len(texts), m.Config.Layers)

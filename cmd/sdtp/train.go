@@ -9,13 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/internal/version"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
@@ -231,32 +231,6 @@ func (p *progress) end() {
 		fmt.Fprintln(p.w)
 		p.width = 0
 	}
-}
-
-// writeTrainFile writes data to path through a temporary file renamed
-// over it, so no half-written file is ever left at path.
-func writeTrainFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func runTrainFit(ctx context.Context, e *env, args []string) error {
@@ -505,7 +479,7 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *outPath != "" {
-		if err := writeTrainFile(*outPath, append(js, '\n')); err != nil {
+		if err := atomicfile.WriteFile(*outPath, append(js, '\n')); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
 	}
@@ -605,7 +579,7 @@ func runTrainCorpus(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	if err := writeTrainFile(*out, buf.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(*out, buf.Bytes()); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: %d texts sampled from %s (seeds %d..%d, temperature %g, top-p %g, at most %d tokens)\n",
