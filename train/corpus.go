@@ -3,7 +3,6 @@ package train
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/model"
@@ -45,52 +44,20 @@ func GenerateCorpus(ctx context.Context, models []*model.Model, tok tokenizer.To
 		stops = append(stops, b)
 	}
 	out := make([]string, cfg.Texts)
-	errs := make([]error, cfg.Texts)
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		done int
-	)
-	next := make(chan int)
-	for _, m := range models {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				res, err := generate.Run(ctx, m, tok, generate.Request{
-					Prompt: prompt, MaxTokens: cfg.MaxTokens, StopIDs: stops,
-					Sampling: generate.Sampling{Temperature: cfg.Temperature, TopP: cfg.TopP, Seed: cfg.Seed + uint64(i)},
-				})
-				if err == nil {
-					out[i] = res.Text
-				}
-				errs[i] = err
-				mu.Lock()
-				done++
-				if progress != nil {
-					progress(done, cfg.Texts)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-feed:
-	for i := range out {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for i, err := range errs {
+	err := forEach(ctx, cfg.Texts, len(models), "corpus text", func(w, i int) error {
+		seed := cfg.Seed + uint64(i)
+		res, err := generate.Run(ctx, models[w], tok, generate.Request{
+			Prompt: prompt, MaxTokens: cfg.MaxTokens, StopIDs: stops,
+			Sampling: generate.Sampling{Temperature: cfg.Temperature, TopP: cfg.TopP, Seed: seed},
+		})
 		if err != nil {
-			return nil, fmt.Errorf("corpus text %d (seed %d): %w", i, cfg.Seed+uint64(i), err)
+			return fmt.Errorf("seed %d: %w", seed, err)
 		}
+		out[i] = res.Text
+		return nil
+	}, progress)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

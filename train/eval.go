@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
 
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/train/lm"
@@ -119,49 +117,13 @@ func Evaluate(ctx context.Context, m *lm.Model, texts [][]int, cfg EvalConfig, s
 		}
 	}
 	results := make([]*textResult, len(texts))
-	workers := cfg.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var (
-		mu   sync.Mutex
-		done int
-		errs = make([]error, len(texts))
-		wg   sync.WaitGroup
-		next = make(chan int)
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i], errs[i] = evalText(m, texts[i], i, cfg, scorers)
-				mu.Lock()
-				done++
-				if progress != nil {
-					progress(done, len(texts))
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-feed:
-	for i := range texts {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	err := forEach(ctx, len(texts), cfg.Workers, "held-out text", func(_, i int) error {
+		var err error
+		results[i], err = evalText(m, texts[i], i, cfg, scorers)
+		return err
+	}, progress)
+	if err != nil {
 		return nil, err
-	}
-	for i, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("held-out text %d: %w", i, err)
-		}
 	}
 	return summarise(results, cfg, append(names(scorers), OracleName)), nil
 }

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/train/data"
 	"github.com/sdtp/sdtp/train/lm"
@@ -364,62 +365,29 @@ func (r *Run) batchGrad(obj *Objective, p *Params, ex []Example, batch []int, st
 // saliency computes every text's saliency at the schedule's locations.
 func (r *Run) saliency(ctx context.Context) ([]Example, error) {
 	ex := make([]Example, len(r.Texts))
-	errs := make([]error, len(r.Texts))
 	locs := r.Config.Locations
-	workers := r.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+	var progress func(done, total int)
+	if r.Progress != nil {
+		progress = func(done, total int) { r.Progress(Progress{Phase: "saliency", Done: done, Total: total}) }
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		done int
-	)
-	next := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				var rows []int
-				if r.Config.Loss.Teacher {
-					rows = r.Config.Loss.ClsRows(len(r.Texts[i]))
-				}
-				sal, teacher, _, err := saliencyAndTeacher(r.Model, r.Texts[i], r.Config.Loss.SaliencyContinuation(), rows)
-				if err == nil {
-					e := Example{IDs: r.Texts[i], Teacher: teacher}
-					for _, l := range locs {
-						e.Saliency = append(e.Saliency, sal[l])
-					}
-					ex[i] = e
-				}
-				errs[i] = err
-				mu.Lock()
-				done++
-				if r.Progress != nil {
-					r.Progress(Progress{Phase: "saliency", Done: done, Total: len(r.Texts)})
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-feed:
-	for i := range r.Texts {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+	err := forEach(ctx, len(r.Texts), r.Workers, "training text", func(_, i int) error {
+		var rows []int
+		if r.Config.Loss.Teacher {
+			rows = r.Config.Loss.ClsRows(len(r.Texts[i]))
 		}
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for i, err := range errs {
+		sal, teacher, _, err := saliencyAndTeacher(r.Model, r.Texts[i], r.Config.Loss.SaliencyContinuation(), rows)
 		if err != nil {
-			return nil, fmt.Errorf("training text %d: %w", i, err)
+			return err
 		}
+		e := Example{IDs: r.Texts[i], Teacher: teacher}
+		for _, l := range locs {
+			e.Saliency = append(e.Saliency, sal[l])
+		}
+		ex[i] = e
+		return nil
+	}, progress)
+	if err != nil {
+		return nil, err
 	}
 	return ex, nil
 }
@@ -455,7 +423,7 @@ func (r *Run) openLog(step int) (*os.File, error) {
 		kept.Write(sc.Bytes())
 		kept.WriteByte('\n')
 	}
-	if err := writeAtomic(r.LogPath, kept.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(r.LogPath, kept.Bytes()); err != nil {
 		return nil, fmt.Errorf("loss log: %w", err)
 	}
 	f, err := os.OpenFile(r.LogPath, os.O_WRONLY|os.O_APPEND, 0)
