@@ -77,7 +77,7 @@ type Run struct {
 
 // Progress reports where a run is.
 type Progress struct {
-	Phase       string // "saliency" or "train"
+	Phase       string // "resume" (once, Done = the checkpoint's step), "saliency" or "train"
 	Done, Total int
 	Terms       Terms // the last step's mean loss (train phase)
 }
@@ -225,6 +225,9 @@ func (r *Run) Train(ctx context.Context) (*Result, error) {
 			opt.M, opt.V, opt.Step = ck.adamM, ck.adamV, ck.meta.Step
 			start = ck.meta.Step
 			prog = ck.meta.Epochs
+			if r.Progress != nil {
+				r.Progress(Progress{Phase: "resume", Done: start, Total: total})
+			}
 		}
 	}
 	examples, err := r.saliency(ctx)

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -182,6 +184,7 @@ type progress struct {
 	start time.Time
 	last  time.Time
 	phase string
+	from  int // done at the phase's first report
 	width int
 }
 
@@ -197,13 +200,16 @@ func newProgress(w io.Writer) *progress {
 func (p *progress) update(phase string, done, total int, extra ...any) {
 	now := time.Now()
 	if phase != p.phase {
+		// The rate counts the work done since the phase's first report,
+		// so a phase resumed part-way (training from a checkpoint) is not
+		// credited with the work before it.
 		p.end()
-		p.phase, p.start = phase, now
+		p.phase, p.start, p.from = phase, now, done
 	}
 	elapsed := now.Sub(p.start)
 	rate, eta := 0.0, time.Duration(0)
 	if elapsed > 100*time.Millisecond {
-		rate = float64(done) / elapsed.Seconds()
+		rate = float64(done-p.from) / elapsed.Seconds()
 		eta = time.Duration(float64(total-done) / rate * float64(time.Second))
 	}
 	if !p.tty {
@@ -325,12 +331,20 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	}
 	texts, _ := idsOf(ex)
 	cfg := train.Config{Locations: sched.Locations, Ratio: sched.Ratio, Width: *width, Loss: loss, LR: *lr, Warmup: *warmup, WeightDecay: *wd, Epochs: *epochs, Batch: *batch, Clip: *clip, Seed: *seed}
+	if *resume {
+		if _, err := os.Stat(*ckpt); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(e.stderr, "--resume: no checkpoint at %s yet; starting afresh\n", *ckpt)
+		}
+	}
 	pr := newProgress(e.stderr)
 	run := &train.Run{Model: m, Texts: texts, Config: cfg, Checkpoint: *ckpt, CheckpointEvery: *every, Resume: *resume, LogPath: *logPath, Workers: df.workers,
 		Progress: func(p train.Progress) {
-			if p.Phase == "train" {
+			switch p.Phase {
+			case "resume":
+				fmt.Fprintf(e.stderr, "resuming from %s at step %d of %d\n", *ckpt, p.Done, p.Total)
+			case "train":
 				pr.update("train", p.Done, p.Total, "loss", fmt.Sprintf("%.4f", p.Terms.Total))
-			} else {
+			default:
 				pr.update(p.Phase, p.Done, p.Total)
 			}
 		}}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -51,13 +53,23 @@ func TestTrainWorkflow(t *testing.T) {
 	}
 
 	mod := filepath.Join(dir, "m.safetensors")
-	args := append([]string{"train", "--out", mod, "--prune-layers", "1,3", "--keep-ratio", "0.7", "--epochs", "2", "--batch", "2", "--continuation", "8", "--min-tokens", "30", "--checkpoint-every", "1"}, common...)
+	args := append([]string{"train", "--out", mod, "--prune-layers", "1,3", "--keep-ratio", "0.7", "--epochs", "2", "--batch", "2", "--continuation", "8", "--min-tokens", "30", "--checkpoint-every", "1", "--resume"}, common...)
 	code, out, errOut := run(t, args...)
 	if code != 0 {
 		t.Fatalf("train: exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(out, "wrote "+mod) {
-		t.Fatalf("train output %q", out)
+	if !strings.Contains(out, "wrote "+mod) || !strings.Contains(errOut, "no checkpoint at "+mod+".ckpt yet; starting afresh") {
+		t.Fatalf("train output %q, stderr %q", out, errOut)
+	}
+	first, err := os.ReadFile(mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Resuming the finished run says where it resumed and changes nothing.
+	code, _, errOut = run(t, args...)
+	at := regexp.MustCompile(`resuming from \S+\.ckpt at step (\d+) of (\d+)\n`).FindStringSubmatch(errOut)
+	if again, _ := os.ReadFile(mod); code != 0 || at == nil || at[1] != at[2] || !bytes.Equal(again, first) {
+		t.Fatalf("resuming a finished run: exit %d, stderr %q, module unchanged %v", code, errOut, bytes.Equal(again, first))
 	}
 	m, err := prune.Load(mod)
 	if err != nil {
