@@ -3,6 +3,7 @@ package prune
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/sdtp/sdtp/safetensors"
 )
@@ -78,20 +79,20 @@ func Load(path string) (*Module, error) {
 	for i := range h.Locations {
 		var st Stage
 		for _, p := range []struct {
-			part string
-			dst  *[]float32
-			n    int
-		}{{"fc1.weight", &st.W1, h.Width * d}, {"fc1.bias", &st.B1, h.Width}, {"fc2.weight", &st.W2, 2 * h.Width}, {"fc2.bias", &st.B2, 2}} {
+			part  string
+			dst   *[]float32
+			shape []int
+		}{{"fc1.weight", &st.W1, []int{h.Width, d}}, {"fc1.bias", &st.B1, []int{h.Width}}, {"fc2.weight", &st.W2, []int{2, h.Width}}, {"fc2.bias", &st.B2, []int{2}}} {
 			t, err := f.Tensor(tensorName(i, p.part))
 			if err != nil {
 				return nil, fmt.Errorf("pruning module: %w", err)
 			}
+			if !slices.Equal(t.Shape, p.shape) {
+				return nil, fmt.Errorf("pruning module %s: tensor %q has shape %v, want %v (hidden_width %d, model.hidden_size %d)", path, t.Name, t.Shape, p.shape, h.Width, d)
+			}
 			v, err := t.Float32s()
 			if err != nil {
 				return nil, fmt.Errorf("pruning module %s: tensor %q: %w", path, t.Name, err)
-			}
-			if len(v) != p.n {
-				return nil, fmt.Errorf("pruning module %s: tensor %q has %d values, want %d", path, t.Name, len(v), p.n)
 			}
 			*p.dst = v
 		}
