@@ -47,7 +47,7 @@ type checkpoint struct {
 func (c *checkpoint) save(path string) error {
 	js, err := json.Marshal(c.meta)
 	if err != nil {
-		return err
+		return fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	var buf bytes.Buffer
 	buf.WriteString(checkpointMagic)

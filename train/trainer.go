@@ -123,20 +123,20 @@ func (r *Run) validate() error {
 		return fmt.Errorf("epochs %d must be at least 1", c.Epochs)
 	case c.Batch < 1:
 		return fmt.Errorf("batch %d must be at least 1", c.Batch)
-	case !(c.LR > 0):
-		return fmt.Errorf("learning rate %v must be positive", c.LR)
-	case c.Warmup < 0 || c.WeightDecay < 0 || c.Clip < 0:
-		return fmt.Errorf("warm-up %d, weight decay %v and clip %v must not be negative", c.Warmup, c.WeightDecay, c.Clip)
-	case !(c.Loss.Tau > 0):
-		return fmt.Errorf("Gumbel temperature %v must be positive", c.Loss.Tau)
+	case !(c.LR > 0) || math.IsInf(c.LR, 0):
+		return fmt.Errorf("learning rate %v must be positive and finite", c.LR)
+	case c.Warmup < 0 || !(c.WeightDecay >= 0) || !(c.Clip >= 0) || math.IsInf(c.WeightDecay+c.Clip, 0):
+		return fmt.Errorf("warm-up %d, weight decay %v and clip %v must be finite and not negative", c.Warmup, c.WeightDecay, c.Clip)
+	case !(c.Loss.Tau > 0) || math.IsInf(c.Loss.Tau, 0):
+		return fmt.Errorf("Gumbel temperature %v must be positive and finite", c.Loss.Tau)
 	case c.Loss.MaxPairs < 1:
 		return fmt.Errorf("ranking pairs %d must be at least 1", c.Loss.MaxPairs)
 	case r.Checkpoint != "" && r.CheckpointEvery < 1:
 		return fmt.Errorf("checkpoint interval %d must be at least 1", r.CheckpointEvery)
 	}
 	w := c.Loss.Weights
-	if w.Cls < 0 || w.MSE < 0 || w.Rank < 0 || w.Ratio < 0 || w.Cls+w.MSE+w.Rank+w.Ratio == 0 {
-		return fmt.Errorf("loss weights %+v must be non-negative and not all zero", w)
+	if !(w.Cls >= 0 && w.MSE >= 0 && w.Rank >= 0 && w.Ratio >= 0) || math.IsInf(w.Cls+w.MSE+w.Rank+w.Ratio, 0) || w.Cls+w.MSE+w.Rank+w.Ratio == 0 {
+		return fmt.Errorf("loss weights %+v must be finite, non-negative and not all zero", w)
 	}
 	if _, err := ParseTarget(string(c.Loss.Target)); err != nil {
 		return err
@@ -154,12 +154,15 @@ func (r *Run) validate() error {
 
 // fingerprint identifies the configuration, model and texts a checkpoint
 // belongs to.
-func (r *Run) fingerprint() string {
+func (r *Run) fingerprint() (string, error) {
 	h := sha256.New()
-	js, _ := json.Marshal(r.Config)
+	js, err := json.Marshal(r.Config)
+	if err != nil {
+		return "", fmt.Errorf("training configuration: %w", err)
+	}
 	h.Write(js)
-	mc := r.Model.Config
-	fmt.Fprintf(h, "|%s|%s|%d|%d|%d|", mc.Arch, mc.Name, mc.Hidden, mc.Layers, mc.Vocab)
+	d := r.Model.Digest()
+	h.Write(d[:])
 	var b [8]byte
 	for _, ids := range r.Texts {
 		binary.LittleEndian.PutUint64(b[:], uint64(len(ids)))
@@ -169,7 +172,7 @@ func (r *Run) fingerprint() string {
 			h.Write(b[:])
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // ModelInfo describes the run's model for the module file.
@@ -203,7 +206,10 @@ func (r *Run) Train(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	opt := NewAdamW(len(params.Flat), c.WeightDecay)
-	fp := r.fingerprint()
+	fp, err := r.fingerprint()
+	if err != nil {
+		return nil, err
+	}
 	spe := StepsPerEpoch(len(r.Texts), c.Batch)
 	total := spe * c.Epochs
 	start := 0
@@ -258,9 +264,15 @@ func (r *Run) Train(ctx context.Context) (*Result, error) {
 		}
 		lr := LearningRate(c.LR, step, total, c.Warmup)
 		norm := clipNorm(grad.Flat, c.Clip)
+		if !finite(terms.Total) || !finite(norm) {
+			return nil, fmt.Errorf("step %d: the training diverged (loss %v, gradient norm %v); lower the learning rate or clip the gradient", step+1, terms.Total, norm)
+		}
 		opt.Update(params.Flat, grad.Flat, lr)
 		if logf != nil {
-			line, _ := json.Marshal(StepLog{Step: step + 1, Epoch: epoch, LR: lr, GradNorm: norm, Texts: len(batch), Seconds: time.Since(began).Seconds(), Terms: terms})
+			line, err := json.Marshal(StepLog{Step: step + 1, Epoch: epoch, LR: lr, GradNorm: norm, Texts: len(batch), Seconds: time.Since(began).Seconds(), Terms: terms})
+			if err != nil {
+				return nil, fmt.Errorf("loss log %s, step %d: %w", r.LogPath, step+1, err)
+			}
 			if _, err := logf.Write(append(line, '\n')); err != nil {
 				return nil, fmt.Errorf("loss log %s: %w", r.LogPath, err)
 			}
@@ -435,3 +447,5 @@ func (r *Run) openLog(step int) (*os.File, error) {
 	}
 	return f, nil
 }
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

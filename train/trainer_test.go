@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -166,12 +167,42 @@ func TestRunValidate(t *testing.T) {
 		{func(r *Run) { r.Config.Locations = []int{0} }, "outside"},
 		{func(r *Run) { r.Texts[3] = []int{1} }, "training text 3"},
 		{func(r *Run) { r.Config.Loss.Target = "x" }, "saliency target"},
+		{func(r *Run) { r.Config.LR = math.Inf(1) }, "learning rate +Inf must be positive and finite"},
+		{func(r *Run) { r.Config.Clip = math.Inf(1) }, "must be finite"},
+		{func(r *Run) { r.Config.WeightDecay = math.NaN() }, "must be finite"},
+		{func(r *Run) { r.Config.Loss.Tau = math.Inf(1) }, "Gumbel temperature"},
+		{func(r *Run) { r.Config.Loss.Weights.Rank = math.Inf(1) }, "loss weights"},
+		{func(r *Run) { r.Config.LR, r.Config.Clip = 1e300, 0 }, "the training diverged"},
 	} {
 		r := tinyRun(t, t.TempDir())
 		tc.edit(r)
 		if _, err := r.Train(context.Background()); err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("err %v, want %q", err, tc.err)
 		}
+	}
+}
+
+// TestCheckpointOfAnotherModelRefused resumes with a model whose weights
+// differ but whose shape and name are the same: the checkpoint is refused.
+func TestCheckpointOfAnotherModelRefused(t *testing.T) {
+	dir := t.TempDir()
+	r := tinyRun(t, dir)
+	r.Config.Epochs = 1
+	if _, err := r.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	other := tinyRun(t, dir)
+	other.Config.Epochs = 1
+	other.Resume = true
+	other.Model.Layers[1].Wq[0] += 1e-9
+	if _, err := other.Train(context.Background()); err == nil || !strings.Contains(err.Error(), "another configuration, model or data set") {
+		t.Fatalf("resumed on another model's checkpoint: err %v", err)
+	}
+	same := tinyRun(t, dir)
+	same.Config.Epochs = 1
+	same.Resume = true
+	if _, err := same.Train(context.Background()); err != nil {
+		t.Fatalf("the same model's checkpoint refused: %v", err)
 	}
 }
 

@@ -33,6 +33,9 @@ type Trace struct {
 // Embedding returns the embedding rows of ids (n×Hidden).
 func (m *Model) Embedding(ids []int) ([]float64, error) {
 	d := m.Config.Hidden
+	if w := m.Config.SlidingWindow; w > 0 && len(ids) > w {
+		return nil, fmt.Errorf("a text of %d tokens is longer than the model's sliding window of %d, which training does not implement (lower --max-tokens)", len(ids), w)
+	}
 	x := make([]float64, len(ids)*d)
 	for i, id := range ids {
 		if id < 0 || id >= m.Config.Vocab {

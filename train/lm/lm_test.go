@@ -3,6 +3,7 @@ package lm
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/sdtp/sdtp/backend"
@@ -218,5 +219,28 @@ func logSoftmaxInto(x []float64) {
 	}
 	for i := range x {
 		x[i] -= mx + math.Log(z)
+	}
+}
+
+func TestEmbeddingRefusesInputsItCannotModel(t *testing.T) {
+	c := tinyConfigs()["llama"]
+	c.SlidingWindow = 4
+	m, err := NewRandom(c, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Forward([]int{1, 2, 3, 4}, nil); err != nil {
+		t.Fatalf("4 tokens in a window of 4: %v", err)
+	}
+	for _, tc := range []struct {
+		ids  []int
+		want string
+	}{
+		{[]int{1, 2, 3, 4, 5}, "sliding window of 4"},
+		{[]int{1, 13}, "token id 13 at 1 outside the vocabulary"},
+	} {
+		if _, err := m.Forward(tc.ids, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Forward(%v): err %v, want %q", tc.ids, err, tc.want)
+		}
 	}
 }

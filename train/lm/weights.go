@@ -6,6 +6,8 @@
 package lm
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -169,4 +171,47 @@ func (m *Model) Tail(from int) *Model {
 	t.Layers = m.Layers[from:]
 	t.Config.Layers = len(t.Layers)
 	return &t
+}
+
+// Digest is a SHA-256 over every weight, in a fixed order, with the
+// configuration's shape: two models with the same digest compute the same
+// function. Checkpoints use it to refuse another model's state.
+func (m *Model) Digest() [sha256.Size]byte {
+	h := sha256.New()
+	c := m.Config
+	c.Name = "" // a label, not part of the function
+	if s := c.RopeScaling; s != nil {
+		fmt.Fprintf(h, "%+v|", *s)
+		c.RopeScaling = nil // %+v would print the pointer
+	}
+	fmt.Fprintf(h, "%+v|", c)
+	buf := make([]byte, 0, 1<<16)
+	put := func(v []float64) {
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(v)))
+		h.Write(n[:])
+		for _, x := range v {
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(x))
+			if len(buf) == cap(buf) {
+				h.Write(buf)
+				buf = buf[:0]
+			}
+		}
+		h.Write(buf)
+		buf = buf[:0]
+	}
+	put(m.Embed)
+	for i := range m.Layers {
+		ly := &m.Layers[i]
+		for _, v := range [][]float64{ly.AttnNorm, ly.Wq, ly.Wk, ly.Wv, ly.Wo, ly.Bq, ly.Bk, ly.Bv, ly.MLPNorm, ly.Gate, ly.Up, ly.Down} {
+			put(v)
+		}
+	}
+	put(m.Norm)
+	if !m.Config.TiedEmbeddings {
+		put(m.LMHead)
+	}
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
 }
