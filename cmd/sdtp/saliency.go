@@ -44,9 +44,7 @@ func runSaliency(ctx context.Context, e *env, args []string) error {
 	if *cont < 0 {
 		return fmt.Errorf("--continuation %d must not be negative", *cont)
 	}
-	if df.minTokens < *cont+2 {
-		df.minTokens = *cont + 2
-	}
+	df.requireTokens(*cont+2, fmt.Sprintf("--continuation %d (with a prompt of 2 or more before it)", *cont))
 	m, ex, err := df.load(e)
 	if err != nil {
 		return err

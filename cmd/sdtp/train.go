@@ -76,15 +76,27 @@ type dataFlags struct {
 	model, tokenizer, data, format string
 	maxTokens, minTokens, limit    int
 	workers                        int
+
+	fs       *flag.FlagSet
+	need     int    // the fewest tokens a text needs for the command
+	needWhat string // the flag that asks for them, for errors
+}
+
+// requireTokens says that the command needs texts of at least need tokens
+// because of what (a flag and its value). An unset --min-tokens is raised
+// to need; load refuses a smaller explicit one and a --max-tokens below it.
+func (f *dataFlags) requireTokens(need int, what string) {
+	f.need, f.needWhat = need, what
 }
 
 func (f *dataFlags) register(fs *flag.FlagSet, minTokens int) {
+	f.fs = fs
 	fs.StringVar(&f.model, "model", "", "model: a Hugging Face folder or a llama2.c .bin checkpoint (weights are read onto the host in float64)")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer: tokenizer.json, a llama2.c tokenizer.bin, or a folder (default: the model folder)")
 	fs.StringVar(&f.data, "data", "", "JSONL texts: {\"text\": ...} rows, or databricks-dolly-15k rows (instruction, context, response, category)")
 	fs.StringVar(&f.format, "data-format", "auto", "row layout: auto (from the first row), text, or dolly")
 	fs.IntVar(&f.maxTokens, "max-tokens", 512, "maximum sequence length: longer texts keep their first tokens")
-	fs.IntVar(&f.minTokens, "min-tokens", minTokens, "texts with fewer tokens (after truncation) are skipped")
+	fs.IntVar(&f.minTokens, "min-tokens", minTokens, "texts with fewer tokens (after truncation) are skipped; when not given, at least what --continuation needs")
 	fs.IntVar(&f.limit, "limit", 0, "use only the first N texts of the file (0: all)")
 	fs.IntVar(&f.workers, "workers", 0, "texts processed at once (0: all cores); results do not depend on it")
 }
@@ -96,10 +108,18 @@ func (f *dataFlags) load(e *env) (*lm.Model, []data.Example, error) {
 		return nil, nil, fmt.Errorf("--model is required")
 	case f.data == "":
 		return nil, nil, fmt.Errorf("--data is required")
-	case f.maxTokens < 2:
+	case f.maxTokens < max(2, f.need):
+		if f.need > 2 {
+			return nil, nil, fmt.Errorf("--max-tokens %d is too short: %s needs texts of at least %d tokens", f.maxTokens, f.needWhat, f.need)
+		}
 		return nil, nil, fmt.Errorf("--max-tokens %d must be at least 2", f.maxTokens)
+	case f.minTokens < f.need && flagSet(f.fs, "min-tokens"):
+		return nil, nil, fmt.Errorf("--min-tokens %d is too small: %s needs texts of at least %d tokens", f.minTokens, f.needWhat, f.need)
+	}
+	f.minTokens = max(f.minTokens, f.need)
+	switch {
 	case f.minTokens < 2 || f.minTokens > f.maxTokens:
-		return nil, nil, fmt.Errorf("--min-tokens %d must be in [2, --max-tokens]", f.minTokens)
+		return nil, nil, fmt.Errorf("--min-tokens %d must be in [2, --max-tokens %d]", f.minTokens, f.maxTokens)
 	case f.limit < 0 || f.workers < 0:
 		return nil, nil, fmt.Errorf("--limit and --workers must not be negative")
 	}
@@ -167,7 +187,7 @@ type scheduleFlags struct {
 func (f *scheduleFlags) register(fs *flag.FlagSet, what string) {
 	fs.StringVar(&f.preset, "prune", "", "keep schedule "+what+": "+prune.Presets)
 	fs.StringVar(&f.layers, "prune-layers", "", "explicit pruning locations, comma-separated block indices (e.g. 1,2,3,4 for a 5-layer model); needs --keep-ratio")
-	fs.Float64Var(&f.ratio, "keep-ratio", 0, "fraction of the survivors each stage keeps, in (0,1] (with --prune-layers)")
+	fs.Float64Var(&f.ratio, "keep-ratio", 0, "fraction of the survivors each stage keeps, in (0,1]: with --prune-layers, or (train eval) over the module's own locations")
 }
 
 func (f *scheduleFlags) schedule(layers int, def *prune.Schedule) (prune.Schedule, error) {
@@ -297,17 +317,15 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 		why  string
 	}{
 		{"--epochs", *epochs < 1, "at least 1"}, {"--batch", *batch < 1, "at least 1"}, {"--checkpoint-every", *every < 1, "at least 1"},
-		{"--rank-pairs", *pairs < 1, "at least 1"}, {"--lr", !(*lr > 0), "positive"}, {"--tau", !(*tau > 0), "positive"},
-		{"--warmup", *warmup < 0, "non-negative"}, {"--weight-decay", !(*wd >= 0), "non-negative"}, {"--clip", !(*clip >= 0), "non-negative"},
-		{"--w-cls", !(*wCls >= 0), "non-negative"}, {"--w-mse", !(*wMSE >= 0), "non-negative"}, {"--w-rank", !(*wRank >= 0), "non-negative"}, {"--w-ratio", !(*wRatio >= 0), "non-negative"},
+		{"--rank-pairs", *pairs < 1, "at least 1"}, {"--lr", !positive(*lr), "positive and finite"}, {"--tau", !positive(*tau), "positive and finite"},
+		{"--warmup", *warmup < 0, "non-negative"}, {"--weight-decay", !nonNegative(*wd), "finite and non-negative"}, {"--clip", !nonNegative(*clip), "finite and non-negative (0: no clipping)"},
+		{"--w-cls", !nonNegative(*wCls), "finite and non-negative"}, {"--w-mse", !nonNegative(*wMSE), "finite and non-negative"}, {"--w-rank", !nonNegative(*wRank), "finite and non-negative"}, {"--w-ratio", !nonNegative(*wRatio), "finite and non-negative"},
 	} {
 		if c.bad {
 			return fmt.Errorf("%s must be %s", c.name, c.why)
 		}
 	}
-	if df.minTokens < *cont+16 {
-		df.minTokens = *cont + 16
-	}
+	df.requireTokens(*cont+16, fmt.Sprintf("--continuation %d (with a prompt of 16 or more before it)", *cont))
 	m, ex, err := df.load(e)
 	if err != nil {
 		return err
@@ -411,9 +429,7 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 	if *cont < 1 {
 		return fmt.Errorf("--continuation %d must be at least 1", *cont)
 	}
-	if df.minTokens < *cont+2 {
-		df.minTokens = *cont + 2
-	}
+	df.requireTokens(*cont+2, fmt.Sprintf("--continuation %d (with a prompt of 2 or more before it)", *cont))
 	m, ex, err := df.load(e)
 	if err != nil {
 		return err
@@ -533,15 +549,15 @@ func runTrainCorpus(ctx context.Context, e *env, args []string) error {
 	temp := fs.Float64("temperature", 1, "sampling temperature (0: greedy, which gives one text)")
 	topP := fs.Float64("top-p", 1, "nucleus sampling threshold in (0, 1]")
 	workers := fs.Int("workers", 0, "texts sampled at once, each on its own single-thread CPU backend (0: all cores)")
-	out := fs.String("out", "", "JSONL file to write, one {\"text\": ...} row per text, written atomically")
+	out := fs.String("out", "", "JSONL file to write, one {\"text\": ...} row per text in seed order (empty samples left out), written atomically")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
 	case *spec == "" || *out == "":
 		return fmt.Errorf("--model and --out are required")
-	case *temp < 0 || math.IsNaN(*temp):
-		return fmt.Errorf("--temperature %v must be >= 0", *temp)
+	case !nonNegative(*temp):
+		return fmt.Errorf("--temperature %v must be finite and >= 0", *temp)
 	case !(*topP > 0 && *topP <= 1):
 		return fmt.Errorf("--top-p %v must be in (0, 1]", *topP)
 	case *workers < 0:
@@ -588,15 +604,40 @@ func runTrainCorpus(ctx context.Context, e *env, args []string) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
+	written := 0
 	for _, t := range texts {
+		if strings.TrimSpace(t) == "" {
+			continue // the data readers refuse empty texts
+		}
 		if err := enc.Encode(map[string]string{"text": t}); err != nil {
 			return err
 		}
+		written++
+	}
+	if written == 0 {
+		return fmt.Errorf("all %d samples are empty (each ended at once); nothing written to %s", len(texts), *out)
 	}
 	if err := atomicfile.WriteFile(*out, buf.Bytes()); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %d texts sampled from %s (seeds %d..%d, temperature %g, top-p %g, at most %d tokens)\n",
-		*out, len(texts), *spec, *seed, *seed+uint64(*n)-1, *temp, *topP, *maxTok)
+	empty := ""
+	if written < len(texts) {
+		empty = fmt.Sprintf("; %d empty samples left out", len(texts)-written)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: %d texts sampled from %s (seeds %d..%d, temperature %g, top-p %g, at most %d tokens%s)\n",
+		*out, written, *spec, *seed, *seed+uint64(*n)-1, *temp, *topP, *maxTok, empty)
 	return nil
+}
+
+// positive reports whether x is a finite number above 0.
+func positive(x float64) bool { return x > 0 && !math.IsInf(x, 0) }
+
+// nonNegative reports whether x is a finite number at or above 0.
+func nonNegative(x float64) bool { return x >= 0 && !math.IsInf(x, 0) }
+
+// flagSet reports whether the named flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -116,6 +116,12 @@ func TestTrainErrors(t *testing.T) {
 		{[]string{"train", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "m"), "--batch", "0"}, "--batch must be at least 1"},
 		{[]string{"train", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "m"), "--lr", "-1"}, "--lr must be positive"},
 		{[]string{"train", "corpus", "--model", ckpt, "--out", filepath.Join(dir, "c"), "--top-p", "2"}, "--top-p"},
+		{[]string{"train", "corpus", "--model", ckpt, "--out", filepath.Join(dir, "c"), "--temperature", "inf"}, "--temperature +Inf must be finite"},
+		{[]string{"train", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "m"), "--clip", "inf"}, "--clip must be finite"},
+		{[]string{"train", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "m"), "--lr", "+Inf"}, "--lr must be positive and finite"},
+		{[]string{"train", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "m"), "--max-tokens", "40"}, "--max-tokens 40 is too short: --continuation 32"},
+		{[]string{"train", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "m"), "--min-tokens", "20"}, "--min-tokens 20 is too small: --continuation 32"},
+		{[]string{"saliency", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "s"), "--continuation", "600"}, "--max-tokens 512 is too short: --continuation 600"},
 		{[]string{"saliency", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "s")}, bad + ":3:"},
 		{[]string{"saliency", "--model", "synthetic:tiny", "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "s")}, "trained weights"},
 	}
@@ -128,6 +134,29 @@ func TestTrainErrors(t *testing.T) {
 	for _, p := range []string{"m", "s", "c"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
 			t.Errorf("a failed command left %s behind", p)
+		}
+	}
+}
+
+// TestTrainCorpusLeavesOutEmptySamples samples very short, very hot texts,
+// some of which end at once: the file holds only non-empty texts (the data
+// readers refuse empty ones) and the command says how many it left out.
+func TestTrainCorpusLeavesOutEmptySamples(t *testing.T) {
+	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
+	tok := testdata.Path(t, "llama2c/tok512.bin")
+	out := filepath.Join(t.TempDir(), "hot.jsonl")
+	code, stdout, errOut := run(t, "train", "corpus", "--model", ckpt, "--tokenizer", tok, "--texts", "2000", "--max-tokens", "1", "--temperature", "100", "--workers", "2", "--out", out)
+	if code != 0 || !strings.Contains(stdout, "empty samples left out") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, errOut)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		var row struct{ Text string }
+		if err := json.Unmarshal([]byte(line), &row); err != nil || strings.TrimSpace(row.Text) == "" {
+			t.Fatalf("line %d: %q (%v)", i+1, line, err)
 		}
 	}
 }
