@@ -122,14 +122,14 @@ func (f *pruneFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.module, "prune-module", "", "pruning module file (safetensors written by 'sdtp train' or 'sdtp prune init'); enables SDTP pruning")
 	fs.StringVar(&f.preset, "prune", "", "keep schedule: "+prune.Presets+"; default: the module's own schedule")
 	fs.StringVar(&f.layers, "prune-layers", "", "explicit pruning locations, comma-separated block indices (e.g. 4,7,10); needs --keep-ratio")
-	fs.Float64Var(&f.ratio, "keep-ratio", 0, "fraction of the survivors each stage keeps, in (0,1] (with --prune-layers)")
+	fs.Float64Var(&f.ratio, "keep-ratio", 0, "fraction of the survivors each stage keeps, in (0,1]: with --prune-layers, or over the module's own locations")
 	fs.StringVar(&f.scorer, "prune-scorer", "module", "token scores: module (the module's MLP), random (baseline), recent (keep-most-recent baseline)")
 	fs.Uint64Var(&f.seed, "prune-seed", 1, "seed of the random scorer")
 }
 
 // enabled reports whether any pruning flag was given.
 func (f *pruneFlags) enabled() bool {
-	return f.module != "" || f.preset != "" || f.layers != "" || f.scorer != "module"
+	return f.module != "" || f.preset != "" || f.layers != "" || f.ratio != 0 || f.scorer != "module"
 }
 
 // schedule resolves the schedule flags against the model, falling back to def.
@@ -137,6 +137,8 @@ func (f *pruneFlags) schedule(layers int, def *prune.Schedule) (prune.Schedule, 
 	switch {
 	case f.layers != "" && f.preset != "":
 		return prune.Schedule{}, fmt.Errorf("--prune and --prune-layers are exclusive")
+	case f.ratio != 0 && f.preset != "":
+		return prune.Schedule{}, fmt.Errorf("--keep-ratio and --prune are exclusive (a preset has its own ratio)")
 	case f.layers != "":
 		locs, err := prune.ParseLocations(f.layers)
 		if err != nil {
@@ -153,8 +155,16 @@ func (f *pruneFlags) schedule(layers int, def *prune.Schedule) (prune.Schedule, 
 			return prune.Schedule{}, fmt.Errorf("--prune: %w", err)
 		}
 		return s, nil
+	case def != nil && f.ratio != 0:
+		s := prune.Schedule{Locations: def.Locations, Ratio: f.ratio}
+		if err := s.Validate(layers); err != nil {
+			return prune.Schedule{}, fmt.Errorf("--keep-ratio: %w", err)
+		}
+		return s, nil
 	case def != nil:
 		return *def, nil
+	case f.ratio != 0:
+		return prune.Schedule{}, fmt.Errorf("--keep-ratio needs locations: give --prune-layers (or a module, whose locations it then uses)")
 	}
 	return prune.Schedule{}, fmt.Errorf("choose a schedule with --prune or --prune-layers")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -65,6 +66,20 @@ func TestGenerateJSONWithPruning(t *testing.T) {
 			t.Errorf("layer %d: kv %d tokens %d bytes, alive %d", l, res.KVTokens[l], res.KVBytes[l], res.Alive[l])
 		}
 	}
+
+	// --keep-ratio alone applies another ratio over the module's locations.
+	code, out, errOut = run(t, "generate", "--backend", "cpu", "--model", ckpt, "--tokenizer", tok, "--prompt", prompt, "--max-tokens", "8", "--prune-module", mod, "--keep-ratio", "0.5", "--json")
+	if code != 0 {
+		t.Fatalf("--keep-ratio 0.5: exit %d: %s", code, errOut)
+	}
+	var half generateOutput
+	if err := json.Unmarshal([]byte(out), &half); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	n := float64(res.PromptTokens)
+	if want := int(math.Round(n * 0.5)); half.Alive[1] != res.Alive[0] || half.Alive[2] != want {
+		t.Fatalf("alive %v at ratio 0.5 over locations 2,3,4 of a %d-token prompt; want %d entering block 2", half.Alive, res.PromptTokens, want)
+	}
 }
 
 func TestGenerateErrors(t *testing.T) {
@@ -82,6 +97,9 @@ func TestGenerateErrors(t *testing.T) {
 		{[]string{"generate", "--prune", "paper"}, "--prune-module is required"},
 		{[]string{"generate", "--prune", "bogus", "--prune-scorer", "random"}, "unknown schedule"},
 		{[]string{"generate", "--backend", "tpu"}, "--backend"},
+		{[]string{"generate", "--keep-ratio", "0.5"}, "--prune-module is required"},
+		{[]string{"generate", "--keep-ratio", "0.5", "--prune-scorer", "recent"}, "--keep-ratio needs locations"},
+		{[]string{"generate", "--prune", "paper", "--keep-ratio", "0.5", "--prune-scorer", "recent"}, "--keep-ratio and --prune are exclusive"},
 	}
 	for _, tc := range tests {
 		code, _, errOut := run(t, tc.args...)
