@@ -71,6 +71,9 @@ func Load(path string) (*Module, error) {
 	if h.Width <= 0 || h.Model.Hidden <= 0 || h.Model.Layers <= 0 {
 		return nil, fmt.Errorf("pruning module %s: header needs positive hidden_width, model.hidden_size, model.num_layers", path)
 	}
+	if err := CheckWidth(h.Width, h.Model.Hidden); err != nil {
+		return nil, fmt.Errorf("pruning module %s: %w", path, err)
+	}
 	m := &Module{Schedule: Schedule{Locations: h.Locations, Ratio: h.Ratio}, Width: h.Width, Model: h.Model, Training: h.Training}
 	if err := m.Schedule.Validate(h.Model.Layers); err != nil {
 		return nil, fmt.Errorf("pruning module %s: %w", path, err)

@@ -45,6 +45,9 @@ func NewRandom(info ModelInfo, s Schedule, width int, seed uint64) (*Module, err
 	if width <= 0 {
 		width = max(1, info.Hidden/4)
 	}
+	if err := CheckWidth(width, info.Hidden); err != nil {
+		return nil, err
+	}
 	m := &Module{Schedule: s, Width: width, Model: info, Training: map[string]any{"kind": "random", "seed": seed}}
 	d := info.Hidden
 	for i := range s.Locations {
@@ -57,6 +60,21 @@ func NewRandom(info ModelInfo, s Schedule, width int, seed uint64) (*Module, err
 		m.Stages = append(m.Stages, st)
 	}
 	return m, nil
+}
+
+// MaxWidthFactor bounds a module's MLP width as a multiple of the model's
+// hidden size: the modules are meant to be small next to the model (the
+// default is a quarter of the hidden size), and the bound keeps a mistyped
+// width from exhausting memory.
+const MaxWidthFactor = 16
+
+// CheckWidth reports whether width is a usable MLP width for a model of
+// the given hidden size: from 1 to MaxWidthFactor·hidden.
+func CheckWidth(width, hidden int) error {
+	if width < 1 || width/MaxWidthFactor > hidden || width > MaxWidthFactor*hidden {
+		return fmt.Errorf("module width %d must be from 1 to %d (%d× the hidden size %d)", width, MaxWidthFactor*hidden, MaxWidthFactor, hidden)
+	}
+	return nil
 }
 
 func fill(v []float32, seed uint64, scale float32) {

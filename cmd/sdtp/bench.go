@@ -95,6 +95,11 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if _, err := bench.ParseConfigs(o.Configs, m.Config.Layers); err != nil {
 		return fmt.Errorf("--configs: %w", err)
 	}
+	if o.ModuleWidth > 0 {
+		if err := prune.CheckWidth(o.ModuleWidth, m.Config.Hidden); err != nil {
+			return fmt.Errorf("--module-width: %w", err)
+		}
+	}
 
 	dir := *out
 	if dir == "" {

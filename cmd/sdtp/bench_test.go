@@ -93,6 +93,8 @@ func TestBenchReportPlotErrors(t *testing.T) {
 		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--repeats", "0"}, "--repeats"},
 		{[]string{"bench", "--backend", "tpu"}, "--backend"},
 		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:nope"}, "--model"},
+		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--module-width", "4611686018427387904"}, "--module-width: module width 4611686018427387904 must be from 1 to"},
+		{[]string{"prune", "init", "--model", "synthetic:tiny", "--prune-layers", "1", "--keep-ratio", "0.5", "--width", "100000000", "--out", "x"}, "--width: module width 100000000 must be from 1 to"},
 		{[]string{"report"}, "--bench is required"},
 		{[]string{"report", "--bench", missing}, "--bench"},
 		{[]string{"plot", "--bench", missing, "--out", "x"}, "--bench"},

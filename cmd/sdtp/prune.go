@@ -59,6 +59,11 @@ func runPruneInit(_ context.Context, e *env, args []string) error {
 	if *width < 0 {
 		return fmt.Errorf("--width %d must not be negative", *width)
 	}
+	if *width > 0 {
+		if err := prune.CheckWidth(*width, c.Hidden); err != nil {
+			return fmt.Errorf("--width: %w", err)
+		}
+	}
 	m, err := prune.NewRandom(prune.ModelInfo{Name: c.Name, Arch: c.Arch, Hidden: c.Hidden, Layers: c.Layers}, s, *width, *seed)
 	if err != nil {
 		return err

@@ -334,6 +334,11 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *width > 0 {
+		if err := prune.CheckWidth(*width, m.Config.Hidden); err != nil {
+			return fmt.Errorf("--width: %w", err)
+		}
+	}
 	loss := train.LossConfig{Weights: train.Weights{Cls: *wCls, MSE: *wMSE, Rank: *wRank, Ratio: *wRatio}, Tau: *tau, Target: tgt, Continuation: *cont, WholeSequenceSaliency: *whole, Teacher: *teacher, MaxPairs: *pairs}
 	if *noRank {
 		loss.Weights.Rank = 0
