@@ -82,6 +82,33 @@ func TestBenchReportPlot(t *testing.T) {
 	}
 }
 
+// TestPruneInitShow makes modules with a preset and with explicit
+// locations and reads their headers back.
+func TestPruneInitShow(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args     []string
+		schedule string
+	}{
+		{[]string{"--prune", "paper"}, "schedule: locations 4,7 ratio 0.9\n"},
+		{nil, "schedule: locations 4,7 ratio 0.9\n"},
+		{[]string{"--prune-layers", "1,2", "--keep-ratio", "0.5"}, "schedule: locations 1,2 ratio 0.5\n"},
+		{[]string{"--prune-layers", "3"}, "schedule: locations 3 ratio 0.9\n"},
+	} {
+		path := filepath.Join(dir, "m.safetensors")
+		if code, _, errOut := run(t, append([]string{"prune", "init", "--model", "synthetic:tiny", "--out", path}, tc.args...)...); code != 0 {
+			t.Fatalf("prune init %v: exit %d: %s", tc.args, code, errOut)
+		}
+		code, out, errOut := run(t, "prune", "show", path)
+		if code != 0 || !strings.Contains(out, tc.schedule) || !strings.Contains(out, `training: {"kind":"random","seed":1}`) {
+			t.Errorf("prune show after init %v: exit %d, out %q, err %q; want %q", tc.args, code, out, errOut, tc.schedule)
+		}
+	}
+	if code, _, errOut := run(t, "prune", "show", "--help"); code != 0 || !strings.Contains(errOut, "Usage: sdtp prune show FILE") {
+		t.Errorf("prune show --help: exit %d, %q", code, errOut)
+	}
+}
+
 func TestBenchReportPlotErrors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "none.json")
 	for _, tc := range []struct {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 
 	"github.com/sdtp/sdtp/model"
@@ -14,7 +17,7 @@ func init() {
 
 func runPrune(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(e.stderr, "Usage: sdtp prune init --model M --out FILE [--prune PRESET] [--width H] [--seed S]\n       sdtp prune show FILE\n\n'init' writes a module with deterministic random weights: its scores are meaningless, its cost is real,\nso it serves latency work (latency does not depend on the scores). 'show' prints a module's header.")
+		fmt.Fprintln(e.stderr, "Usage: sdtp prune init --model M --out FILE [--prune PRESET | --prune-layers L --keep-ratio R] [--width H] [--seed S]\n       sdtp prune show FILE\n\n'init' writes a module with deterministic random weights: its scores are meaningless, its cost is real,\nso it serves latency work (latency does not depend on the scores). 'show' prints a module's header.")
 		if len(args) == 0 {
 			return errUsage
 		}
@@ -48,9 +51,9 @@ func runPruneInit(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
 	}
-	pf := pruneFlags{preset: *preset, layers: *layers, ratio: *ratio}
+	pf := pruneFlags{preset: *preset} // --keep-ratio's default belongs to --prune-layers
 	if *layers != "" {
-		pf.preset = ""
+		pf = pruneFlags{layers: *layers, ratio: *ratio}
 	}
 	s, err := pf.schedule(c.Layers, nil)
 	if err != nil {
@@ -76,14 +79,30 @@ func runPruneInit(_ context.Context, e *env, args []string) error {
 }
 
 func runPruneShow(e *env, args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("usage: sdtp prune show FILE")
+	fs := newFlags(e, "prune show", "prune show FILE\n\nPrints a pruning-module file's header: the model it is for, its schedule, its MLP width and how it was made.")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
 	}
-	m, err := prune.Load(args[0])
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	m, err := prune.Load(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "model: %s (%s, hidden %d, %d layers)\nschedule: %s\nwidth: %d\ntraining: %v\n", m.Model.Name, m.Model.Arch, m.Model.Hidden, m.Model.Layers, m.Schedule, m.Width, m.Training)
+	training := "none recorded"
+	if len(m.Training) > 0 {
+		js, err := json.Marshal(m.Training) // keys sorted: stable output
+		if err != nil {
+			return fmt.Errorf("%s: training record: %w", fs.Arg(0), err)
+		}
+		training = string(js)
+	}
+	fmt.Fprintf(e.stdout, "model: %s (%s, hidden %d, %d layers)\nschedule: %s\nwidth: %d\ntraining: %s\n", m.Model.Name, m.Model.Arch, m.Model.Hidden, m.Model.Layers, m.Schedule, m.Width, training)
 	return nil
 }
 
