@@ -89,40 +89,65 @@ func Run(ctx context.Context, cfg RunConfig) (RunStats, error) {
 	if cfg.Generator == nil {
 		return st, errors.New("longbench run: no generator")
 	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return st, err
-	}
-	if err := writeOrCheckMeta(filepath.Join(cfg.Out, "meta.json"), cfg.Meta); err != nil {
-		return st, err
-	}
+	// Everything that can be checked is checked before the output folder
+	// is touched, so a mistake does not leave a folder locked to it.
 	type plan struct {
-		task Task
-		rows []Row
-		path string
+		task   Task
+		rows   []Row
+		path   string
+		prompt PromptOptions
+		maxNew int
 	}
 	var plans []plan
-	todo := 0
 	for _, t := range cfg.Tasks {
 		rows, err := ReadTaskRows(cfg.Data, t, cfg.E)
 		if err != nil {
 			return st, err
 		}
+		if len(rows) == 0 {
+			return st, fmt.Errorf("task %s: the data file has no rows", t.Name)
+		}
 		if cfg.Limit > 0 && len(rows) > cfg.Limit {
 			rows = rows[:cfg.Limit]
 		}
-		path := filepath.Join(cfg.Out, t.FileName(false))
-		done, err := doneIDs(path, rows)
+		seen := map[string]bool{}
+		for i, r := range rows {
+			if seen[r.ID] {
+				return st, fmt.Errorf("task %s: data row %d repeats _id %s", t.Name, i+1, r.ID)
+			}
+			seen[r.ID] = true
+		}
+		maxNew, err := t.MaxNewTokens()
+		if err != nil {
+			return st, err
+		}
+		opt := cfg.Prompt
+		if cfg.TaskMaxLength != nil {
+			if opt.MaxLength, err = cfg.TaskMaxLength(t); err != nil {
+				return st, err
+			}
+		}
+		plans = append(plans, plan{t, rows, filepath.Join(cfg.Out, t.FileName(false)), opt, maxNew})
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return st, err
+	}
+	if err := writeOrCheckMeta(filepath.Join(cfg.Out, "meta.json"), cfg.Meta, hasPredictions(cfg.Out)); err != nil {
+		return st, err
+	}
+	todo := 0
+	for _, p := range plans {
+		done, err := doneIDs(p.path, p.rows)
 		if err != nil {
 			return st, err
 		}
 		st.Resumed += len(done)
-		todo += len(rows) - len(done)
-		plans = append(plans, plan{t, rows, path})
+		todo += len(p.rows) - len(done)
 	}
 	cfg.Progress.begin(todo)
 	defer cfg.Progress.finish()
 	for _, p := range plans {
-		n, err := runTask(ctx, cfg, p.task, p.rows, p.path)
+		n, err := runTask(ctx, cfg, p.task, p.rows, p.path, p.prompt, p.maxNew)
 		st.Generated += n
 		if err != nil {
 			return st, err
@@ -164,24 +189,7 @@ func doneIDs(path string, rows []Row) (map[string]bool, error) {
 	return done, nil
 }
 
-func runTask(ctx context.Context, cfg RunConfig, t Task, rows []Row, path string) (int, error) {
-	seen := map[string]bool{}
-	for i, r := range rows {
-		if seen[r.ID] {
-			return 0, fmt.Errorf("task %s: data row %d repeats _id %s", t.Name, i+1, r.ID)
-		}
-		seen[r.ID] = true
-	}
-	maxNew, err := t.MaxNewTokens()
-	if err != nil {
-		return 0, err
-	}
-	opt := cfg.Prompt
-	if cfg.TaskMaxLength != nil {
-		if opt.MaxLength, err = cfg.TaskMaxLength(t); err != nil {
-			return 0, err
-		}
-	}
+func runTask(ctx context.Context, cfg RunConfig, t Task, rows []Row, path string, opt PromptOptions, maxNew int) (int, error) {
 	w, pf, err := openPredWriter(path)
 	if err != nil {
 		return 0, err
@@ -225,11 +233,24 @@ func runTask(ctx context.Context, cfg RunConfig, t Task, rows []Row, path string
 	return generated, w.Close()
 }
 
+// hasPredictions reports whether any prediction file in dir holds a row.
+func hasPredictions(dir string) bool {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.Size() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // writeOrCheckMeta writes meta.json (atomically) for a new run, or checks
-// that an existing one has the same settings.
-func writeOrCheckMeta(path string, m RunMeta) error {
+// that an existing one has the same settings. A folder holding no
+// predictions yet (its run failed before the first row) is not bound to
+// its old settings: its meta.json is replaced.
+func writeOrCheckMeta(path string, m RunMeta, bound bool) error {
 	b, err := os.ReadFile(path)
-	if err == nil {
+	if err == nil && bound {
 		var old RunMeta
 		if err := json.Unmarshal(b, &old); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
@@ -253,7 +274,7 @@ func writeOrCheckMeta(path string, m RunMeta) error {
 		}
 		return nil
 	}
-	if !errors.Is(err, os.ErrNotExist) {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	var buf bytes.Buffer

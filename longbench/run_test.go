@@ -3,6 +3,7 @@ package longbench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -203,6 +204,51 @@ func TestRunRefusesOtherSettings(t *testing.T) {
 	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "model") {
 		t.Errorf("resume with another model: %v", err)
 	}
+}
+
+// TestRunChecksBeforeTouchingTheFolder: a mistake found before the first
+// row (an empty data file, a failing per-task length) leaves no folder, and
+// a folder whose run failed before writing a row is not bound to its old
+// settings.
+func TestRunChecksBeforeTouchingTheFolder(t *testing.T) {
+	dir := t.TempDir()
+	writeData(t, dir, 0, "trec")
+	out := filepath.Join(dir, "run")
+	if _, err := Run(context.Background(), runCfg(dir, out, &fakeGen{}, "trec")); err == nil || !strings.Contains(err.Error(), "task trec: the data file has no rows") {
+		t.Fatalf("empty data file: %v", err)
+	}
+	writeData(t, dir, 2, "lcc")
+	cfg := runCfg(dir, out, &fakeGen{}, "lcc")
+	cfg.TaskMaxLength = func(Task) (int, error) { return 0, errors.New("too long for the model") }
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "too long") {
+		t.Fatalf("failing max length: %v", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a run that failed its checks left %s (%v)", out, err)
+	}
+
+	// A run that fails on its first row leaves meta.json but no prediction:
+	// the next run, with other settings, may use the folder.
+	failing := runCfg(dir, out, &failGen{}, "lcc")
+	failing.Meta.Settings["max_length"] = "100000"
+	if _, err := Run(context.Background(), failing); err == nil {
+		t.Fatal("the failing generator did not fail")
+	}
+	if _, err := Run(context.Background(), runCfg(dir, out, &fakeGen{}, "lcc")); err != nil {
+		t.Fatalf("a folder with no predictions stayed bound to the failed run's settings: %v", err)
+	}
+	checkPredFile(t, filepath.Join(out, "lcc.jsonl"), "lcc", 2)
+	// Now it holds predictions, so other settings are refused again.
+	if _, err := Run(context.Background(), failing); err == nil || !strings.Contains(err.Error(), "max_length") {
+		t.Fatalf("other settings on a folder with predictions: %v", err)
+	}
+}
+
+// failGen fails every request.
+type failGen struct{}
+
+func (failGen) Generate(context.Context, GenRequest) (GenResult, error) {
+	return GenResult{}, errors.New("prompt too long")
 }
 
 // TestRunKilledAndResumed kills a real child process running the runner

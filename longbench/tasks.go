@@ -106,7 +106,9 @@ func ParseTasks(list string, e bool) ([]Task, error) {
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		switch name {
-		case "", "all":
+		case "":
+			continue // "a,,b"
+		case "all":
 			for _, t := range all {
 				add(t)
 			}
@@ -127,6 +129,9 @@ func ParseTasks(list string, e bool) ([]Task, error) {
 			return nil, fmt.Errorf("task %q has no LongBench-E file", name)
 		}
 		add(t)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no tasks named (all, en, zh, code, or task names)")
 	}
 	return out, nil
 }

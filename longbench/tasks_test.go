@@ -101,7 +101,9 @@ func TestParseTasks(t *testing.T) {
 		want int
 		err  bool
 	}{
-		{"", false, 21, false},
+		{"", false, 0, true},
+		{" , ", false, 0, true},
+		{"all,", false, 21, false},
 		{"all", true, 13, false},
 		{"zh", false, 5, false},
 		{"en,code", true, 13, false},

@@ -327,6 +327,13 @@ func lbRun(ctx context.Context, e *env, args []string) error {
 	if *maxLen == 0 {
 		// Each task's prompt fits the model with its own new tokens.
 		cfg.TaskMaxLength = eng.defaultMaxLength
+	} else {
+		cfg.TaskMaxLength = func(t longbench.Task) (int, error) {
+			if err := eng.checkMaxLength(t, *maxLen); err != nil {
+				return 0, fmt.Errorf("--max-length: %w", err)
+			}
+			return *maxLen, nil
+		}
 	}
 	cfg.Tasks = tasks
 	st, err := longbench.Run(ctx, cfg)

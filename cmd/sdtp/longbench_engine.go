@@ -90,6 +90,19 @@ func (e *longbenchEngine) defaultMaxLength(t longbench.Task) (int, error) {
 	return e.maxPos - n, nil
 }
 
+// checkMaxLength refuses a truncation length that leaves task t's new
+// tokens no room in the model's positions (when the model states them).
+func (e *longbenchEngine) checkMaxLength(t longbench.Task, maxLen int) error {
+	n, err := t.MaxNewTokens()
+	if err != nil {
+		return err
+	}
+	if e.maxPos > 0 && maxLen+n > e.maxPos {
+		return fmt.Errorf("%d prompt tokens and %s's %d new tokens exceed the model's %d positions (0 picks the longest prompt that fits)", maxLen, t.Name, n, e.maxPos)
+	}
+	return nil
+}
+
 // engineGenerator runs greedy generation with the engine.
 type engineGenerator struct {
 	m       *model.Model

@@ -93,6 +93,8 @@ func TestLongbenchPrompt(t *testing.T) {
 }
 
 func TestLongbenchErrors(t *testing.T) {
+	lbData := t.TempDir()
+	writeLongbenchRows(t, lbData, 1, "samsum")
 	for _, c := range []struct {
 		args []string
 		want string
@@ -107,6 +109,9 @@ func TestLongbenchErrors(t *testing.T) {
 		{[]string{"longbench", "prompt", "--data", testdata.Path(t, "longbench/rows/trec.jsonl"), "--max-length", "100"}, "--max-length needs --tokenizer"},
 		{[]string{"longbench", "download", "--dir", t.TempDir(), "--url", "http://127.0.0.1:1/data.zip", "--quiet"}, "offline"},
 		{[]string{"longbench", "validate", "--dir", t.TempDir()}, "34 of 34 data files"},
+		{[]string{"longbench", "run", "--model", testdata.Path(t, "llama2c/stories260K.bin"), "--tokenizer", testdata.Path(t, "llama2c/tok512.bin"), "--data", lbData, "--tasks", "samsum", "--max-length", "500", "--out", filepath.Join(t.TempDir(), "run")},
+			"--max-length: 500 prompt tokens and samsum's 128 new tokens exceed the model's 512 positions"},
+		{[]string{"longbench", "run", "--model", "x", "--out", t.TempDir(), "--tasks", ""}, "--tasks: no tasks named"},
 	} {
 		code, _, errOut := run(t, c.args...)
 		if code == 0 || !strings.Contains(errOut, c.want) {
@@ -158,7 +163,7 @@ func TestLongbenchEndToEnd(t *testing.T) {
 	const rows = 10
 	writeLongbenchRows(t, dir, rows, tasks...)
 	base, pruned := filepath.Join(dir, "base"), filepath.Join(dir, "pruned")
-	common := []string{"longbench", "run", "--backend", "cpu", "--model", ckpt, "--tokenizer", tok, "--data", dir, "--tasks", strings.Join(tasks, ","), "--max-length", "400"}
+	common := []string{"longbench", "run", "--backend", "cpu", "--model", ckpt, "--tokenizer", tok, "--data", dir, "--tasks", strings.Join(tasks, ","), "--max-length", "384"}
 
 	// Baseline in a child process, killed once it has written a few rows.
 	args, _ := json.Marshal(append(append([]string(nil), common...), "--out", base))
