@@ -129,6 +129,15 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		}
 		return runErr
 	}
+	failed := 0
+	for i := range res.Rows {
+		if !res.Rows[i].OK() {
+			failed++
+		}
+	}
+	if failed > 0 && failed == len(res.Rows) {
+		return fmt.Errorf("every one of the %d rows failed (first: %s); see %s", failed, res.Rows[0].Error, filepath.Join(dir, benchReport))
+	}
 	return nil
 }
 

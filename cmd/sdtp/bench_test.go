@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sdtp/sdtp/bench"
+	"github.com/sdtp/sdtp/internal/testdata"
 )
 
 func TestBenchReportPlot(t *testing.T) {
@@ -121,6 +122,8 @@ func TestBenchReportPlotErrors(t *testing.T) {
 		{[]string{"bench", "--backend", "tpu"}, "--backend"},
 		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:nope"}, "--model"},
 		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--module-width", "4611686018427387904"}, "--module-width: module width 4611686018427387904 must be from 1 to"},
+		{[]string{"bench", "--backend", "cpu", "--model", testdata.Path(t, "llama2c/stories260K.bin"), "--lengths", "1K", "--configs", "baseline", "--no-plots", "--out", t.TempDir()},
+			"every one of the 1 rows failed (first: prompt of 1024 tokens + 32 new tokens exceeds the model's 512 positions)"},
 		{[]string{"prune", "init", "--model", "synthetic:tiny", "--prune-layers", "1", "--keep-ratio", "0.5", "--width", "100000000", "--out", "x"}, "--width: module width 100000000 must be from 1 to"},
 		{[]string{"report"}, "--bench is required"},
 		{[]string{"report", "--bench", missing}, "--bench"},
