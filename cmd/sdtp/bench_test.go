@@ -122,8 +122,6 @@ func TestBenchReportPlotErrors(t *testing.T) {
 		{[]string{"bench", "--backend", "tpu"}, "--backend"},
 		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:nope"}, "--model"},
 		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--module-width", "4611686018427387904"}, "--module-width: module width 4611686018427387904 must be from 1 to"},
-		{[]string{"bench", "--backend", "cpu", "--model", testdata.Path(t, "llama2c/stories260K.bin"), "--lengths", "1K", "--configs", "baseline", "--no-plots", "--out", t.TempDir()},
-			"every one of the 1 rows failed (first: prompt of 1024 tokens + 32 new tokens exceeds the model's 512 positions)"},
 		{[]string{"prune", "init", "--model", "synthetic:tiny", "--prune-layers", "1", "--keep-ratio", "0.5", "--width", "100000000", "--out", "x"}, "--width: module width 100000000 must be from 1 to"},
 		{[]string{"report"}, "--bench is required"},
 		{[]string{"report", "--bench", missing}, "--bench"},
@@ -135,6 +133,16 @@ func TestBenchReportPlotErrors(t *testing.T) {
 		if code == 0 || !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
 			t.Errorf("%v: exit %d, stderr %q; want a one-line error naming %s", tc.args, code, errOut, tc.want)
 		}
+	}
+	// A run whose every row fails writes its outputs (with the failures)
+	// and exits non-zero.
+	out := t.TempDir()
+	code, _, errOut := run(t, "bench", "--backend", "cpu", "--model", testdata.Path(t, "llama2c/stories260K.bin"), "--lengths", "1K", "--configs", "baseline", "--no-plots", "--out", out)
+	if code == 0 || !strings.Contains(errOut, "every one of the 1 rows failed (first: prompt of 1024 tokens + 32 new tokens exceeds the model's 512 positions)") {
+		t.Errorf("all rows failing: exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(out, "bench.json")); err != nil {
+		t.Errorf("no bench.json after a run whose rows all failed: %v", err)
 	}
 }
 
