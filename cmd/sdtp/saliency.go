@@ -41,6 +41,9 @@ func runSaliency(ctx context.Context, e *env, args []string) error {
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
+	if err := checkOutFile("--out", *out); err != nil {
+		return err
+	}
 	if *cont < 0 {
 		return fmt.Errorf("--continuation %d must not be negative", *cont)
 	}

@@ -301,6 +301,17 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
+	if *ckpt == "" {
+		*ckpt = *out + ".ckpt"
+	}
+	if *logPath == "" {
+		*logPath = *out + ".log.jsonl"
+	}
+	for _, o := range []struct{ flag, path string }{{"--out", *out}, {"--checkpoint", *ckpt}, {"--log", *logPath}} {
+		if err := checkOutFile(o.flag, o.path); err != nil {
+			return err
+		}
+	}
 	if *width < 0 {
 		return fmt.Errorf("--width %d must not be negative", *width)
 	}
@@ -345,12 +356,6 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	}
 	if *noMSE {
 		loss.Weights.MSE = 0
-	}
-	if *ckpt == "" {
-		*ckpt = *out + ".ckpt"
-	}
-	if *logPath == "" {
-		*logPath = *out + ".log.jsonl"
 	}
 	texts, _ := idsOf(ex)
 	cfg := train.Config{Locations: sched.Locations, Ratio: sched.Ratio, Width: *width, Loss: loss, LR: *lr, Warmup: *warmup, WeightDecay: *wd, Epochs: *epochs, Batch: *batch, Clip: *clip, Seed: *seed}
@@ -433,6 +438,11 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 	}
 	if *cont < 1 {
 		return fmt.Errorf("--continuation %d must be at least 1", *cont)
+	}
+	if *outPath != "" {
+		if err := checkOutFile("--out", *outPath); err != nil {
+			return err
+		}
 	}
 	df.requireTokens(*cont+2, fmt.Sprintf("--continuation %d (with a prompt of 2 or more before it)", *cont))
 	m, ex, err := df.load(e)
@@ -567,6 +577,9 @@ func runTrainCorpus(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--top-p %v must be in (0, 1]", *topP)
 	case *workers < 0:
 		return fmt.Errorf("--workers %d must not be negative", *workers)
+	}
+	if err := checkOutFile("--out", *out); err != nil {
+		return err
 	}
 	ef := engineFlags{model: *spec, tokenizer: *tokPath}
 	tok, err := ef.openTokenizer()
