@@ -94,6 +94,9 @@ func (f *engineFlags) open() (*engine, error) {
 		return nil, err
 	}
 	tok, err := f.openTokenizer()
+	if err == nil && tok != nil && tok.VocabSize() > m.Config.Vocab {
+		err = fmt.Errorf("--tokenizer has %d tokens but the model's vocabulary only %d: a tokenizer of another model?", tok.VocabSize(), m.Config.Vocab)
+	}
 	if err != nil {
 		m.Close()
 		b.Close()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -60,9 +59,9 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	switch {
 	case *maxTokens < 0:
 		return fmt.Errorf("--max-tokens %d must not be negative", *maxTokens)
-	case *temp < 0 || math.IsNaN(*temp):
-		return fmt.Errorf("--temperature %v must be >= 0", *temp)
-	case *topP <= 0 || *topP > 1:
+	case !nonNegative(*temp):
+		return fmt.Errorf("--temperature %v must be finite and >= 0", *temp)
+	case !(*topP > 0 && *topP <= 1):
 		return fmt.Errorf("--top-p %v must be in (0, 1]", *topP)
 	case *topK < 0:
 		return fmt.Errorf("--top-k %d must not be negative", *topK)
@@ -89,6 +88,13 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		if ids, err = parseIDs(*promptIDs); err != nil {
 			return fmt.Errorf("--prompt-ids: %w", err)
 		}
+		for _, id := range ids {
+			if id >= m.Config.Vocab {
+				return fmt.Errorf("--prompt-ids: token id %d is outside the model's vocabulary of %d", id, m.Config.Vocab)
+			}
+		}
+	case flagSet(fs, "prompt-ids"):
+		return fmt.Errorf("--prompt-ids: no token ids given")
 	case tok == nil && (*prompt != "" || *chatMsg != ""):
 		return fmt.Errorf("--prompt and --chat need a tokenizer: give --tokenizer (or use --prompt-ids)")
 	case *chatMsg != "":

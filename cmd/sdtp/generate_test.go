@@ -98,6 +98,11 @@ func TestGenerateErrors(t *testing.T) {
 		{[]string{"generate", "--prune", "bogus", "--prune-scorer", "random"}, "unknown schedule"},
 		{[]string{"generate", "--backend", "tpu"}, "--backend"},
 		{[]string{"generate", "--keep-ratio", "0.5"}, "--prune-module is required"},
+		{[]string{"generate", "--top-p", "NaN"}, "--top-p NaN must be in (0, 1]"},
+		{[]string{"generate", "--temperature", "inf"}, "--temperature +Inf must be finite"},
+		{[]string{"generate", "--prompt-ids", ""}, "--prompt-ids: no token ids given"},
+		{[]string{"generate", "--prompt-ids", "1 99999"}, "--prompt-ids: token id 99999 is outside the model's vocabulary of"},
+		{[]string{"generate", "--model", testdata.Path(t, "llama2c/stories260K.bin"), "--tokenizer", testdata.Path(t, "qwen2/tokenizer.json"), "--prompt", "x"}, "--tokenizer has 151665 tokens but the model's vocabulary only 512"},
 		{[]string{"generate", "--keep-ratio", "0.5", "--prune-scorer", "recent"}, "--keep-ratio needs locations"},
 		{[]string{"generate", "--prune", "paper", "--keep-ratio", "0.5", "--prune-scorer", "recent"}, "--keep-ratio and --prune are exclusive"},
 	}
