@@ -142,6 +142,8 @@ func (f *pruneFlags) schedule(layers int, def *prune.Schedule) (prune.Schedule, 
 		return prune.Schedule{}, fmt.Errorf("--prune and --prune-layers are exclusive")
 	case f.ratio != 0 && f.preset != "":
 		return prune.Schedule{}, fmt.Errorf("--keep-ratio and --prune are exclusive (a preset has its own ratio)")
+	case f.layers != "" && f.ratio == 0:
+		return prune.Schedule{}, fmt.Errorf("--prune-layers needs --keep-ratio (the fraction each stage keeps, in (0,1])")
 	case f.layers != "":
 		locs, err := prune.ParseLocations(f.layers)
 		if err != nil {

@@ -99,6 +99,7 @@ func TestGenerateErrors(t *testing.T) {
 		{[]string{"generate", "--backend", "tpu"}, "--backend"},
 		{[]string{"generate", "--keep-ratio", "0.5"}, "--prune-module is required"},
 		{[]string{"generate", "--top-p", "NaN"}, "--top-p NaN must be in (0, 1]"},
+		{[]string{"generate", "--prune-layers", "4", "--prune-scorer", "recent"}, "--prune-layers needs --keep-ratio"},
 		{[]string{"generate", "--temperature", "inf"}, "--temperature +Inf must be finite"},
 		{[]string{"generate", "--prompt-ids", ""}, "--prompt-ids: no token ids given"},
 		{[]string{"generate", "--prompt-ids", "1 99999"}, "--prompt-ids: token id 99999 is outside the model's vocabulary of"},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -94,6 +95,12 @@ func lbValidate(_ context.Context, e *env, args []string) error {
 	dir := fs.String("dir", "longbench-data", "folder holding data/<task>.jsonl (as download leaves it)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if fi, err := os.Stat(*dir); err != nil || !fi.IsDir() {
+		if err == nil {
+			err = errors.New("not a folder")
+		}
+		return fmt.Errorf("--dir %s: %w (download the data with 'sdtp longbench download --dir %s')", *dir, err, *dir)
 	}
 	checks := longbench.Validate(*dir)
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
@@ -359,7 +366,7 @@ func lbScore(_ context.Context, e *env, args []string) error {
 	}
 	scores, err := longbench.ScoreDir(*preds, *eFlag)
 	if err != nil {
-		return err
+		return fmt.Errorf("--preds: %w", err)
 	}
 	for _, s := range scores {
 		if s.Torn {
@@ -444,7 +451,7 @@ func lbReport(_ context.Context, e *env, args []string) error {
 	}
 	rs, err := longbench.ScoreRuns(dirs)
 	if err != nil {
-		return err
+		return fmt.Errorf("--runs: %w", err)
 	}
 	if *outPath == "" {
 		return longbench.WriteReport(e.stdout, rs)

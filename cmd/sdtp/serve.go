@@ -120,6 +120,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		o.Pruners = pr.get
 		o.DefaultPrune = pr.defaultName
 		if _, err := pr.get(pr.defaultName); err != nil {
+			if pf.preset != "" {
+				return fmt.Errorf("--prune: %w", err)
+			}
 			return err
 		}
 	}
