@@ -43,7 +43,7 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	prompt := fs.String("prompt", "", "prompt text, sent as is (BOS added when the tokenizer adds one)")
 	chatMsg := fs.String("chat", "", "a user message, wrapped in the model's chat template")
 	system := fs.String("system", "", "system message for --chat")
-	tmplName := fs.String("chat-template", "", "chat template to use instead of the one detected from tokenizer_config.json: chatml, llama2, mistral, llama3")
+	tmplName := fs.String("chat-template", "", "chat template to use instead of the one detected from tokenizer_config.json: "+strings.Join(chat.Names(), ", "))
 	promptIDs := fs.String("prompt-ids", "", "prompt as token ids, space- or comma-separated (no tokenizer needed)")
 	maxTokens := fs.Int("max-tokens", 128, "maximum number of new tokens")
 	temp := fs.Float64("temperature", 0, "sampling temperature; 0 is greedy")
@@ -209,7 +209,7 @@ func chatTemplate(ef *engineFlags, name string) (chat.Template, error) {
 			return chat.Detect(p)
 		}
 	}
-	return nil, fmt.Errorf("no tokenizer_config.json with a chat template found next to the tokenizer or model; choose one with --chat-template chatml|llama2|mistral|llama3")
+	return nil, fmt.Errorf("no tokenizer_config.json with a chat template found next to the tokenizer or model; choose one with --chat-template (%s)", strings.Join(chat.Names(), ", "))
 }
 
 func parseIDs(s string) ([]int, error) {

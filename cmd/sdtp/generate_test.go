@@ -124,4 +124,13 @@ func TestHelpListsCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "-max-tokens") {
 		t.Fatalf("generate help: %d %q", code, errOut)
 	}
+	if code, _, errOut = run(t, "help", "nosuch"); code != 2 || !strings.Contains(errOut, `unknown command "nosuch"`) {
+		t.Errorf("help nosuch: %d %q", code, errOut)
+	}
+	if code, _, errOut = run(t, "help", "train", "eval"); code != 0 || !strings.Contains(errOut, "Usage: sdtp train eval") {
+		t.Errorf("help train eval: %d %q", code, errOut)
+	}
+	if code, _, errOut = run(t, "generate", "--help"); !strings.Contains(errOut, "qwen2.5") {
+		t.Errorf("generate --help does not list every chat template: %q", errOut)
+	}
 }

@@ -166,7 +166,7 @@ func resolveTemplate(name string, dirs ...string) (longbench.ChatTemplate, strin
 	if name != "" {
 		var err error
 		if t, err = chat.ByName(name); err != nil {
-			return nil, "", fmt.Errorf("--chat-template: %w", err)
+			return nil, "", fmt.Errorf("--chat-template %q: want none, official-llama2 or one of %s", name, strings.Join(chat.Names(), ", "))
 		}
 	} else {
 		for _, d := range dirs {

@@ -55,10 +55,14 @@ func main() {
 func runMain(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				_ = c.run(ctx, e, []string{"--help"})
-				return 0
+			c, ok := commands[args[1]]
+			if !ok {
+				fmt.Fprintf(e.stderr, "sdtp: unknown command %q\n\n", args[1])
+				usage(e.stderr)
+				return 2
 			}
+			_ = c.run(ctx, e, append(args[2:len(args):len(args)], "--help"))
+			return 0
 		}
 		usage(e.stderr)
 		if len(args) == 0 {
