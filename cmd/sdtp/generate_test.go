@@ -124,6 +124,9 @@ func TestHelpListsCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "-max-tokens") {
 		t.Fatalf("generate help: %d %q", code, errOut)
 	}
+	if code, _, errOut = run(t, "train", "eval", "--model", "x"); code != 1 || !strings.HasPrefix(errOut, "sdtp train eval: ") {
+		t.Errorf("a verb's error is not prefixed with the verb: %d %q", code, errOut)
+	}
 	if code, _, errOut = run(t, "help", "nosuch"); code != 2 || !strings.Contains(errOut, `unknown command "nosuch"`) {
 		t.Errorf("help nosuch: %d %q", code, errOut)
 	}

@@ -22,10 +22,19 @@ import (
 )
 
 func init() {
-	register(command{name: "longbench", summary: "LongBench v1: download, validate, tasks, prompt, run, score, report", run: runLongbench})
+	register(command{name: "longbench", summary: "LongBench v1: download, validate, tasks, prompt, run, score, report", run: runLongbench, verbs: longbenchVerbNames()})
 }
 
 // longbenchVerbs are the sub-commands of `sdtp longbench`.
+// longbenchVerbNames lists the verbs of 'sdtp longbench'.
+func longbenchVerbNames() []string {
+	var names []string
+	for _, v := range longbenchVerbs {
+		names = append(names, v.name)
+	}
+	return names
+}
+
 var longbenchVerbs = []struct {
 	name, summary string
 	run           func(context.Context, *env, []string) error

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -24,6 +25,8 @@ type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, env *env, args []string) error
+	// verbs are the sub-commands (sdtp NAME VERB ...), named in errors.
+	verbs []string
 }
 
 // env carries what a command may touch: its streams and the command line.
@@ -89,7 +92,11 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	case errors.Is(err, errUsage):
 		return 2
 	}
-	fmt.Fprintf(e.stderr, "sdtp %s: %v\n", c.name, err)
+	name := c.name
+	if len(args) > 1 && slices.Contains(c.verbs, args[1]) {
+		name += " " + args[1]
+	}
+	fmt.Fprintf(e.stderr, "sdtp %s: %v\n", name, err)
 	return 1
 }
 

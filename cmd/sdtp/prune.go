@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	register(command{name: "prune", summary: "pruning-module files: 'prune init' makes a random-weight module for speed work, 'prune show' describes one", run: runPrune})
+	register(command{name: "prune", summary: "pruning-module files: 'prune init' makes a random-weight module for speed work, 'prune show' describes one", run: runPrune, verbs: []string{"init", "show"}})
 }
 
 func runPrune(ctx context.Context, e *env, args []string) error {

@@ -28,7 +28,7 @@ import (
 )
 
 func init() {
-	register(command{name: "train", summary: "train SDTP pruning modules (LLM frozen); 'train eval' scores them, 'train corpus' samples texts from a model", run: runTrain})
+	register(command{name: "train", summary: "train SDTP pruning modules (LLM frozen); 'train eval' scores them, 'train corpus' samples texts from a model", run: runTrain, verbs: []string{"eval", "corpus"}})
 }
 
 const trainUsage = `Usage: sdtp train --model M --data FILE --out MODULE [--prune PRESET | --prune-layers L --keep-ratio R] [flags]
