@@ -29,7 +29,7 @@ func TestSelectKeepsProtectedAndBest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []int32{0, 1, 2, 3, 5, 10, 18, 19}
-	if !equal(got, want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
@@ -39,7 +39,7 @@ func TestSelectTiesLowerPositionFirst(t *testing.T) {
 	scores := make([]float32, 20) // all equal
 	got, _ := Select(pos, scores, 20, 9)
 	want := []int32{0, 1, 2, 3, 4, 5, 6, 18, 19}
-	if !equal(got, want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
@@ -53,7 +53,7 @@ func TestSelectNaNRanksLast(t *testing.T) {
 	scores[12] = -5
 	got, _ := Select(pos, scores, 20, 7)
 	want := []int32{0, 1, 2, 3, 12, 18, 19}
-	if !equal(got, want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
@@ -65,7 +65,7 @@ func TestSelectAfterEarlierStage(t *testing.T) {
 	scores := []float32{0, 0, 0, 0, 1, 5, 3, 2, 0, 0}
 	got, _ := Select(pos, scores, 20, 8)
 	want := []int32{0, 1, 2, 3, 5, 6, 8, 9}
-	if !equal(got, want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
@@ -109,18 +109,6 @@ func TestSelectRandomInvariants(t *testing.T) {
 			}
 		}
 	}
-}
-
-func equal(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func BenchmarkSelect32K(b *testing.B) {

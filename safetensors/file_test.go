@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -81,7 +82,7 @@ func TestWriteOpenRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.DType != w.DType || !equalInts(got.Shape, w.Shape) || !bytes.Equal(got.Data, w.Data) {
+		if got.DType != w.DType || !slices.Equal(got.Shape, w.Shape) || !bytes.Equal(got.Data, w.Data) {
 			t.Errorf("Tensor(%s) = %s %v %x, want %s %v %x", w.Name, got.DType, got.Shape, got.Data, w.DType, w.Shape, w.Data)
 		}
 		size, _ := DTypeSize(got.DType)
@@ -306,16 +307,4 @@ func TestF16ToFloat32(t *testing.T) {
 			t.Fatalf("F16ToFloat32(%#04x) = %g, want %g", h, got, want)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/sdtp/sdtp/internal/testdata"
@@ -68,7 +69,7 @@ func roundTrip(t *testing.T, src string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(x.Data, y.Data) || !equalInts(x.Shape, y.Shape) || x.DType != y.DType {
+		if !bytes.Equal(x.Data, y.Data) || !slices.Equal(x.Shape, y.Shape) || x.DType != y.DType {
 			t.Errorf("tensor %s changed in the round trip", x.Name)
 		}
 	}
@@ -152,7 +153,7 @@ func TestGoldenLayout(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if x.DType != F32 || !equalInts(x.Shape, shape) {
+				if x.DType != F32 || !slices.Equal(x.Shape, shape) {
 					t.Errorf("%s: %s %v, golden.json says F32 %v", name, x.DType, x.Shape, shape)
 				}
 			}

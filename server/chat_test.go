@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -80,7 +81,7 @@ func TestChatCompletion(t *testing.T) {
 	if joined.String() != want {
 		t.Errorf("logprob tokens join to %q, want %q", joined.String(), want)
 	}
-	if got := env.eng.requests()[0].Prompt; !equalInts(got, prompt) {
+	if got := env.eng.requests()[0].Prompt; !slices.Equal(got, prompt) {
 		t.Errorf("engine prompt %v, want the rendered template %v", got, prompt)
 	}
 	if out.Usage == nil || out.Usage.PromptTokens != len(prompt) || out.Usage.CompletionTokens != 6 {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -78,7 +79,7 @@ func TestCompletionPromptForms(t *testing.T) {
 				if c.Logprobs != nil {
 					t.Errorf("choice %d has logprobs without asking", i)
 				}
-				if !equalInts(reqs[i].Prompt, tc.prompts[i]) {
+				if !slices.Equal(reqs[i].Prompt, tc.prompts[i]) {
 					t.Errorf("engine prompt %d = %v, want %v", i, reqs[i].Prompt, tc.prompts[i])
 				}
 				wantPrompt += len(tc.prompts[i])
@@ -90,18 +91,6 @@ func TestCompletionPromptForms(t *testing.T) {
 	}
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestCompletionSamplingFields(t *testing.T) {
 	env := newTestEnv(t, nil, defaultOptions())
 	env.post("/v1/completions", map[string]any{"prompt": "x", "max_tokens": 4, "temperature": 0.7, "top_p": 0.9, "top_k": 5, "seed": 42, "stop": []string{"", "zz"}}, http.StatusOK, nil)
@@ -111,7 +100,7 @@ func TestCompletionSamplingFields(t *testing.T) {
 	if r.MaxTokens != 4 || r.Temperature != 0.7 || r.TopP != 0.9 || r.TopK != 5 || r.Seed != 42 {
 		t.Errorf("sampling passed as %+v", r.Sampling)
 	}
-	if len(r.StopStrings) != 1 || r.StopStrings[0] != "zz" || !equalInts(r.StopIDs, []int{fakeEOS}) {
+	if len(r.StopStrings) != 1 || r.StopStrings[0] != "zz" || !slices.Equal(r.StopIDs, []int{fakeEOS}) {
 		t.Errorf("stops %q / %v", r.StopStrings, r.StopIDs)
 	}
 	r = reqs[1]

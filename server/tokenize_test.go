@@ -29,11 +29,11 @@ func TestTokenizerEndpoints(t *testing.T) {
 		Count  int   `json:"count"`
 	}
 	env.post("/tokenize", map[string]any{"prompt": "héllo", "add_special_tokens": false}, http.StatusOK, &enc)
-	if !equalInts(enc.Tokens, tok.Encode("héllo")) || enc.Count != len(enc.Tokens) {
+	if !slices.Equal(enc.Tokens, tok.Encode("héllo")) || enc.Count != len(enc.Tokens) {
 		t.Errorf("tokenize without specials: %v", enc)
 	}
 	env.post("/tokenize", map[string]any{"prompt": "hi"}, http.StatusOK, &enc)
-	if !equalInts(enc.Tokens, tok.EncodeWithSpecial("hi")) {
+	if !slices.Equal(enc.Tokens, tok.EncodeWithSpecial("hi")) {
 		t.Errorf("tokenize with specials (the default): %v", enc.Tokens)
 	}
 	env.post("/tokenize", map[string]any{"prompt": ""}, http.StatusOK, &enc)

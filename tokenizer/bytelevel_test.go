@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -55,7 +56,7 @@ func TestByteLevel(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := tok.Encode(c.text)
-		if !equalInts(got, c.want) {
+		if !slices.Equal(got, c.want) {
 			t.Errorf("%s: Encode(%q) = %v, want %v", c.name, c.text, got, c.want)
 		}
 		want := c.text

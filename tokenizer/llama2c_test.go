@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,7 +33,7 @@ func TestLlama2CVectors(t *testing.T) {
 	}
 	for _, c := range cases {
 		got := tok.EncodeWithSpecial(c.Text)
-		if !equalInts(got, c.IDs) {
+		if !slices.Equal(got, c.IDs) {
 			t.Errorf("%q:\n got %v\nwant %v", c.Text, got, c.IDs)
 		}
 		// The text comes back, as SentencePiece decodes it: BOS rendered,

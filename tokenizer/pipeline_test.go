@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -100,17 +101,17 @@ func TestSentencePiecePipelines(t *testing.T) {
 		{"empty", legacy, "", nil, ""},
 	} {
 		got := c.tok.Encode(c.text)
-		if !equalInts(got, c.want) {
+		if !slices.Equal(got, c.want) {
 			t.Errorf("%s: Encode(%q) = %v, want %v", c.name, c.text, got, c.want)
 		}
 		if d := c.tok.Decode(c.want); d != c.dec {
 			t.Errorf("%s: Decode(%v) = %q, want %q", c.name, c.want, d, c.dec)
 		}
 	}
-	if got := legacy.EncodeWithSpecial("ab"); !equalInts(got, []int{1, idSpaceAB}) {
+	if got := legacy.EncodeWithSpecial("ab"); !slices.Equal(got, []int{1, idSpaceAB}) {
 		t.Errorf("EncodeWithSpecial = %v, want BOS then ▁ab", got)
 	}
-	if legacy.BOS() != 1 || !equalInts(legacy.EOS(), []int{2}) {
+	if legacy.BOS() != 1 || !slices.Equal(legacy.EOS(), []int{2}) {
 		t.Errorf("BOS %d EOS %v, want 1 [2]", legacy.BOS(), legacy.EOS())
 	}
 	// An invalid byte run decodes to one U+FFFD per byte (ByteFallback).
@@ -127,7 +128,7 @@ func TestUnknownFused(t *testing.T) {
 		t.Fatal(err)
 	}
 	// "dd" has no pieces and no fallback: one fused <unk>.
-	if got, want := tok.Encode("addb"), []int{idSpaceA, 0, idB}; !equalInts(got, want) {
+	if got, want := tok.Encode("addb"), []int{idSpaceA, 0, idB}; !slices.Equal(got, want) {
 		t.Errorf("Encode = %v, want %v", got, want)
 	}
 }
@@ -146,7 +147,7 @@ func TestLoadCompanions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tk.BOS() != 1 || !equalInts(tk.EOS(), []int{2, 0}) {
+	if tk.BOS() != 1 || !slices.Equal(tk.EOS(), []int{2, 0}) {
 		t.Errorf("BOS %d EOS %v, want 1 [2 0]", tk.BOS(), tk.EOS())
 	}
 	write("tokenizer_config.json", `{"eos_token": 7}`)

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,20 +75,8 @@ func TestQwen2GGMLVocab(t *testing.T) {
 	}
 	for i, in := range inputs {
 		got := tok.Encode(in)
-		if !equalInts(got, want[i]) {
+		if !slices.Equal(got, want[i]) {
 			t.Errorf("case %d %q:\n got %v\nwant %v", i, in, got, want[i])
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

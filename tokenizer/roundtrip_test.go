@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -84,7 +85,7 @@ func TestQwen2Specials(t *testing.T) {
 		t.Errorf("BOS = %d, want -1 (bos_token is null)", tok.BOS())
 	}
 	imEnd, ok := tok.ID("<|im_end|>")
-	if !ok || !equalInts(tok.EOS(), []int{imEnd}) {
+	if !ok || !slices.Equal(tok.EOS(), []int{imEnd}) {
 		t.Errorf("EOS = %v, want [%d] (<|im_end|>)", tok.EOS(), imEnd)
 	}
 	ids := tok.Encode("<|im_start|>user\nhi<|im_end|>")
@@ -94,7 +95,7 @@ func TestQwen2Specials(t *testing.T) {
 	if got := tok.DecodeSkipSpecial(ids); got != "user\nhi" {
 		t.Errorf("DecodeSkipSpecial = %q", got)
 	}
-	if !equalInts(tok.EncodeWithSpecial("hi"), tok.Encode("hi")) {
+	if !slices.Equal(tok.EncodeWithSpecial("hi"), tok.Encode("hi")) {
 		t.Error("Qwen2 post-processing should add nothing")
 	}
 	if got := tok.TokenText(tok.Encode(" hello")[0]); got != "Ġhello" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/sdtp/sdtp/backend"
@@ -210,7 +211,7 @@ func (f *pruneFlags) pruner(m *model.Model) (model.Pruner, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if !sameInts(s.Locations, mod.Schedule.Locations) {
+	if !slices.Equal(s.Locations, mod.Schedule.Locations) {
 		return nil, nil, fmt.Errorf("schedule locations %v differ from the module's %v (a module has one MLP per location; only the ratio may change)", s.Locations, mod.Schedule.Locations)
 	}
 	sc, err := prune.NewModuleScorer(m.B, mod)
@@ -218,16 +219,4 @@ func (f *pruneFlags) pruner(m *model.Model) (model.Pruner, func(), error) {
 		return nil, nil, err
 	}
 	return &prune.Pruner{Schedule: s, Scorer: sc}, sc.Close, nil
-}
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -252,7 +253,7 @@ func (p *servePruners) get(name string) (model.Pruner, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.mod != nil && !sameInts(s.Locations, p.mod.Schedule.Locations) {
+	if p.mod != nil && !slices.Equal(s.Locations, p.mod.Schedule.Locations) {
 		return nil, fmt.Errorf("schedule locations %v differ from the module's %v (a module has one MLP per location; only the ratio may change)", s.Locations, p.mod.Schedule.Locations)
 	}
 	return &prune.Pruner{Schedule: s, Scorer: p.scorer}, nil

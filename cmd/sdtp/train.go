@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -466,7 +467,7 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	for i, mod := range mods {
-		if !sameInts(mod.Schedule.Locations, sched.Locations) {
+		if !slices.Equal(mod.Schedule.Locations, sched.Locations) {
 			return fmt.Errorf("--module %s: locations %v differ from the evaluated schedule's %v", paths[i], mod.Schedule.Locations, sched.Locations)
 		}
 	}
