@@ -94,24 +94,6 @@ func statusField(r io.Reader, key string) (int64, error) {
 	return 0, fmt.Errorf("%s: not found", key)
 }
 
-// cpuName returns the processor's model name from /proc/cpuinfo, or the
-// architecture where that is unavailable.
-func cpuName() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		k, v, ok := strings.Cut(s.Text(), ":")
-		if ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return runtime.GOARCH
-}
-
 // loadAverage returns the 1-minute load average from /proc/loadavg, or 0
 // where that is unavailable.
 func loadAverage() float64 {

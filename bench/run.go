@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/internal/sysinfo"
 	"github.com/sdtp/sdtp/internal/version"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
@@ -371,7 +372,7 @@ func newMeta(m *model.Model, o Options, cfgs []Config, width int, start time.Tim
 		Arch:      runtime.GOARCH,
 		Host:      host,
 		Cores:     runtime.NumCPU(),
-		CPU:       cpuName(),
+		CPU:       sysinfo.CPUModel(),
 		Backend:   m.B.Name(),
 		Device:    m.B.Device(),
 		Model: Shape{

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/internal/sysinfo"
 )
 
 func init() {
@@ -59,7 +60,7 @@ func newBackend(o backend.Options, k *kernels) (*Backend, error) {
 	b := &Backend{
 		k:       k,
 		threads: n,
-		device:  fmt.Sprintf("%s (%d threads, %s)", cpuModel(), n, k.name),
+		device:  fmt.Sprintf("%s (%d threads, %s)", sysinfo.CPUModel(), n, k.name),
 		pool:    newPool(n),
 		scratch: make([][]float32, n),
 	}

@@ -1,4 +1,5 @@
-package cpu
+// Package sysinfo reads facts about the host that reports record.
+package sysinfo
 
 import (
 	"bufio"
@@ -7,9 +8,9 @@ import (
 	"strings"
 )
 
-// cpuModel returns the processor's marketing name where the OS tells it
+// CPUModel returns the processor's marketing name where the OS tells it
 // (Linux /proc/cpuinfo), and the architecture otherwise.
-func cpuModel() string {
+func CPUModel() string {
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {
 		return runtime.GOARCH
