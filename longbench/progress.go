@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
+
+	"github.com/sdtp/sdtp/internal/sysinfo"
 )
 
 // Progress reports the runner's progress: a status line redrawn in place
@@ -22,12 +23,7 @@ type Progress struct {
 
 // NewProgress reports to w (usually stderr).
 func NewProgress(w io.Writer) *Progress {
-	p := &Progress{w: w, now: time.Now}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.tty = true
-		}
-	}
+	p := &Progress{w: w, now: time.Now, tty: sysinfo.IsTerminal(w)}
 	if !p.tty {
 		p.log = slog.New(slog.NewTextHandler(w, nil))
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sdtp/sdtp/bench"
+	"github.com/sdtp/sdtp/internal/sysinfo"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/plot"
 	"github.com/sdtp/sdtp/prune"
@@ -224,12 +225,7 @@ type benchProgress struct {
 }
 
 func newBenchProgress(w io.Writer) *benchProgress {
-	p := &benchProgress{w: w}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.tty = true
-		}
-	}
+	p := &benchProgress{w: w, tty: sysinfo.IsTerminal(w)}
 	if !p.tty {
 		p.log = slog.New(slog.NewTextHandler(w, nil))
 	}

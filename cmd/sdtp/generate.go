@@ -11,6 +11,7 @@ import (
 
 	"github.com/sdtp/sdtp/chat"
 	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/internal/sysinfo"
 	"github.com/sdtp/sdtp/tokenizer"
 )
 
@@ -180,7 +181,7 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	}
 	if tok == nil {
 		fmt.Fprintln(e.stdout, strings.Trim(fmt.Sprint(res.IDs()), "[]"))
-	} else if !strings.HasSuffix(res.Text, "\n") && isTerminal(e.stdout) {
+	} else if !strings.HasSuffix(res.Text, "\n") && sysinfo.IsTerminal(e.stdout) {
 		fmt.Fprintln(e.stdout)
 	}
 	fmt.Fprintf(e.stderr, "[%d prompt tokens, %d new; prefill %.3fs, decode %.3fs]\n", res.PromptTokens, len(res.Tokens), res.PrefillSeconds, res.DecodeSeconds)
@@ -222,15 +223,6 @@ func parseIDs(s string) ([]int, error) {
 		ids = append(ids, v)
 	}
 	return ids, nil
-}
-
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 var _ generate.Decoder = tokenizer.Tokenizer(nil)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/internal/atomicfile"
+	"github.com/sdtp/sdtp/internal/sysinfo"
 	"github.com/sdtp/sdtp/internal/version"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
@@ -210,7 +211,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer) *progress {
-	p := &progress{w: w, tty: isTerminal(w)}
+	p := &progress{w: w, tty: sysinfo.IsTerminal(w)}
 	if !p.tty {
 		p.log = slog.New(slog.NewTextHandler(w, nil))
 	}

@@ -1,4 +1,5 @@
-// Package sysinfo reads facts about the host that reports record.
+// Package sysinfo reads facts about the host and the process's streams:
+// what reports record and how progress is shown.
 package sysinfo
 
 import (
@@ -24,4 +25,15 @@ func CPUModel() string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+// IsTerminal reports whether w is a character device (a terminal), where
+// progress can rewrite one line instead of logging records.
+func IsTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
