@@ -293,3 +293,25 @@ type Quality struct {
 	Config string
 	Score  float64
 }
+
+// SpeedLength returns the longest of lengths at which every configuration
+// scored in q, the baseline aside, has a speedup against the baseline, or
+// 0: the length at which quality is set against speed.
+func (r *Result) SpeedLength(lengths []int, q []Quality) int {
+	n := 0
+	for _, l := range lengths {
+		all := true
+		for _, s := range q {
+			if s.Config == Baseline {
+				continue
+			}
+			if row := r.Find(l, s.Config); row == nil || row.Speedup == nil {
+				all = false
+			}
+		}
+		if all {
+			n = l
+		}
+	}
+	return n
+}

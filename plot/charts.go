@@ -394,21 +394,7 @@ func heatmap(r *bench.Result) (*Figure, error) {
 // quality plots each configuration's quality score against its speedup
 // at the longest length where every scored configuration has one.
 func quality(r *bench.Result, q []bench.Quality) (*Figure, error) {
-	var n int
-	for _, l := range okLengths(r) {
-		all := true
-		for _, s := range q {
-			if s.Config == bench.Baseline {
-				continue
-			}
-			if row := r.Find(l, s.Config); row == nil || row.Speedup == nil {
-				all = false
-			}
-		}
-		if all {
-			n = l
-		}
-	}
+	n := r.SpeedLength(okLengths(r), q)
 	if n == 0 {
 		return nil, fmt.Errorf("quality chart: no length at which the benchmark measured every scored configuration (%s) against the baseline", qualityNames(q))
 	}

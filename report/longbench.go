@@ -101,32 +101,11 @@ func ScoreLongBench(runs []LongBenchRun) (*Quality, error) {
 	return q, nil
 }
 
-// speedLength returns the longest length at which every scored pruned
-// configuration has a speedup against the baseline, or 0.
-func speedLength(r *bench.Result, q []bench.Quality) int {
-	n := 0
-	for _, l := range r.Lengths() {
-		all := true
-		for _, s := range q {
-			if s.Config == bench.Baseline {
-				continue
-			}
-			if row := r.Find(l, s.Config); row == nil || row.Speedup == nil {
-				all = false
-			}
-		}
-		if all {
-			n = l
-		}
-	}
-	return n
-}
-
 // qualitySection writes the quality-versus-speed table and the per-task
 // LongBench table.
 func qualitySection(out *writer, r *bench.Result, q *Quality) {
 	out.printf("\n## Quality versus speed (LongBench)\n\n")
-	n := speedLength(r, q.Scores)
+	n := r.SpeedLength(r.Lengths(), q.Scores)
 	var base float64
 	hasBase := false
 	for _, s := range q.Scores {
