@@ -7,6 +7,7 @@ import (
 
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
+	"github.com/sdtp/sdtp/train/internal/gradcheck"
 	"github.com/sdtp/sdtp/train/lm"
 )
 
@@ -27,31 +28,6 @@ func randomParams(hidden, width, stages int, seed uint64) *Params {
 		p.Flat[i] = rng.Float64() - 0.5
 	}
 	return p
-}
-
-func relErr(a, b float64) float64 {
-	return math.Abs(a-b) / math.Max(math.Max(math.Abs(a), math.Abs(b)), 1e-6)
-}
-
-func checkFD(t *testing.T, name string, x, grad []float64, f func() float64) {
-	t.Helper()
-	const h = 1e-5
-	worst := 0.0
-	for i := range x {
-		old := x[i]
-		x[i] = old + h
-		fp := f()
-		x[i] = old - h
-		fm := f()
-		x[i] = old
-		fd := (fp - fm) / (2 * h)
-		e := relErr(grad[i], fd)
-		worst = max(worst, e)
-		if e > 1e-4 {
-			t.Fatalf("%s[%d]: analytic %.10g, finite difference %.10g", name, i, grad[i], fd)
-		}
-	}
-	t.Logf("%s: %d elements, worst rel err %.2g", name, len(x), worst)
 }
 
 // tinyExample is a 14-token text with its saliency at locations 1 and 2.
@@ -128,7 +104,7 @@ func TestStraightThroughGrad(t *testing.T) {
 				}
 				return tt.Total
 			}
-			checkFD(t, "dθ", p.Flat, grad.Flat, f)
+			gradcheck.Check(t, "dθ", p.Flat, grad.Flat, f)
 		})
 	}
 }
@@ -152,12 +128,12 @@ func TestLossScale(t *testing.T) {
 		t.Fatalf("loss depends on scale: %v vs %v", t1.Total, t3.Total)
 	}
 	for i := range g1.Flat {
-		if relErr(3*g1.Flat[i], g3.Flat[i]) > 1e-12 {
+		if gradcheck.RelErr(3*g1.Flat[i], g3.Flat[i]) > 1e-12 {
 			t.Fatalf("gradient element %d: %v·3 ≠ %v", i, g1.Flat[i], g3.Flat[i])
 		}
 	}
 	w := o.Config.Weights
-	if want := w.Cls*t1.Cls + w.MSE*t1.MSE + w.Rank*t1.Rank + w.Ratio*t1.Ratio; relErr(t1.Total, want) > 1e-12 {
+	if want := w.Cls*t1.Cls + w.MSE*t1.MSE + w.Rank*t1.Rank + w.Ratio*t1.Ratio; gradcheck.RelErr(t1.Total, want) > 1e-12 {
 		t.Fatalf("total %v, weighted sum %v", t1.Total, want)
 	}
 	if len(t1.Alive) != 2 || t1.Alive[1] > t1.Alive[0] {
@@ -177,13 +153,13 @@ func TestRankAndMSEGrad(t *testing.T) {
 	for _, maxPairs := range []int{10000, 50} {
 		d := make([]float64, n)
 		rankLoss(d, scores, imp, n, maxPairs, rand.New(rand.NewPCG(1, 2)), 1)
-		checkFD(t, "rank", scores, d, func() float64 {
+		gradcheck.Check(t, "rank", scores, d, func() float64 {
 			return rankLoss(make([]float64, n), scores, imp, n, maxPairs, rand.New(rand.NewPCG(1, 2)), 1)
 		})
 	}
 	d := make([]float64, n)
 	mseLoss(d, scores, imp, n, 1)
-	checkFD(t, "mse", scores, d, func() float64 { return mseLoss(make([]float64, n), scores, imp, n, 1) })
+	gradcheck.Check(t, "mse", scores, d, func() float64 { return mseLoss(make([]float64, n), scores, imp, n, 1) })
 }
 
 // TestRankLossReference checks L_rank on three unprotected tokens against

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/train/internal/gradcheck"
 )
 
 // tinyConfigs are the decoder variants the whole-model checks cover: HF
@@ -30,32 +31,6 @@ func lossFrom(m *Model, x []float64, masks [][]float64) float64 {
 	pos := []int{0, 1, 2, 3, 4, 5}
 	t := m.ForwardFrom(x, pos, func(l int, _ []float64) []float64 { return masks[l] })
 	return t.NextTokenLoss(tinyIDs, nil, nil)
-}
-
-func relErr(a, b float64) float64 {
-	return math.Abs(a-b) / math.Max(math.Max(math.Abs(a), math.Abs(b)), 1e-6)
-}
-
-// checkFD compares grad with central differences of f over x (perturbed
-// in place), failing above a relative error of 1e-4.
-func checkFD(t *testing.T, name string, x, grad []float64, f func() float64) {
-	t.Helper()
-	const h = 1e-5
-	worst := 0.0
-	for i := range x {
-		old := x[i]
-		x[i] = old + h
-		fp := f()
-		x[i] = old - h
-		fm := f()
-		x[i] = old
-		e := relErr(grad[i], (fp-fm)/(2*h))
-		worst = max(worst, e)
-		if e > 1e-4 {
-			t.Fatalf("%s[%d]: analytic %.10g, finite difference %.10g", name, i, grad[i], (fp-fm)/(2*h))
-		}
-	}
-	t.Logf("%s: %d elements, worst rel err %.2g", name, len(x), worst)
 }
 
 // TestWholeModelGrad checks ∂T/∂x at the first block's input, and ∂T/∂keep
@@ -97,9 +72,9 @@ func TestWholeModelGrad(t *testing.T) {
 				t.Fatalf("block 0 had no mask but got a mask gradient")
 			}
 			f := func() float64 { return lossFrom(m, x, masks) }
-			checkFD(t, "dx0", x, dout, f)
-			checkFD(t, "dkeep1", masks[1], dkeep[1], f)
-			checkFD(t, "dkeep2", masks[2], dkeep[2], f)
+			gradcheck.Check(t, "dx0", x, dout, f)
+			gradcheck.Check(t, "dkeep1", masks[1], dkeep[1], f)
+			gradcheck.Check(t, "dkeep2", masks[2], dkeep[2], f)
 		})
 	}
 }
@@ -141,7 +116,7 @@ func TestHookGradientFlows(t *testing.T) {
 			}
 		}
 	})
-	checkFD(t, "dx0", x, dout, f)
+	gradcheck.Check(t, "dx0", x, dout, f)
 }
 
 // TestNextTokenLossCount checks the row selection of the loss: counting
@@ -204,7 +179,7 @@ func TestDistillLossGrad(t *testing.T) {
 		t.Fatalf("loss %v, want %v", loss, want)
 	}
 	tr.Backward(dout, nil)
-	checkFD(t, "dx0", x, dout, func() float64 { return m.ForwardFrom(x, pos, hook).DistillLoss(rows, teacher, nil) })
+	gradcheck.Check(t, "dx0", x, dout, func() float64 { return m.ForwardFrom(x, pos, hook).DistillLoss(rows, teacher, nil) })
 }
 
 // logSoftmaxInto replaces x by its log-softmax.

@@ -6,11 +6,8 @@ import (
 	"testing"
 
 	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/train/internal/gradcheck"
 )
-
-// maxRelErr is the acceptance bound on the relative error between a
-// hand-written gradient and central finite differences in float64.
-const maxRelErr = 1e-4
 
 func randVec(rng *rand.Rand, n int, scale float64) []float64 {
 	v := make([]float64, n)
@@ -18,37 +15,6 @@ func randVec(rng *rand.Rand, n int, scale float64) []float64 {
 		v[i] = (2*rng.Float64() - 1) * scale
 	}
 	return v
-}
-
-// relErr is |a−b| / max(|a|, |b|, 1e-6): relative where the gradient is
-// not tiny, absolute (to 1e-10) where it is.
-func relErr(a, b float64) float64 {
-	return math.Abs(a-b) / math.Max(math.Max(math.Abs(a), math.Abs(b)), 1e-6)
-}
-
-// checkGrad compares grad, the analytic gradient of f with respect to x,
-// with central differences (f reads x, which is perturbed in place).
-func checkGrad(t *testing.T, name string, x []float64, f func() float64, grad []float64) {
-	t.Helper()
-	const h = 1e-5
-	worst := 0.0
-	for i := range x {
-		old := x[i]
-		x[i] = old + h
-		fp := f()
-		x[i] = old - h
-		fm := f()
-		x[i] = old
-		fd := (fp - fm) / (2 * h)
-		if e := relErr(grad[i], fd); e > worst {
-			worst = e
-		}
-		if e := relErr(grad[i], fd); e > maxRelErr {
-			t.Errorf("%s[%d]: analytic %.10g, finite difference %.10g (rel err %.2g)", name, i, grad[i], fd, e)
-			return
-		}
-	}
-	t.Logf("%s: %d elements, worst rel err %.2g", name, len(x), worst)
 }
 
 // weighted returns Σ r_i·y_i, the scalar the checks differentiate (so the
@@ -65,9 +31,9 @@ func TestLinearGrad(t *testing.T) {
 	dx, dw, db := make([]float64, n*k), make([]float64, m*k), make([]float64, m)
 	LinearBackInput(dx, r, w, n, k, m)
 	LinearBackParams(dw, db, r, x, n, k, m)
-	checkGrad(t, "dx", x, f, dx)
-	checkGrad(t, "dw", w, f, dw)
-	checkGrad(t, "db", b, f, db)
+	gradcheck.Check(t, "dx", x, dx, f)
+	gradcheck.Check(t, "dw", w, dw, f)
+	gradcheck.Check(t, "db", b, db, f)
 }
 
 func TestLinearReference(t *testing.T) {
@@ -97,7 +63,7 @@ func TestRMSNormGrad(t *testing.T) {
 	f := func() float64 { RMSNorm(y, x, w, n, d, 1e-5); return weighted(r, y) }
 	dx := make([]float64, n*d)
 	RMSNormBack(dx, r, x, w, n, d, 1e-5)
-	checkGrad(t, "dx", x, f, dx)
+	gradcheck.Check(t, "dx", x, dx, f)
 }
 
 func TestRoPEGrad(t *testing.T) {
@@ -111,7 +77,7 @@ func TestRoPEGrad(t *testing.T) {
 		f := func() float64 { copy(y, x); RoPE(y, pos, heads, hd, inv, layout); return weighted(r, y) }
 		dx := append([]float64(nil), r...)
 		RoPEBack(dx, pos, heads, hd, inv, layout)
-		checkGrad(t, "dx", x, f, dx)
+		gradcheck.Check(t, "dx", x, dx, f)
 	}
 }
 
@@ -156,8 +122,8 @@ func TestSiLUMulGrad(t *testing.T) {
 	f := func() float64 { SiLUMul(y, a, b); return weighted(r, y) }
 	da, db := make([]float64, n), make([]float64, n)
 	SiLUMulBack(da, db, r, a, b)
-	checkGrad(t, "da", a, f, da)
-	checkGrad(t, "db", b, f, db)
+	gradcheck.Check(t, "da", a, da, f)
+	gradcheck.Check(t, "db", b, db, f)
 }
 
 func TestGELUGrad(t *testing.T) {
@@ -167,7 +133,7 @@ func TestGELUGrad(t *testing.T) {
 	f := func() float64 { GELU(y, x); return weighted(r, y) }
 	dx := make([]float64, 12)
 	GELUBack(dx, r, x)
-	checkGrad(t, "dx", x, f, dx)
+	gradcheck.Check(t, "dx", x, dx, f)
 }
 
 // attentionRef is causal masked attention written as directly as the
@@ -270,11 +236,11 @@ func TestAttentionGrad(t *testing.T) {
 			dkeep = make([]float64, n)
 		}
 		AttentionBack(dq, dk, dv, dkeep, r, q, k, v, tc.keep, n, s)
-		checkGrad(t, tc.name+"/dq", q, f, dq)
-		checkGrad(t, tc.name+"/dk", k, f, dk)
-		checkGrad(t, tc.name+"/dv", v, f, dv)
+		gradcheck.Check(t, tc.name+"/dq", q, dq, f)
+		gradcheck.Check(t, tc.name+"/dk", k, dk, f)
+		gradcheck.Check(t, tc.name+"/dv", v, dv, f)
 		if tc.keep != nil {
-			checkGrad(t, tc.name+"/dkeep", tc.keep, f, dkeep)
+			gradcheck.Check(t, tc.name+"/dkeep", tc.keep, dkeep, f)
 		}
 	}
 }
@@ -285,7 +251,7 @@ func TestCrossEntropyGrad(t *testing.T) {
 	f := func() float64 { return 0.5 * CrossEntropy(nil, x, 4, 0) }
 	d := make([]float64, 7)
 	loss := CrossEntropy(d, x, 4, 0.5)
-	checkGrad(t, "dlogits", x, f, d)
+	gradcheck.Check(t, "dlogits", x, d, f)
 	var z float64
 	for _, v := range x {
 		z += math.Exp(v)
@@ -306,6 +272,6 @@ func TestKeepDecisionGrad(t *testing.T) {
 		}
 		f := func() float64 { _, s := KeepDecision(x[0], x[1], tc.gk, tc.gd, tc.tau); return 1.7 * s }
 		dk, dd := KeepDecisionBack(1.7, soft, tc.tau)
-		checkGrad(t, "dlogits", x, f, []float64{dk, dd})
+		gradcheck.Check(t, "dlogits", x, []float64{dk, dd}, f)
 	}
 }
