@@ -80,6 +80,17 @@ func Run(t *testing.T, b backend.Backend, o Options) {
 		{"QKV", s.testQKV},
 		{"GateUp", s.testGateUp},
 		{"Memory", s.testMemory},
+		{"Zero", s.testZero},
+		{"MatMulBackInput", s.testMatMulBackInput},
+		{"MatMulBackWeight", s.testMatMulBackWeight},
+		{"RMSNormBack", s.testRMSNormBack},
+		{"SiLUMulBack", s.testSiLUMulBack},
+		{"GELUBack", s.testGELUBack},
+		{"RowDot", s.testRowDot},
+		{"MaskedAttention", s.testMaskedAttention},
+		{"MaskedAttentionBack", s.testMaskedAttentionBack},
+		{"CrossEntropy", s.testCrossEntropy},
+		{"SoftCrossEntropy", s.testSoftCrossEntropy},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)

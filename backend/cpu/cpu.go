@@ -35,10 +35,11 @@ type Backend struct {
 	device  string
 
 	// mu serialises ops: the pool and the per-worker scratch are shared.
-	mu      sync.Mutex
-	pool    *pool
-	scratch [][]float32 // per-worker scratch, grown on demand
-	shared  []float32   // scratch shared by all workers within one op
+	mu        sync.Mutex
+	pool      *pool
+	scratch   [][]float32 // per-worker scratch, grown on demand
+	scratch64 [][]float64 // per-worker float64 scratch (training ops)
+	shared    []float32   // scratch shared by all workers within one op
 
 	used, peak atomic.Int64
 	closed     bool
@@ -58,11 +59,12 @@ func newBackend(o backend.Options, k *kernels) (*Backend, error) {
 		n = runtime.NumCPU()
 	}
 	b := &Backend{
-		k:       k,
-		threads: n,
-		device:  fmt.Sprintf("%s (%d threads, %s)", sysinfo.CPUModel(), n, k.name),
-		pool:    newPool(n),
-		scratch: make([][]float32, n),
+		k:         k,
+		threads:   n,
+		device:    fmt.Sprintf("%s (%d threads, %s)", sysinfo.CPUModel(), n, k.name),
+		pool:      newPool(n),
+		scratch:   make([][]float32, n),
+		scratch64: make([][]float64, n),
 	}
 	return b, nil
 }
