@@ -27,6 +27,8 @@ type cublas struct {
 	cublasSetStream    func(h, s uintptr) int32
 	cublasSetWorkspace func(h, ptr uintptr, size uint64) int32
 	cublasGemmEx       uintptr
+	// cublasGemmStridedBatchedEx serves the training ops (train.go).
+	cublasGemmStridedBatchedEx uintptr
 }
 
 var cublasNames = []string{
@@ -46,6 +48,7 @@ func openCublas() (*cublas, error) {
 		{"cublasSetStream_v2", &c.cublasSetStream},
 		{"cublasSetWorkspace_v2", &c.cublasSetWorkspace},
 		{"cublasGemmEx", &c.cublasGemmEx},
+		{"cublasGemmStridedBatchedEx", &c.cublasGemmStridedBatchedEx},
 	})
 	if err != nil {
 		return nil, err
@@ -61,6 +64,18 @@ func (c *cublas) gemmEx(h uintptr, transA, transB, m, n, k int, alpha uintptr, a
 		a, uintptr(typ), uintptr(lda),
 		b, uintptr(typ), uintptr(ldb), beta,
 		out, uintptr(typ), uintptr(ldc),
+		uintptr(cublasCompute32F), uintptr(0xFFFFFFFF)) // CUBLAS_GEMM_DEFAULT (-1)
+	return int32(r)
+}
+
+// gemmStridedBatched calls cublasGemmStridedBatchedEx (column-major) for
+// g, computing in f32 (the default algorithm).
+func (c *cublas) gemmStridedBatched(h uintptr, g gemmCall) int32 {
+	r, _, _ := purego.SyscallN(c.cublasGemmStridedBatchedEx, h, uintptr(g.opA), uintptr(g.opB),
+		uintptr(g.m), uintptr(g.n), uintptr(g.k), g.alpha,
+		g.a, uintptr(g.typeAB), uintptr(g.lda), uintptr(g.strideA),
+		g.b, uintptr(g.typeAB), uintptr(g.ldb), uintptr(g.strideB), g.beta,
+		g.c, uintptr(g.typeC), uintptr(g.ldc), uintptr(g.strideC), uintptr(g.batch),
 		uintptr(cublasCompute32F), uintptr(0xFFFFFFFF)) // CUBLAS_GEMM_DEFAULT (-1)
 	return int32(r)
 }

@@ -10,7 +10,7 @@ var kernelFS embed.FS
 
 // kernelFiles are concatenated in this order into one NVRTC program (no
 // #include, so NVRTC needs no header search path).
-var kernelFiles = []string{"kernels/common.cuh", "kernels/elementwise.cu", "kernels/attention.cu"}
+var kernelFiles = []string{"kernels/common.cuh", "kernels/elementwise.cu", "kernels/attention.cu", "kernels/train.cu"}
 
 // kernelSource returns the program's text.
 func kernelSource() string {
@@ -47,4 +47,7 @@ var kernelNames = []string{
 	"decode_mma_d128_n32_s3", "decode_mma_d128_n32_s4", "decode_mma_d128_n64_s2", "decode_mma_d128_n64_s3",
 	"attn_decode_d8", "attn_decode_d16", "attn_decode_d32", "attn_decode_d64", "attn_decode_d128", "attn_decode_d256",
 	"attn_decode_combine", "attn_generic",
+	"rmsnorm_back_bf16", "silu_mul_back_bf16", "gelu_back_bf16", "row_dot_bf16", "cross_entropy_bf16",
+	"soft_cross_entropy_bf16", "expand_heads_bf16", "reduce_heads_bf16", "masked_softmax_bf16",
+	"masked_softmax_back_bf16", "col_sum_add_f32",
 }

@@ -1,0 +1,218 @@
+package dlm_test
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sdtp/sdtp/backend"
+	_ "github.com/sdtp/sdtp/backend/cpu"
+	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/train"
+	"github.com/sdtp/sdtp/train/dlm"
+	"github.com/sdtp/sdtp/train/lm"
+)
+
+// devTol bounds the relative error of the CPU backend's float32 device
+// path against the host's float64 decoder: float32 rounding through a few
+// blocks (measured: below 1e-5), with room to spare.
+const devTol = 1e-4
+
+// models are the real checkpoints both decoders load: the tiny random
+// transformers models of the parity goldens (Qwen2 with QKV bias, Llama
+// with tied embeddings and 4:1 GQA) and the pretrained stories260K.
+func models(t *testing.T) map[string]string {
+	return map[string]string{
+		"qwen2":       testdata.RepoPath(t, "parity/qwen2/f32"),
+		"llama":       testdata.RepoPath(t, "parity/llama/f32"),
+		"stories260K": testdata.Path(t, "llama2c/stories260K.bin"),
+	}
+}
+
+// open loads spec on the host (float64) and on the CPU backend.
+func open(t *testing.T, spec string) (*lm.Model, *dlm.Model) {
+	t.Helper()
+	host, err := lm.Open(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := backend.Open("cpu", backend.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	m, err := model.Open(b, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	d, err := dlm.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.MLPChunk, d.LossChunk = 7, 5 // several chunks even for short texts
+	return host, d
+}
+
+func randomIDs(n, vocab int, seed uint64) []int {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = 1 + rng.IntN(vocab-1)
+	}
+	return ids
+}
+
+func relErr(got, want []float64) float64 {
+	var num, den float64
+	for i, w := range want {
+		num += (got[i] - w) * (got[i] - w)
+		den += w * w
+	}
+	return math.Sqrt(num) / math.Max(math.Sqrt(den), 1e-30)
+}
+
+func toHost(b backend.Backend, x backend.Tensor) []float64 {
+	f := make([]float32, x.Rows()*x.Cols())
+	b.ToHost(f, x)
+	out := make([]float64, len(f))
+	for i, v := range f {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+// TestSaliencyMatchesHost compares the device path's saliency with the
+// host's float64 saliency (train.Saliency) at every block, over the whole
+// sequence and over a continuation.
+func TestSaliencyMatchesHost(t *testing.T) {
+	for name, spec := range models(t) {
+		t.Run(name, func(t *testing.T) {
+			host, d := open(t, spec)
+			ids := randomIDs(40, host.Config.Vocab, 1)
+			for _, cont := range []int{0, 9} {
+				want, wantLoss, err := train.Saliency(host, ids, cont)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tr, err := d.Forward(context.Background(), ids, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, loss, err := tr.Saliency(context.Background(), train.LossRows(len(ids), cont)[0])
+				tr.Free()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e := math.Abs(loss-wantLoss) / wantLoss; e > devTol {
+					t.Errorf("continuation %d: loss %v, host %v", cont, loss, wantLoss)
+				}
+				for l := range want {
+					if e := relErr(got[l], want[l]); !(e <= devTol) {
+						t.Errorf("continuation %d block %d: saliency relative error %.3g", cont, l, e)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestMaskedGradientsMatchHost runs both decoders with key masks (none,
+// soft values, zeros and ones) and compares the loss, the gradient at
+// every block's input and the gradient of every mask.
+func TestMaskedGradientsMatchHost(t *testing.T) {
+	for name, spec := range models(t) {
+		t.Run(name, func(t *testing.T) {
+			host, d := open(t, spec)
+			c := host.Config
+			n := 33
+			ids := randomIDs(n, c.Vocab, 2)
+			rng := rand.New(rand.NewPCG(4, 4))
+			masks := make([][]float64, c.Layers)
+			for l := 1; l < c.Layers; l++ {
+				m := make([]float64, n)
+				for j := range m {
+					if l%2 == 1 {
+						m[j] = rng.Float64()
+					} else if rng.IntN(3) > 0 {
+						m[j] = 1
+					}
+				}
+				masks[l] = m
+			}
+			first := n - 10
+			// Host reference.
+			x, err := host.Embedding(ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pos := make([]int, n)
+			for i := range pos {
+				pos[i] = i
+			}
+			htr := host.ForwardFrom(x, pos, func(l int, _ []float64) []float64 { return masks[l] })
+			count := make([]bool, n)
+			for i := first; i < n-1; i++ {
+				count[i] = true
+			}
+			hd := make([]float64, n*c.Hidden)
+			const scale = 0.75
+			wantLoss := htr.NextTokenLoss(ids, count, hd)
+			for i := range hd {
+				hd[i] *= scale
+			}
+			wantDX := make([][]float64, c.Layers)
+			wantKeep := make([][]float64, c.Layers)
+			htr.Backward(hd, func(l int, dx, dkeep []float64) {
+				wantDX[l] = append([]float64(nil), dx...)
+				wantKeep[l] = append([]float64(nil), dkeep...)
+			})
+
+			// Device path.
+			masks32 := make([][]float32, c.Layers)
+			for l, m := range masks {
+				if m != nil {
+					masks32[l] = make([]float32, n)
+					for j, v := range m {
+						masks32[l][j] = float32(v)
+					}
+				}
+			}
+			tr, err := d.Forward(context.Background(), ids, func(l int, _ backend.Tensor) ([]float32, error) { return masks32[l], nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Free()
+			b := d.B
+			dout := b.New(n, c.Hidden)
+			defer b.Free(dout)
+			d.T.Zero(dout)
+			loss, err := tr.NextTokenLoss(first, dout, scale)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := math.Abs(loss-wantLoss) / wantLoss; e > devTol {
+				t.Errorf("loss %v, host %v", loss, wantLoss)
+			}
+			err = tr.Backward(context.Background(), dout, func(l int, dx, dkeep backend.Tensor) error {
+				if e := relErr(toHost(b, dx), wantDX[l]); !(e <= devTol) {
+					t.Errorf("block %d: input gradient relative error %.3g", l, e)
+				}
+				if (dkeep == nil) != (masks[l] == nil) {
+					t.Fatalf("block %d: mask gradient present %v, mask present %v", l, dkeep != nil, masks[l] != nil)
+				}
+				if dkeep != nil {
+					if e := relErr(toHost(b, dkeep), wantKeep[l]); !(e <= devTol) {
+						t.Errorf("block %d: mask gradient relative error %.3g", l, e)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
