@@ -7,7 +7,6 @@ import (
 	"math"
 
 	"github.com/sdtp/sdtp/prune"
-	"github.com/sdtp/sdtp/train/lm"
 	"github.com/sdtp/sdtp/train/nn"
 )
 
@@ -104,11 +103,11 @@ type textResult struct {
 // correlation and kept-set overlap with the saliency; end to end, the
 // next-token agreement and KL divergence between the pruned and the
 // unpruned model. The saliency oracle is added as the last scorer.
-func Evaluate(ctx context.Context, m *lm.Model, texts [][]int, cfg EvalConfig, scorers []NamedScorer, progress func(done, total int)) (*EvalReport, error) {
+func Evaluate(ctx context.Context, m Frozen, texts [][]int, cfg EvalConfig, scorers []NamedScorer, progress func(done, total int)) (*EvalReport, error) {
 	if cfg.Continuation < 1 {
 		return nil, fmt.Errorf("evaluation needs at least one continuation token")
 	}
-	if err := cfg.Schedule.Validate(m.Config.Layers); err != nil {
+	if err := cfg.Schedule.Validate(m.Config().Layers); err != nil {
 		return nil, err
 	}
 	for i, ids := range texts {
@@ -117,9 +116,9 @@ func Evaluate(ctx context.Context, m *lm.Model, texts [][]int, cfg EvalConfig, s
 		}
 	}
 	results := make([]*textResult, len(texts))
-	err := forEach(ctx, len(texts), cfg.Workers, "held-out text", func(_, i int) error {
+	err := forEach(ctx, len(texts), m.Workers(cfg.Workers), "held-out text", func(_, i int) error {
 		var err error
-		results[i], err = evalText(m, texts[i], i, cfg, scorers)
+		results[i], err = evalText(ctx, m, texts[i], i, cfg, scorers)
 		return err
 	}, progress)
 	if err != nil {
@@ -136,29 +135,45 @@ func names(s []NamedScorer) []string {
 	return out
 }
 
-func evalText(m *lm.Model, ids []int, index int, cfg EvalConfig, scorers []NamedScorer) (*textResult, error) {
-	n, d := len(ids), m.Config.Hidden
+func evalText(ctx context.Context, m Frozen, ids []int, index int, cfg EvalConfig, scorers []NamedScorer) (*textResult, error) {
+	n, d := len(ids), m.Config().Hidden
 	prompt := n - cfg.Continuation
-	full, err := m.Forward(ids, nil)
-	if err != nil {
-		return nil, err
-	}
 	salCont := cfg.Continuation
 	if cfg.WholeSequenceSaliency {
 		salCont = 0
 	}
-	sal, _ := saliencyOf(m, full, ids, LossRows(n, salCont))
+	var refRows []int
+	for row := prompt - 1; row < n-1; row++ {
+		refRows = append(refRows, row)
+	}
+	sal, _, _, err := m.saliency(ctx, ids, salCont, nil)
+	if err != nil {
+		return nil, err
+	}
+	full, err := m.forward(ctx, ids, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer full.free()
 	locs := cfg.Schedule.Locations
 	imp := make([][]float64, len(locs))
+	inputs := make([][]float64, len(locs))
 	for s, l := range locs {
 		imp[s] = make([]float64, n)
 		for j, v := range sal[l] {
 			imp[s][j] = cfg.Target.Importance(v)
 		}
+		if inputs[s], err = full.input(l); err != nil {
+			return nil, err
+		}
 	}
 	var ref [][]float64
-	for row := prompt - 1; row < n-1; row++ {
-		ref = append(ref, full.LogProbs(row))
+	for _, row := range refRows {
+		lp, err := full.logProbs(row)
+		if err != nil {
+			return nil, err
+		}
+		ref = append(ref, lp)
 	}
 	all := make([]Scorer, 0, len(scorers)+1)
 	for _, s := range scorers {
@@ -173,8 +188,8 @@ func evalText(m *lm.Model, ids []int, index int, cfg EvalConfig, scorers []Named
 	u := free(prompt)
 	for _, sc := range all {
 		var sp, kd, ov []float64
-		for s, l := range locs {
-			scores, err := sc.Scores(s, full.Input(l)[:prompt*d], pos)
+		for s := range locs {
+			scores, err := sc.Scores(s, inputs[s][:prompt*d], pos)
 			if err != nil {
 				return nil, err
 			}
@@ -194,18 +209,23 @@ func evalText(m *lm.Model, ids []int, index int, cfg EvalConfig, scorers []Named
 		r.kendall = append(r.kendall, kd)
 		r.overlap = append(r.overlap, ov)
 
-		tr, alive, err := PrunedForward(m, ids, prompt, cfg.Schedule, sc)
+		tr, alive, err := PrunedForward(ctx, m, ids, prompt, cfg.Schedule, sc)
 		if err != nil {
 			return nil, err
 		}
 		var agree, kl float64
-		for k, row := 0, prompt-1; row < n-1; k, row = k+1, row+1 {
-			lp := tr.LogProbs(row)
+		for k, row := range refRows {
+			lp, err := tr.logProbs(row)
+			if err != nil {
+				tr.free()
+				return nil, err
+			}
 			if nn.Argmax(lp) == nn.Argmax(ref[k]) {
 				agree++
 			}
 			kl += nn.KL(ref[k], lp)
 		}
+		tr.free()
 		r.agree = append(r.agree, agree)
 		r.kl = append(r.kl, kl)
 		r.alive = append(r.alive, float64(alive[len(alive)-1])/float64(prompt))

@@ -1,12 +1,12 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 
 	"github.com/sdtp/sdtp/prune"
-	"github.com/sdtp/sdtp/train/lm"
 	"github.com/sdtp/sdtp/train/nn"
 )
 
@@ -95,7 +95,7 @@ func (s *Terms) add(t Terms, w float64) {
 // attention as a key mask; masks accumulate across stages (a token dropped
 // at one stage stays dropped), protected tokens are always kept.
 type Objective struct {
-	Model    *lm.Model
+	Model    Frozen
 	Schedule prune.Schedule
 	Config   LossConfig
 }
@@ -126,7 +126,8 @@ func (c *LossConfig) SaliencyContinuation() int {
 
 // stageState is what the forward pass of one stage keeps for backward.
 type stageState struct {
-	mlp        *mlpPass
+	mlp        stageRun
+	input      hidden    // the module's input (the block's)
 	hard, soft []float64 // per token; protected tokens have hard 1 and soft NaN
 	mask       []float64 // m^s: the mask values used (hard, or the surrogate)
 	prev, cum  []float64 // M^{s-1} (nil for the first stage) and M^s
@@ -140,14 +141,17 @@ type stageState struct {
 // point and whose true gradient is the gradient Loss computes (straight
 // through the hard decisions, stopped at the module inputs). Tests check
 // the gradient with it.
-type decisions struct{ hard, soft, inputs [][]float64 }
+type decisions struct {
+	hard, soft [][]float64
+	inputs     []hidden
+}
 
 // Loss computes the loss of one example and adds its gradient, scaled by
 // scale, to grad (which may be nil for the loss alone). noise seeds the
 // Gumbel draws and the ranking-pair sample, so equal seeds give equal
 // results.
 func (o *Objective) Loss(p, grad *Params, ex Example, noise uint64, scale float64) (Terms, error) {
-	t, _, err := o.run(p, grad, ex, noise, scale, nil)
+	t, _, err := o.run(context.Background(), p, grad, ex, noise, scale, nil)
 	return t, err
 }
 
@@ -158,8 +162,8 @@ func (o *Objective) check(p *Params, ex Example) error {
 		return fmt.Errorf("a training text needs at least %d tokens (a 2-token prompt and a %d-token continuation), got %d", o.Config.Continuation+2, o.Config.Continuation, n)
 	case len(p.Stages) != stages:
 		return fmt.Errorf("%d module stages for %d locations", len(p.Stages), stages)
-	case p.Hidden != o.Model.Config.Hidden:
-		return fmt.Errorf("module hidden size %d, model %d", p.Hidden, o.Model.Config.Hidden)
+	case p.Hidden != o.Model.Config().Hidden:
+		return fmt.Errorf("module hidden size %d, model %d", p.Hidden, o.Model.Config().Hidden)
 	case len(ex.Saliency) != stages:
 		return fmt.Errorf("saliency for %d stages, schedule has %d", len(ex.Saliency), stages)
 	}
@@ -174,21 +178,30 @@ func (o *Objective) check(p *Params, ex Example) error {
 	return nil
 }
 
-func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64, frozen *decisions) (Terms, *decisions, error) {
+func (o *Objective) run(ctx context.Context, p, grad *Params, ex Example, noise uint64, scale float64, frozen *decisions) (Terms, *decisions, error) {
 	if err := o.check(p, ex); err != nil {
 		return Terms{}, nil, err
 	}
-	c := &o.Model.Config
-	n, d, w := len(ex.IDs), c.Hidden, p.Width
+	n := len(ex.IDs)
 	prompt := n - o.Config.Continuation
 	locs := o.Schedule.Locations
 	cfg := o.Config
 	states := make([]*stageState, len(locs))
+	defer func() {
+		for _, st := range states {
+			if st != nil {
+				st.mlp.free()
+			}
+		}
+	}()
 	var cum []float64
 	stage := 0
-	masks := func(l int, x []float64) []float64 {
+	masks := func(l int, x hidden) ([]float64, error) {
 		if stage < len(locs) && l == locs[stage] {
-			st := o.decide(p, stage, x, n, n-o.Config.Continuation, noise, frozen)
+			st, err := o.decide(p, stage, x, n, n-o.Config.Continuation, noise, frozen)
+			if err != nil {
+				return nil, err
+			}
 			st.prev = cum
 			st.cum = make([]float64, n)
 			for j := range st.cum {
@@ -201,47 +214,30 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 			states[stage] = st
 			stage++
 		}
-		return cum
+		return cum, nil
 	}
-	x, err := o.Model.Embedding(ex.IDs)
+	tr, err := o.Model.forward(ctx, ex.IDs, masks)
 	if err != nil {
 		return Terms{}, nil, err
 	}
-	pos := make([]int, n)
-	for i := range pos {
-		pos[i] = i
-	}
-	tr := o.Model.ForwardFrom(x, pos, masks)
+	defer tr.free()
 
 	var t Terms
-	var dout []float64
-	if grad != nil {
-		dout = make([]float64, n*d)
-	}
 	if cfg.Weights.Cls != 0 {
-		var dcls []float64
-		if grad != nil {
-			dcls = make([]float64, n*d)
-		}
-		rows := cfg.ClsRows(n)
+		var teacher [][]float32
 		if cfg.Teacher {
-			t.Cls = tr.DistillLoss(rows, ex.Teacher, dcls)
-		} else {
-			count := make([]bool, n)
-			for _, i := range rows {
-				count[i] = true
-			}
-			t.Cls = tr.NextTokenLoss(ex.IDs, count, dcls)
+			teacher = ex.Teacher
 		}
-		for i, v := range dcls {
-			dout[i] = cfg.Weights.Cls * v
+		if t.Cls, err = tr.clsLoss(ex.IDs, cfg.ClsRows(n), teacher, cfg.Weights.Cls, scale, grad != nil); err != nil {
+			return Terms{}, nil, err
 		}
 	}
 	nst := float64(len(locs))
 	for s, st := range states {
+		lg := st.mlp.logits()
 		scores, imp := make([]float64, n), make([]float64, n)
 		for i := range scores {
-			scores[i] = st.mlp.score(i)
+			scores[i] = lg[2*i] - lg[2*i+1]
 			imp[i] = cfg.Target.Importance(ex.Saliency[s][i])
 		}
 		st.dScore = make([]float64, n)
@@ -272,14 +268,11 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 	dec := &decisions{}
 	for _, st := range states {
 		dec.hard = append(dec.hard, st.hard)
-		dec.inputs = append(dec.inputs, st.mlp.x)
+		dec.inputs = append(dec.inputs, st.input)
 		dec.soft = append(dec.soft, st.soft)
 	}
 	if grad == nil {
 		return t, dec, nil
-	}
-	for i := range dout {
-		dout[i] *= scale
 	}
 	for _, st := range states {
 		for j := range st.dCum {
@@ -296,17 +289,17 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 		}
 		return s
 	}
-	tr.Backward(dout, func(l int, _, dkeep []float64) {
+	err = tr.backward(ctx, func(l int, dkeep []float64) error {
 		s := stageAt(l)
 		if s < 0 {
-			return
+			return nil
 		}
 		st := states[s]
 		for j, v := range dkeep {
 			st.dCum[j] += v
 		}
 		if l != locs[s] {
-			return
+			return nil
 		}
 		// M^s = M^{s-1} ⊙ m^s.
 		dlogits := make([]float64, 2*n)
@@ -327,19 +320,26 @@ func (o *Objective) run(p, grad *Params, ex Example, noise uint64, scale float64
 		// The gradient stops at the module's input: each module learns from
 		// its own decisions and scores, not by reshaping the hidden states
 		// that later modules see (that path only added noise).
-		p.Stages[s].backward(&grad.Stages[s], nil, st.mlp, dlogits, d, w)
+		return st.mlp.backward(&grad.Stages[s], dlogits)
 	})
+	if err != nil {
+		return Terms{}, nil, err
+	}
 	return t, dec, nil
 }
 
 // decide runs stage s's MLP on x and draws each token's keep decision
 // (tokens after the prompt and protected prompt tokens are always kept).
-func (o *Objective) decide(p *Params, s int, x []float64, n, prompt int, noise uint64, frozen *decisions) *stageState {
-	d, w := p.Hidden, p.Width
+func (o *Objective) decide(p *Params, s int, x hidden, n, prompt int, noise uint64, frozen *decisions) (*stageState, error) {
 	if frozen != nil {
 		x = frozen.inputs[s]
 	}
-	st := &stageState{mlp: p.Stages[s].forward(x, n, d, w), hard: make([]float64, n), soft: make([]float64, n), mask: make([]float64, n)}
+	run, err := o.Model.stage(p, s, x, n)
+	if err != nil {
+		return nil, err
+	}
+	lg := run.logits()
+	st := &stageState{mlp: run, input: x, hard: make([]float64, n), soft: make([]float64, n), mask: make([]float64, n)}
 	rng := rand.New(rand.NewPCG(noise, uint64(s)))
 	for j := 0; j < n; j++ {
 		gk, gd := nn.Gumbel(uniform(rng)), nn.Gumbel(uniform(rng))
@@ -347,14 +347,14 @@ func (o *Objective) decide(p *Params, s int, x []float64, n, prompt int, noise u
 			st.hard[j], st.soft[j], st.mask[j] = 1, math.NaN(), 1
 			continue
 		}
-		st.hard[j], st.soft[j] = nn.KeepDecision(st.mlp.logits[2*j], st.mlp.logits[2*j+1], gk, gd, o.Config.Tau)
+		st.hard[j], st.soft[j] = nn.KeepDecision(lg[2*j], lg[2*j+1], gk, gd, o.Config.Tau)
 		st.mask[j] = st.hard[j]
 		if frozen != nil {
 			st.hard[j] = frozen.hard[s][j]
 			st.mask[j] = st.hard[j] + (st.soft[j] - frozen.soft[s][j])
 		}
 	}
-	return st
+	return st, nil
 }
 
 // uniform draws from the open interval (0, 1).

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -63,7 +64,7 @@ func TestStraightThroughGrad(t *testing.T) {
 		{"continuation", LossConfig{Weights: Weights{Cls: 1, MSE: 0.3, Rank: 0.5, Ratio: 1}, Tau: 1, Target: TargetSigned, Continuation: 3, MaxPairs: 1000}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := &Objective{Model: m, Schedule: prune.Schedule{Locations: []int{1, 2}, Ratio: 0.6}, Config: tc.cfg}
+			o := &Objective{Model: Host(m), Schedule: prune.Schedule{Locations: []int{1, 2}, Ratio: 0.6}, Config: tc.cfg}
 			ex := ex
 			if tc.cfg.Teacher {
 				_, ex.Teacher, _, _ = saliencyAndTeacher(m, ex.IDs, 0, tc.cfg.ClsRows(len(ex.IDs)))
@@ -71,7 +72,7 @@ func TestStraightThroughGrad(t *testing.T) {
 			p := randomParams(8, 3, 2, 5)
 			grad := p.ZeroLike()
 			const noise = 42
-			base, dec, err := o.run(p, grad, ex, noise, 1, nil)
+			base, dec, err := o.run(context.Background(), p, grad, ex, noise, 1, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,7 +89,7 @@ func TestStraightThroughGrad(t *testing.T) {
 			}
 			// The surrogate at θ₀ has the same value and gradient.
 			g2 := p.ZeroLike()
-			same, _, _ := o.run(p, g2, ex, noise, 1, dec)
+			same, _, _ := o.run(context.Background(), p, g2, ex, noise, 1, dec)
 			if same.Total != base.Total {
 				t.Fatalf("surrogate loss %v at θ₀, hard loss %v", same.Total, base.Total)
 			}
@@ -98,7 +99,7 @@ func TestStraightThroughGrad(t *testing.T) {
 				}
 			}
 			f := func() float64 {
-				tt, _, err := o.run(p, nil, ex, noise, 1, dec)
+				tt, _, err := o.run(context.Background(), p, nil, ex, noise, 1, dec)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -116,7 +117,7 @@ func TestLossScale(t *testing.T) {
 	ex := tinyExample(t, m)
 	cfg := DefaultLossConfig()
 	cfg.Continuation = 2
-	o := &Objective{Model: m, Schedule: prune.Schedule{Locations: []int{1, 2}, Ratio: 0.7}, Config: cfg}
+	o := &Objective{Model: Host(m), Schedule: prune.Schedule{Locations: []int{1, 2}, Ratio: 0.7}, Config: cfg}
 	p := randomParams(8, 2, 2, 9)
 	g1, g3 := p.ZeroLike(), p.ZeroLike()
 	t1, err := o.Loss(p, g1, ex, 3, 1)

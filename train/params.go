@@ -15,6 +15,10 @@ type Params struct {
 	Hidden, Width int
 	Flat          []float64
 	Stages        []StageParams
+	// Version counts changes of Flat: whoever changes it (the optimiser
+	// step) increments it, so a device holding a copy of the weights knows
+	// to upload them again.
+	Version uint64
 }
 
 // StageParams are views into Params.Flat for one stage.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/sdtp/sdtp/prune"
-	"github.com/sdtp/sdtp/train/lm"
 )
 
 // Scorer scores the alive prompt tokens at a pruning stage (higher: more
@@ -68,8 +67,8 @@ func (s importanceScorer) Scores(stage int, _ []float64, pos []int32) ([]float32
 // block. Dropped tokens become invisible keys (their own rows are still
 // computed and should be ignored). It returns the pass and the prompt
 // tokens alive entering each block.
-func PrunedForward(m *lm.Model, ids []int, promptLen int, s prune.Schedule, sc Scorer) (*lm.Trace, []int, error) {
-	n, d := len(ids), m.Config.Hidden
+func PrunedForward(ctx context.Context, m Frozen, ids []int, promptLen int, s prune.Schedule, sc Scorer) (pass, []int, error) {
+	n, d := len(ids), m.Config().Hidden
 	if promptLen < 1 || promptLen > n {
 		return nil, nil, fmt.Errorf("prompt length %d outside 1..%d", promptLen, n)
 	}
@@ -77,20 +76,24 @@ func PrunedForward(m *lm.Model, ids []int, promptLen int, s prune.Schedule, sc S
 	for i := range alive {
 		alive[i] = int32(i)
 	}
-	counts := make([]int, m.Config.Layers)
+	counts := make([]int, m.Config().Layers)
 	var mask []float64
 	var failed error
 	stage := 0
-	hook := func(l int, x []float64) []float64 {
+	hook := func(l int, xh hidden) ([]float64, error) {
 		if failed == nil && stage < len(s.Locations) && l == s.Locations[stage] {
 			stage++
 			keep := s.Keep(promptLen, stage)
 			if keep < len(alive) {
-				hidden := make([]float64, 0, len(alive)*d)
-				for _, p := range alive {
-					hidden = append(hidden, x[int(p)*d:int(p+1)*d]...)
+				x, err := onHost(xh)
+				if err != nil {
+					return nil, err
 				}
-				scores, err := sc.Scores(stage-1, hidden, alive)
+				rowsAlive := make([]float64, 0, len(alive)*d)
+				for _, p := range alive {
+					rowsAlive = append(rowsAlive, x[int(p)*d:int(p+1)*d]...)
+				}
+				scores, err := sc.Scores(stage-1, rowsAlive, alive)
 				if err == nil {
 					var idx []int32
 					if idx, err = prune.Select(alive, scores, promptLen, keep); err == nil {
@@ -114,13 +117,14 @@ func PrunedForward(m *lm.Model, ids []int, promptLen int, s prune.Schedule, sc S
 			}
 		}
 		counts[l] = len(alive)
-		return mask
+		return mask, nil
 	}
-	tr, err := m.Forward(ids, hook)
+	tr, err := m.forward(ctx, ids, hook)
 	if err != nil {
 		return nil, nil, err
 	}
 	if failed != nil {
+		tr.free()
 		return nil, nil, failed
 	}
 	return tr, counts, nil

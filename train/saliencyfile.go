@@ -7,8 +7,6 @@ import (
 	"io"
 	"runtime"
 	"sync"
-
-	"github.com/sdtp/sdtp/train/lm"
 )
 
 // SaliencyRecord is one text's line in a saliency file (JSONL): after a
@@ -29,10 +27,11 @@ type SaliencyRecord struct {
 // predictions; cont = 0: the whole sequence) and writes one JSON line per
 // text to w, in input order, using up to workers goroutines (0:
 // GOMAXPROCS). The lines do not depend on the worker count.
-func WriteSaliency(ctx context.Context, w io.Writer, m *lm.Model, texts [][]int, lines []int, cont, workers int, progress func(done, total int)) error {
+func WriteSaliency(ctx context.Context, w io.Writer, m Frozen, texts [][]int, lines []int, cont, workers int, progress func(done, total int)) error {
 	if len(lines) != len(texts) {
 		return fmt.Errorf("saliency: %d texts but %d line numbers", len(texts), len(lines))
 	}
+	workers = m.Workers(workers)
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -51,7 +50,7 @@ func WriteSaliency(ctx context.Context, w io.Writer, m *lm.Model, texts [][]int,
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				sal, loss, err := Saliency(m, texts[i], cont)
+				sal, _, loss, err := m.saliency(ctx, texts[i], cont, nil)
 				r := result{i: i, err: err}
 				if err == nil {
 					r.rec = &SaliencyRecord{Line: lines[i], IDs: texts[i], Loss: loss, Saliency: sal}

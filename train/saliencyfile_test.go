@@ -15,10 +15,10 @@ func TestWriteSaliency(t *testing.T) {
 	texts := tinyTexts(7, 12, 3)
 	lines := []int{2, 3, 5, 8, 13, 21, 34}
 	var one, many bytes.Buffer
-	if err := WriteSaliency(context.Background(), &one, m, texts, lines, 3, 1, nil); err != nil {
+	if err := WriteSaliency(context.Background(), &one, Host(m), texts, lines, 3, 1, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteSaliency(context.Background(), &many, m, texts, lines, 3, 3, nil); err != nil {
+	if err := WriteSaliency(context.Background(), &many, Host(m), texts, lines, 3, 3, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(one.Bytes(), many.Bytes()) {
@@ -48,7 +48,7 @@ func TestWriteSaliency(t *testing.T) {
 	if k != len(texts) {
 		t.Fatalf("%d records, want %d", k, len(texts))
 	}
-	if err := WriteSaliency(context.Background(), &one, m, [][]int{{1, 2, 3}}, []int{9}, 3, 1, nil); err == nil || err.Error()[:14] != "text on line 9" {
+	if err := WriteSaliency(context.Background(), &one, Host(m), [][]int{{1, 2, 3}}, []int{9}, 3, 1, nil); err == nil || err.Error()[:14] != "text on line 9" {
 		t.Fatalf("one-token text: err %v", err)
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/train/data"
-	"github.com/sdtp/sdtp/train/lm"
 )
 
 // Config is everything that determines a training run's result.
@@ -53,7 +52,7 @@ func (c *Config) Schedule() prune.Schedule {
 // Run is one training run: the frozen model, the tokenized texts, the
 // configuration and where state goes.
 type Run struct {
-	Model  *lm.Model
+	Model  Frozen
 	Texts  [][]int
 	Config Config
 	// Checkpoint is the checkpoint file ("" for none), written atomically
@@ -149,7 +148,7 @@ func (r *Run) validate() error {
 			return fmt.Errorf("training text %d has %d tokens; at least %d are needed (a %d-token continuation after a prompt of 2 or more)", i, len(ids), c.Loss.Continuation+2, c.Loss.Continuation)
 		}
 	}
-	return c.Schedule().Validate(r.Model.Config.Layers)
+	return c.Schedule().Validate(r.Model.Config().Layers)
 }
 
 // fingerprint identifies the configuration, model and texts a checkpoint
@@ -161,7 +160,10 @@ func (r *Run) fingerprint() (string, error) {
 		return "", fmt.Errorf("training configuration: %w", err)
 	}
 	h.Write(js)
-	d := r.Model.Digest()
+	d, err := r.Model.Digest()
+	if err != nil {
+		return "", err
+	}
 	h.Write(d[:])
 	var b [8]byte
 	for _, ids := range r.Texts {
@@ -176,14 +178,14 @@ func (r *Run) fingerprint() (string, error) {
 }
 
 // ModelInfo describes the run's model for the module file.
-func ModelInfo(m *lm.Model) prune.ModelInfo {
-	c := &m.Config
+func ModelInfo(m Frozen) prune.ModelInfo {
+	c := m.Config()
 	return prune.ModelInfo{Name: c.Name, Arch: c.Arch, Hidden: c.Hidden, Layers: c.Layers}
 }
 
 // InitParams returns the starting parameters of a run: prune.NewRandom's
 // deterministic weights for the seed.
-func InitParams(m *lm.Model, c *Config) (*Params, error) {
+func InitParams(m Frozen, c *Config) (*Params, error) {
 	mod, err := prune.NewRandom(ModelInfo(m), c.Schedule(), c.Width, c.Seed)
 	if err != nil {
 		return nil, err
@@ -206,9 +208,11 @@ func (r *Run) Train(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	opt := NewAdamW(len(params.Flat), c.WeightDecay)
-	fp, err := r.fingerprint()
-	if err != nil {
-		return nil, err
+	var fp string // identifies the run's checkpoints
+	if r.Checkpoint != "" {
+		if fp, err = r.fingerprint(); err != nil {
+			return nil, err
+		}
 	}
 	spe := StepsPerEpoch(len(r.Texts), c.Batch)
 	total := spe * c.Epochs
@@ -268,6 +272,7 @@ func (r *Run) Train(ctx context.Context) (*Result, error) {
 			return nil, fmt.Errorf("step %d: the training diverged (loss %v, gradient norm %v); lower the learning rate or clip the gradient", step+1, terms.Total, norm)
 		}
 		opt.Update(params.Flat, grad.Flat, lr)
+		params.Version++
 		if logf != nil {
 			line, err := json.Marshal(StepLog{Step: step + 1, Epoch: epoch, LR: lr, GradNorm: norm, Texts: len(batch), Seconds: time.Since(began).Seconds(), Terms: terms})
 			if err != nil {
@@ -342,7 +347,7 @@ func (r *Run) batchGrad(obj *Objective, p *Params, ex []Example, batch []int, st
 	terms := make([]Terms, len(batch))
 	errs := make([]error, len(batch))
 	scale := 1 / float64(len(batch))
-	workers := r.Workers
+	workers := r.Model.Workers(r.Workers)
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -385,12 +390,12 @@ func (r *Run) saliency(ctx context.Context) ([]Example, error) {
 	if r.Progress != nil {
 		progress = func(done, total int) { r.Progress(Progress{Phase: "saliency", Done: done, Total: total}) }
 	}
-	err := forEach(ctx, len(r.Texts), r.Workers, "training text", func(_, i int) error {
+	err := forEach(ctx, len(r.Texts), r.Model.Workers(r.Workers), "training text", func(_, i int) error {
 		var rows []int
 		if r.Config.Loss.Teacher {
 			rows = r.Config.Loss.ClsRows(len(r.Texts[i]))
 		}
-		sal, teacher, _, err := saliencyAndTeacher(r.Model, r.Texts[i], r.Config.Loss.SaliencyContinuation(), rows)
+		sal, teacher, _, err := r.Model.saliency(ctx, r.Texts[i], r.Config.Loss.SaliencyContinuation(), rows)
 		if err != nil {
 			return err
 		}

@@ -32,7 +32,7 @@ func tinyRun(t *testing.T, dir string) *Run {
 	cfg := Config{Locations: []int{1, 2}, Ratio: 0.7, Width: 4, Loss: DefaultLossConfig(), LR: 0.01, Warmup: 2, WeightDecay: 0.01, Epochs: 3, Batch: 3, Seed: 5}
 	cfg.Loss.MaxPairs = 40
 	cfg.Loss.Continuation = 4
-	return &Run{Model: tinyModel(t), Texts: tinyTexts(10, 24, 1), Config: cfg, Checkpoint: filepath.Join(dir, "ck"), CheckpointEvery: 2, LogPath: filepath.Join(dir, "log.jsonl"), Workers: 2}
+	return &Run{Model: Host(tinyModel(t)), Texts: tinyTexts(10, 24, 1), Config: cfg, Checkpoint: filepath.Join(dir, "ck"), CheckpointEvery: 2, LogPath: filepath.Join(dir, "log.jsonl"), Workers: 2}
 }
 
 func logSteps(t *testing.T, path string) []int {
@@ -194,7 +194,9 @@ func TestCheckpointOfAnotherModelRefused(t *testing.T) {
 	other := tinyRun(t, dir)
 	other.Config.Epochs = 1
 	other.Resume = true
-	other.Model.Layers[1].Wq[0] += 1e-9
+	m := tinyModel(t)
+	m.Layers[1].Wq[0] += 1e-9
+	other.Model = Host(m)
 	if _, err := other.Train(context.Background()); err == nil || !strings.Contains(err.Error(), "another configuration, model or data set") {
 		t.Fatalf("resumed on another model's checkpoint: err %v", err)
 	}

@@ -52,8 +52,9 @@ func runSaliency(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	texts, lines := idsOf(ex)
-	hdr := saliencyMeta{Meta: newMeta(e, df.model, df.data), Format: saliencyFormat, Layers: m.Config.Layers, Hidden: m.Config.Hidden, Texts: len(texts), Continuation: *cont}
+	hdr := saliencyMeta{Meta: newMeta(e, &df), Format: saliencyFormat, Layers: m.Config().Layers, Hidden: m.Config().Hidden, Texts: len(texts), Continuation: *cont}
 	js, err := json.Marshal(hdr)
 	if err != nil {
 		return err
@@ -64,7 +65,7 @@ func runSaliency(ctx context.Context, e *env, args []string) error {
 		if _, err := w.Write(append(js, '\n')); err != nil {
 			return err
 		}
-		salErr = train.WriteSaliency(ctx, w, m, texts, lines, *cont, df.workers, func(done, total int) { pr.update("saliency", done, total) })
+		salErr = train.WriteSaliency(ctx, w, m.Frozen, texts, lines, *cont, df.workers, func(done, total int) { pr.update("saliency", done, total) })
 		return salErr
 	})
 	pr.end()
@@ -74,6 +75,6 @@ func runSaliency(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: saliency of %d texts at the input of each of %d blocks\n", *out, len(texts), m.Config.Layers)
+	fmt.Fprintf(e.stdout, "wrote %s: saliency of %d texts at the input of each of %d blocks\n", *out, len(texts), m.Config().Layers)
 	return nil
 }

@@ -26,7 +26,6 @@ import (
 	"github.com/sdtp/sdtp/tokenizer"
 	"github.com/sdtp/sdtp/train"
 	"github.com/sdtp/sdtp/train/data"
-	"github.com/sdtp/sdtp/train/lm"
 )
 
 func init() {
@@ -68,9 +67,9 @@ type meta struct {
 	Schedule string    `json:"schedule,omitempty"`
 }
 
-func newMeta(e *env, modelPath, dataPath string) meta {
-	return meta{Program: "sdtp", Version: version.Version, Revision: version.Revision(), Model: modelPath,
-		Backend: "host float64 (train/lm)", Command: e.argv, Start: time.Now().UTC(), Data: dataPath}
+func newMeta(e *env, f *dataFlags) meta {
+	return meta{Program: "sdtp", Version: version.Version, Revision: version.Revision(), Model: f.model,
+		Backend: f.backendName(), Command: e.argv, Start: time.Now().UTC(), Data: f.data}
 }
 
 // dataFlags choose the texts a command reads.
@@ -78,6 +77,8 @@ type dataFlags struct {
 	model, tokenizer, data, format string
 	maxTokens, minTokens, limit    int
 	workers                        int
+	backend                        string
+	device                         int
 
 	fs       *flag.FlagSet
 	need     int    // the fewest tokens a text needs for the command
@@ -93,18 +94,29 @@ func (f *dataFlags) requireTokens(need int, what string) {
 
 func (f *dataFlags) register(fs *flag.FlagSet, minTokens int) {
 	f.fs = fs
-	fs.StringVar(&f.model, "model", "", "model: a Hugging Face folder or a llama2.c .bin checkpoint (weights are read onto the host in float64)")
+	fs.StringVar(&f.model, "model", "", "model: a Hugging Face folder or a llama2.c .bin checkpoint")
+	fs.StringVar(&f.backend, "backend", train.HostBackend, "where the frozen model runs: cpu (the host in float64: the reference, for small models) or cuda (the GPU, bf16 weights and activations; cuda-f32 keeps float32)")
+	fs.IntVar(&f.device, "device", 0, "GPU index with --backend cuda")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer: tokenizer.json, a llama2.c tokenizer.bin, or a folder (default: the model folder)")
 	fs.StringVar(&f.data, "data", "", "JSONL texts: {\"text\": ...} rows, or databricks-dolly-15k rows (instruction, context, response, category)")
 	fs.StringVar(&f.format, "data-format", "auto", "row layout: auto (from the first row), text, or dolly")
 	fs.IntVar(&f.maxTokens, "max-tokens", 512, "maximum sequence length: longer texts keep their first tokens")
 	fs.IntVar(&f.minTokens, "min-tokens", minTokens, "texts with fewer tokens (after truncation) are skipped; when not given, at least what --continuation needs")
 	fs.IntVar(&f.limit, "limit", 0, "use only the first N texts of the file (0: all)")
-	fs.IntVar(&f.workers, "workers", 0, "texts processed at once (0: all cores); results do not depend on it")
+	fs.IntVar(&f.workers, "workers", 0, "texts processed at once on --backend cpu (0: all cores; a GPU takes one at a time); results do not depend on it")
 }
 
-// load opens the model on the host and reads and tokenizes the texts.
-func (f *dataFlags) load(e *env) (*lm.Model, []data.Example, error) {
+// backendName describes where the model runs, for result files.
+func (f *dataFlags) backendName() string {
+	if f.backend == train.HostBackend {
+		return "host float64 (train/lm)"
+	}
+	return f.backend + " (train/dlm)"
+}
+
+// load opens the model (on the host or a GPU, by --backend) and reads and
+// tokenizes the texts. The caller closes the model.
+func (f *dataFlags) load(e *env) (*openModel, []data.Example, error) {
 	switch {
 	case f.model == "":
 		return nil, nil, fmt.Errorf("--model is required")
@@ -125,39 +137,66 @@ func (f *dataFlags) load(e *env) (*lm.Model, []data.Example, error) {
 	case f.limit < 0 || f.workers < 0:
 		return nil, nil, fmt.Errorf("--limit and --workers must not be negative")
 	}
-	format, err := data.ParseFormat(f.format)
-	if err != nil {
+	if _, err := data.ParseFormat(f.format); err != nil {
 		return nil, nil, fmt.Errorf("--data-format: %w", err)
 	}
 	tok, err := f.openTokenizer()
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := lm.Open(f.model)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--model: %w", err)
+	if f.device < 0 {
+		return nil, nil, fmt.Errorf("--device %d must not be negative", f.device)
 	}
-	if tok.VocabSize() > m.Config.Vocab {
-		return nil, nil, fmt.Errorf("--tokenizer has %d tokens, the model only %d", tok.VocabSize(), m.Config.Vocab)
+	fm, closeModel, err := train.Open(f.model, train.OpenOptions{Backend: f.backend, Device: f.device})
+	if err != nil {
+		return nil, nil, fmt.Errorf("--model %s on --backend %s: %w", f.model, f.backend, err)
+	}
+	m := &openModel{Frozen: fm, close: closeModel}
+	if tok.VocabSize() > m.Config().Vocab {
+		m.Close()
+		return nil, nil, fmt.Errorf("--tokenizer has %d tokens, the model only %d", tok.VocabSize(), m.Config().Vocab)
+	}
+	ex, err := f.readTexts(e, tok)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	return m, ex, nil
+}
+
+// openModel is a loaded frozen model and what releases it.
+type openModel struct {
+	train.Frozen
+	close func() error
+}
+
+// Close releases the model (its GPU memory).
+func (m *openModel) Close() error { return m.close() }
+
+// readTexts reads and tokenizes --data.
+func (f *dataFlags) readTexts(e *env, tok tokenizer.Tokenizer) ([]data.Example, error) {
+	format, err := data.ParseFormat(f.format)
+	if err != nil {
+		return nil, fmt.Errorf("--data-format: %w", err)
 	}
 	texts, err := data.ReadFile(f.data, format)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if f.limit > 0 && len(texts) > f.limit {
 		texts = texts[:f.limit]
 	}
 	ex, skipped, err := data.Tokenize(tok, texts, f.maxTokens, f.minTokens)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if skipped > 0 {
 		fmt.Fprintf(e.stderr, "sdtp: %d of %d texts in %s have fewer than %d tokens and are skipped\n", skipped, len(texts), f.data, f.minTokens)
 	}
 	if len(ex) == 0 {
-		return nil, nil, fmt.Errorf("%s: no text has at least %d tokens", f.data, f.minTokens)
+		return nil, fmt.Errorf("%s: no text has at least %d tokens", f.data, f.minTokens)
 	}
-	return m, ex, nil
+	return ex, nil
 }
 
 func (f *dataFlags) openTokenizer() (tokenizer.Tokenizer, error) {
@@ -343,12 +382,13 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	sched, err := sf.schedule(m.Config.Layers, nil)
+	defer m.Close()
+	sched, err := sf.schedule(m.Config().Layers, nil)
 	if err != nil {
 		return err
 	}
 	if *width > 0 {
-		if err := prune.CheckWidth(*width, m.Config.Hidden); err != nil {
+		if err := prune.CheckWidth(*width, m.Config().Hidden); err != nil {
 			return fmt.Errorf("--width: %w", err)
 		}
 	}
@@ -367,7 +407,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	pr := newProgress(e.stderr)
-	run := &train.Run{Model: m, Texts: texts, Config: cfg, Checkpoint: *ckpt, CheckpointEvery: *every, Resume: *resume, LogPath: *logPath, Workers: df.workers,
+	run := &train.Run{Model: m.Frozen, Texts: texts, Config: cfg, Checkpoint: *ckpt, CheckpointEvery: *every, Resume: *resume, LogPath: *logPath, Workers: df.workers,
 		Progress: func(p train.Progress) {
 			switch p.Phase {
 			case "resume":
@@ -389,7 +429,10 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 		"config": cfg, "first_epoch": res.First, "last_epoch": res.Last,
 		"version": version.Version, "revision": version.Revision(),
 	}
-	mod, err := res.Params.ToModule(sched, train.ModelInfo(m), record)
+	if df.backend != train.HostBackend {
+		record["backend"] = df.backendName()
+	}
+	mod, err := res.Params.ToModule(sched, train.ModelInfo(m.Frozen), record)
 	if err != nil {
 		return err
 	}
@@ -451,7 +494,8 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c := &m.Config
+	defer m.Close()
+	c := m.Config()
 	var mods []*prune.Module
 	for _, p := range paths {
 		mod, err := prune.Load(p)
@@ -512,13 +556,13 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 		}})
 	texts, _ := idsOf(ex)
 	pr := newProgress(e.stderr)
-	rep, err := train.Evaluate(ctx, m, texts, train.EvalConfig{Schedule: sched, Continuation: *cont, Target: tgt, WholeSequenceSaliency: *over == "sequence", Workers: df.workers},
+	rep, err := train.Evaluate(ctx, m.Frozen, texts, train.EvalConfig{Schedule: sched, Continuation: *cont, Target: tgt, WholeSequenceSaliency: *over == "sequence", Workers: df.workers},
 		scorers, func(done, total int) { pr.update("eval", done, total) })
 	pr.end()
 	if err != nil {
 		return err
 	}
-	mt := newMeta(e, df.model, df.data)
+	mt := newMeta(e, &df)
 	mt.Schedule = sched.String()
 	out := evalOutput{Meta: mt, Report: rep, Config: evalOutputConfig{Locations: sched.Locations, Ratio: sched.Ratio, Continuation: *cont, Target: string(tgt), SaliencyOver: *over, Modules: paths, RandomSeed: *seed}}
 	js, err := json.MarshalIndent(out, "", "  ")

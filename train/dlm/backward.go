@@ -218,3 +218,42 @@ func (t *Trace) Saliency(ctx context.Context, first int) (out [][]float64, loss 
 	}
 	return out, loss, nil
 }
+
+// LogProbs returns the next-token log-probabilities at each of rows (final
+// norm and classifier on the backend, the log-softmax in float64 on the
+// host).
+func (t *Trace) LogProbs(rowIDs []int) ([][]float64, error) {
+	d, b := t.d, t.d.B
+	c := d.Config()
+	h := b.New(1, c.Hidden)
+	lg := b.New(1, c.Vocab)
+	defer func() { b.Free(h); b.Free(lg) }()
+	host := make([]float32, c.Vocab)
+	out := make([][]float64, 0, len(rowIDs))
+	for _, r := range rowIDs {
+		if r < 0 || r >= t.n {
+			return nil, fmt.Errorf("row %d outside 0..%d", r, t.n-1)
+		}
+		b.RMSNorm(h, b.View(t.out, r, 1), d.M.Norm, float32(c.NormEps))
+		b.MatMul(lg, h, d.M.LMHead, nil)
+		b.ToHost(host, lg)
+		if err := b.Sync(); err != nil {
+			return nil, err
+		}
+		top := math.Inf(-1)
+		for _, v := range host {
+			top = max(top, float64(v))
+		}
+		var z float64
+		for _, v := range host {
+			z += math.Exp(float64(v) - top)
+		}
+		lz := top + math.Log(z)
+		row := make([]float64, c.Vocab)
+		for i, v := range host {
+			row[i] = float64(v) - lz
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
