@@ -4,10 +4,12 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/sdtp/sdtp/backend"
 	_ "github.com/sdtp/sdtp/backend/cpu"
+	_ "github.com/sdtp/sdtp/backend/cuda"
 	"github.com/sdtp/sdtp/internal/testdata"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/train"
@@ -15,10 +17,41 @@ import (
 	"github.com/sdtp/sdtp/train/lm"
 )
 
-// devTol bounds the relative error of the CPU backend's float32 device
-// path against the host's float64 decoder: float32 rounding through a few
-// blocks (measured: below 1e-5), with room to spare.
-const devTol = 1e-4
+// backendCase is a backend the device path is checked on, with its bounds
+// against the host's float64 decoder.
+type backendCase struct {
+	name string
+	// tol bounds relative errors (saliency per block, gradients, losses).
+	tol float64
+	// spearman is the least rank correlation of each block's saliency with
+	// the host's.
+	spearman float64
+}
+
+// backendCases: the CPU backend always; the GPU backends where a GPU opens
+// (SDTP_CUDA=1 makes a missing one a failure). Bounds: float32 rounding
+// through a few blocks (measured on the CPU backend: below 2e-6) for cpu
+// and cuda-f32; for cuda, bf16 activations (8 significant bits: 0.4 % per
+// rounding, compounded over the blocks' dozen roundings each way).
+var backendCases = []backendCase{
+	{"cpu", 1e-4, 0.99999},
+	{"cuda-f32", 1e-3, 0.9999},
+	{"cuda", 1e-1, 0.999},
+}
+
+// openBackend opens a backend of the case, or skips.
+func openBackend(t *testing.T, name string) backend.Backend {
+	t.Helper()
+	b, err := backend.Open(name, backend.Options{Threads: 2})
+	if err != nil {
+		if name != "cpu" && os.Getenv("SDTP_CUDA") != "1" {
+			t.Skipf("backend %s: %v", name, err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
 
 // models are the real checkpoints both decoders load: the tiny random
 // transformers models of the parity goldens (Qwen2 with QKV bias, Llama
@@ -31,18 +64,14 @@ func models(t *testing.T) map[string]string {
 	}
 }
 
-// open loads spec on the host (float64) and on the CPU backend.
-func open(t *testing.T, spec string) (*lm.Model, *dlm.Model) {
+// open loads spec on the host (float64) and on backend bn.
+func open(t *testing.T, spec, bn string) (*lm.Model, *dlm.Model) {
 	t.Helper()
 	host, err := lm.Open(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := backend.Open("cpu", backend.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	b := openBackend(t, bn)
 	m, err := model.Open(b, spec)
 	if err != nil {
 		t.Fatal(err)
@@ -88,34 +117,53 @@ func toHost(b backend.Backend, x backend.Tensor) []float64 {
 // host's float64 saliency (train.Saliency) at every block, over the whole
 // sequence and over a continuation.
 func TestSaliencyMatchesHost(t *testing.T) {
-	for name, spec := range models(t) {
-		t.Run(name, func(t *testing.T) {
-			host, d := open(t, spec)
-			ids := randomIDs(40, host.Config.Vocab, 1)
-			for _, cont := range []int{0, 9} {
-				want, wantLoss, err := train.Saliency(host, ids, cont)
-				if err != nil {
-					t.Fatal(err)
-				}
-				tr, err := d.Forward(context.Background(), ids, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, loss, err := tr.Saliency(context.Background(), train.LossRows(len(ids), cont)[0])
-				tr.Free()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if e := math.Abs(loss-wantLoss) / wantLoss; e > devTol {
-					t.Errorf("continuation %d: loss %v, host %v", cont, loss, wantLoss)
-				}
-				for l := range want {
-					if e := relErr(got[l], want[l]); !(e <= devTol) {
-						t.Errorf("continuation %d block %d: saliency relative error %.3g", cont, l, e)
-					}
-				}
+	for _, bc := range backendCases {
+		for name, spec := range models(t) {
+			t.Run(bc.name+"/"+name, func(t *testing.T) { saliencyCase(t, bc, spec) })
+		}
+	}
+}
+
+func saliencyCase(t *testing.T, bc backendCase, spec string) {
+	host, d := open(t, spec, bc.name)
+	ids := randomIDs(40, host.Config.Vocab, 1)
+	for _, cont := range []int{0, 9} {
+		want, wantLoss, err := train.Saliency(host, ids, cont)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := d.Forward(context.Background(), ids, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, loss, err := tr.Saliency(context.Background(), train.LossRows(len(ids), cont)[0])
+		tr.Free()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := math.Abs(loss-wantLoss) / wantLoss; e > bc.tol {
+			t.Errorf("continuation %d: loss %v, host %v", cont, loss, wantLoss)
+		}
+		worst, least := 0.0, 1.0
+		for l := range want {
+			e, r := relErr(got[l], want[l]), train.Spearman(got[l], want[l])
+			worst = max(worst, e)
+			if cont == 0 {
+				least = min(least, r)
+			} else {
+				// Over a continuation, the prompt tokens' saliency at the
+				// last blocks is ~1e-7 of the continuation's (they reach its
+				// predictions through one or two attention layers only):
+				// rounding orders those near-zeros at random, so the rank
+				// correlation over all tokens says nothing there; the
+				// relative error weighs them by size.
+				r = 1
 			}
-		})
+			if !(e <= bc.tol) || !(r >= bc.spearman) {
+				t.Errorf("continuation %d block %d: saliency relative error %.3g (bound %g), Spearman %.6f (bound %g)", cont, l, e, bc.tol, r, bc.spearman)
+			}
+		}
+		t.Logf("continuation %d: worst relative error %.3g, least Spearman %.6f (whole sequence only) over %d blocks", cont, worst, least, len(want))
 	}
 }
 
@@ -123,96 +171,106 @@ func TestSaliencyMatchesHost(t *testing.T) {
 // soft values, zeros and ones) and compares the loss, the gradient at
 // every block's input and the gradient of every mask.
 func TestMaskedGradientsMatchHost(t *testing.T) {
-	for name, spec := range models(t) {
-		t.Run(name, func(t *testing.T) {
-			host, d := open(t, spec)
-			c := host.Config
-			n := 33
-			ids := randomIDs(n, c.Vocab, 2)
-			rng := rand.New(rand.NewPCG(4, 4))
-			masks := make([][]float64, c.Layers)
-			for l := 1; l < c.Layers; l++ {
-				m := make([]float64, n)
-				for j := range m {
-					if l%2 == 1 {
-						m[j] = rng.Float64()
-					} else if rng.IntN(3) > 0 {
-						m[j] = 1
-					}
-				}
-				masks[l] = m
-			}
-			first := n - 10
-			// Host reference.
-			x, err := host.Embedding(ids)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pos := make([]int, n)
-			for i := range pos {
-				pos[i] = i
-			}
-			htr := host.ForwardFrom(x, pos, func(l int, _ []float64) []float64 { return masks[l] })
-			count := make([]bool, n)
-			for i := first; i < n-1; i++ {
-				count[i] = true
-			}
-			hd := make([]float64, n*c.Hidden)
-			const scale = 0.75
-			wantLoss := htr.NextTokenLoss(ids, count, hd)
-			for i := range hd {
-				hd[i] *= scale
-			}
-			wantDX := make([][]float64, c.Layers)
-			wantKeep := make([][]float64, c.Layers)
-			htr.Backward(hd, func(l int, dx, dkeep []float64) {
-				wantDX[l] = append([]float64(nil), dx...)
-				wantKeep[l] = append([]float64(nil), dkeep...)
-			})
-
-			// Device path.
-			masks32 := make([][]float32, c.Layers)
-			for l, m := range masks {
-				if m != nil {
-					masks32[l] = make([]float32, n)
-					for j, v := range m {
-						masks32[l][j] = float32(v)
-					}
-				}
-			}
-			tr, err := d.Forward(context.Background(), ids, func(l int, _ backend.Tensor) ([]float32, error) { return masks32[l], nil })
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tr.Free()
-			b := d.B
-			dout := b.New(n, c.Hidden)
-			defer b.Free(dout)
-			d.T.Zero(dout)
-			loss, err := tr.NextTokenLoss(first, dout, scale)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if e := math.Abs(loss-wantLoss) / wantLoss; e > devTol {
-				t.Errorf("loss %v, host %v", loss, wantLoss)
-			}
-			err = tr.Backward(context.Background(), dout, func(l int, dx, dkeep backend.Tensor) error {
-				if e := relErr(toHost(b, dx), wantDX[l]); !(e <= devTol) {
-					t.Errorf("block %d: input gradient relative error %.3g", l, e)
-				}
-				if (dkeep == nil) != (masks[l] == nil) {
-					t.Fatalf("block %d: mask gradient present %v, mask present %v", l, dkeep != nil, masks[l] != nil)
-				}
-				if dkeep != nil {
-					if e := relErr(toHost(b, dkeep), wantKeep[l]); !(e <= devTol) {
-						t.Errorf("block %d: mask gradient relative error %.3g", l, e)
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-		})
+	for _, bc := range backendCases {
+		for name, spec := range models(t) {
+			t.Run(bc.name+"/"+name, func(t *testing.T) { maskedCase(t, bc, spec) })
+		}
 	}
+}
+
+func maskedCase(t *testing.T, bc backendCase, spec string) {
+	host, d := open(t, spec, bc.name)
+	c := host.Config
+	n := 33
+	ids := randomIDs(n, c.Vocab, 2)
+	rng := rand.New(rand.NewPCG(4, 4))
+	masks := make([][]float64, c.Layers)
+	for l := 1; l < c.Layers; l++ {
+		m := make([]float64, n)
+		for j := range m {
+			if l%2 == 1 {
+				m[j] = rng.Float64()
+			} else if rng.IntN(3) > 0 {
+				m[j] = 1
+			}
+		}
+		masks[l] = m
+	}
+	first := n - 10
+	// Host reference.
+	x, err := host.Embedding(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := make([]int, n)
+	for i := range pos {
+		pos[i] = i
+	}
+	htr := host.ForwardFrom(x, pos, func(l int, _ []float64) []float64 { return masks[l] })
+	count := make([]bool, n)
+	for i := first; i < n-1; i++ {
+		count[i] = true
+	}
+	hd := make([]float64, n*c.Hidden)
+	const scale = 0.75
+	wantLoss := htr.NextTokenLoss(ids, count, hd)
+	for i := range hd {
+		hd[i] *= scale
+	}
+	wantDX := make([][]float64, c.Layers)
+	wantKeep := make([][]float64, c.Layers)
+	htr.Backward(hd, func(l int, dx, dkeep []float64) {
+		wantDX[l] = append([]float64(nil), dx...)
+		wantKeep[l] = append([]float64(nil), dkeep...)
+	})
+
+	// Device path.
+	masks32 := make([][]float32, c.Layers)
+	for l, m := range masks {
+		if m != nil {
+			masks32[l] = make([]float32, n)
+			for j, v := range m {
+				masks32[l][j] = float32(v)
+			}
+		}
+	}
+	tr, err := d.Forward(context.Background(), ids, func(l int, _ backend.Tensor) ([]float32, error) { return masks32[l], nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Free()
+	b := d.B
+	dout := b.New(n, c.Hidden)
+	defer b.Free(dout)
+	d.T.Zero(dout)
+	loss, err := tr.NextTokenLoss(first, dout, scale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := math.Abs(loss-wantLoss) / wantLoss; e > bc.tol {
+		t.Errorf("loss %v, host %v", loss, wantLoss)
+	}
+	var worstX, worstKeep float64
+	err = tr.Backward(context.Background(), dout, func(l int, dx, dkeep backend.Tensor) error {
+		e := relErr(toHost(b, dx), wantDX[l])
+		worstX = max(worstX, e)
+		if !(e <= bc.tol) {
+			t.Errorf("block %d: input gradient relative error %.3g", l, e)
+		}
+		if (dkeep == nil) != (masks[l] == nil) {
+			t.Fatalf("block %d: mask gradient present %v, mask present %v", l, dkeep != nil, masks[l] != nil)
+		}
+		if dkeep != nil {
+			e := relErr(toHost(b, dkeep), wantKeep[l])
+			worstKeep = max(worstKeep, e)
+			if !(e <= bc.tol) {
+				t.Errorf("block %d: mask gradient relative error %.3g", l, e)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("worst relative error: input gradients %.3g, mask gradients %.3g", worstX, worstKeep)
 }

@@ -11,8 +11,9 @@ import (
 
 // KeyMasks chooses, before each block, the key keep mask its attention
 // uses: n values (1 keep, 0 drop; nil keeps every key). It receives the
-// block index and the block's input hidden states (n×Hidden), which it
-// must not modify; a pruning location scores tokens from them.
+// block index and the block's input hidden states (n×Hidden, the trace's
+// own copy: valid until the trace is freed), which it must not modify; a
+// pruning location scores tokens from them.
 type KeyMasks func(layer int, x backend.Tensor) ([]float32, error)
 
 // Trace is one forward pass over n tokens at positions 0..n−1: every
@@ -107,8 +108,11 @@ func (d *Model) Forward(ctx context.Context, ids []int, masks KeyMasks) (*Trace,
 			t.Free()
 			return nil, err
 		}
+		in := b.New(n, c.Hidden)
+		b.Copy(in, x)
+		t.inputs[l] = in
 		if masks != nil {
-			k, err := masks(l, x)
+			k, err := masks(l, in)
 			if err != nil {
 				b.Free(x)
 				t.Free()
@@ -128,9 +132,6 @@ func (d *Model) Forward(ctx context.Context, ids []int, masks KeyMasks) (*Trace,
 			}
 		}
 		t.keeps[l] = keepDev
-		in := b.New(n, c.Hidden)
-		b.Copy(in, x)
-		t.inputs[l] = in
 		d.attention(t.ws, l, x, keepDev, t.posDev)
 		d.mlpForward(t.ws, l, x)
 	}

@@ -1,0 +1,127 @@
+package train
+
+import (
+	"context"
+	"math"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/sdtp/sdtp/backend"
+	_ "github.com/sdtp/sdtp/backend/cpu"
+	_ "github.com/sdtp/sdtp/backend/cuda"
+	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/prune"
+	"github.com/sdtp/sdtp/train/dlm"
+	"github.com/sdtp/sdtp/train/lm"
+)
+
+// TestDeviceLossMatchesHost computes the full training loss (every term,
+// two accumulating stages, Gumbel decisions, sampled ranking pairs) and
+// its gradient with respect to every module parameter on stories260K, with
+// the host's float64 decoder and with the device path on each backend
+// (the CPU backend always; the GPUs where one opens, SDTP_CUDA=1 making a
+// missing one a failure). A hard decision decided by less than the
+// backend's rounding can flip between the two; the noise seeds whose
+// decisions differ are left out (at least one must agree). Bounds:
+// float32 rounding (cpu: measured below 1e-5; cuda-f32), bf16 activations
+// and module weights (cuda).
+func TestDeviceLossMatchesHost(t *testing.T) {
+	path := testdata.Path(t, "llama2c/stories260K.bin")
+	host, err := lm.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &host.Config
+	sched := prune.Schedule{Locations: []int{3, 4}, Ratio: 0.6}
+	cfg := DefaultLossConfig()
+	cfg.Continuation = 12
+	hm := Host(host)
+	p, err := InitParams(hm, &Config{Locations: sched.Locations, Ratio: sched.Ratio, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int, 90)
+	for i := range ids {
+		ids[i] = (i*193 + 11) % c.Vocab
+	}
+	ids[0] = 1
+	sal, _, _, err := hm.saliency(context.Background(), ids, cfg.SaliencyContinuation(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := Example{IDs: ids}
+	for _, l := range sched.Locations {
+		ex.Saliency = append(ex.Saliency, sal[l])
+	}
+	for _, bc := range []struct {
+		name string
+		tol  float64
+	}{{"cpu", 1e-4}, {"cuda-f32", 1e-3}, {"cuda", 0.1}} {
+		t.Run(bc.name, func(t *testing.T) {
+			b, err := backend.Open(bc.name, backend.Options{Threads: 2})
+			if err != nil {
+				if bc.name != "cpu" && os.Getenv("SDTP_CUDA") != "1" {
+					t.Skipf("backend %s: %v", bc.name, err)
+				}
+				t.Fatal(err)
+			}
+			defer b.Close()
+			m, err := model.Open(b, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			d, err := dlm.New(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dev := Device(d, nil)
+			agreed := 0
+			for noise := uint64(1); noise <= 8; noise++ {
+				ho := &Objective{Model: hm, Schedule: sched, Config: cfg}
+				do := &Objective{Model: dev, Schedule: sched, Config: cfg}
+				hg, dg := p.ZeroLike(), p.ZeroLike()
+				ht, hdec, err := ho.run(context.Background(), p, hg, ex, noise, 0.5, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dt, ddec, err := do.run(context.Background(), p, dg, ex, noise, 0.5, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				same := true
+				for s := range hdec.hard {
+					same = same && slices.Equal(hdec.hard[s], ddec.hard[s])
+				}
+				if !same {
+					t.Logf("noise %d: a decision flipped between host and %s; left out", noise, bc.name)
+					continue
+				}
+				agreed++
+				for _, term := range []struct {
+					name      string
+					got, want float64
+				}{{"total", dt.Total, ht.Total}, {"cls", dt.Cls, ht.Cls}, {"mse", dt.MSE, ht.MSE}, {"rank", dt.Rank, ht.Rank}, {"ratio", dt.Ratio, ht.Ratio}} {
+					if e := math.Abs(term.got-term.want) / math.Max(math.Abs(term.want), 1e-12); !(e <= bc.tol) {
+						t.Errorf("noise %d: %s %v, host %v", noise, term.name, term.got, term.want)
+					}
+				}
+				var num, den float64
+				for i, w := range hg.Flat {
+					num += (dg.Flat[i] - w) * (dg.Flat[i] - w)
+					den += w * w
+				}
+				e := math.Sqrt(num / den)
+				if !(e <= bc.tol) || den == 0 {
+					t.Errorf("noise %d: module gradient relative error %.3g (norm %.3g)", noise, e, math.Sqrt(den))
+				}
+				t.Logf("noise %d: loss %.6f (host %.6f), module gradient relative error %.3g", noise, dt.Total, ht.Total, e)
+			}
+			if agreed == 0 {
+				t.Fatalf("no noise seed gave the same decisions on %s and the host", bc.name)
+			}
+		})
+	}
+}
