@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -123,5 +124,68 @@ func TestDeviceLossMatchesHost(t *testing.T) {
 				t.Fatalf("no noise seed gave the same decisions on %s and the host", bc.name)
 			}
 		})
+	}
+}
+
+// TestDeviceTrainResumes runs the training loop on the device path (the
+// CPU backend, stories260K): it trains, checkpoints (the model identified
+// by its file's digest), and a run interrupted after its first checkpoint
+// and resumed ends with the parameters of the uninterrupted run.
+func TestDeviceTrainResumes(t *testing.T) {
+	path := testdata.Path(t, "llama2c/stories260K.bin")
+	if _, _, err := Open(path, OpenOptions{Backend: "no-such-backend"}); err == nil {
+		t.Fatal("an unknown backend opened")
+	}
+	newRun := func(dir string) *Run {
+		b, err := backend.Open("cpu", backend.Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		m, err := model.Open(b, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		d, err := dlm.New(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := Config{Locations: []int{3, 4}, Ratio: 0.6, Width: 8, Loss: DefaultLossConfig(), LR: 0.003, Warmup: 1, Epochs: 2, Batch: 2, Seed: 9}
+		cfg.Loss.Continuation = 8
+		cfg.Loss.MaxPairs = 64
+		texts := make([][]int, 6)
+		for i := range texts {
+			texts[i] = benchIDs(30+5*i, 512, uint64(i))
+		}
+		return &Run{Model: Device(d, func() ([32]byte, error) { return WeightsDigest(path) }), Texts: texts, Config: cfg,
+			Checkpoint: filepath.Join(dir, "ck"), CheckpointEvery: 2, LogPath: filepath.Join(dir, "log.jsonl")}
+	}
+	full, err := newRun(t.TempDir()).Train(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := newRun(dir)
+	r.Progress = func(p Progress) {
+		if p.Phase == "train" && p.Done == 3 {
+			cancel()
+		}
+	}
+	if _, err := r.Train(ctx); err == nil {
+		t.Fatal("the interrupted run finished")
+	}
+	r = newRun(dir)
+	r.Resume = true
+	resumed, err := r.Train(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(full.Params.Flat, resumed.Params.Flat) {
+		t.Error("the resumed run's parameters differ from the uninterrupted run's")
+	}
+	if full.Last.Total == 0 || math.IsNaN(full.Last.Total) {
+		t.Errorf("last epoch's loss %v", full.Last.Total)
 	}
 }

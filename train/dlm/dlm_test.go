@@ -2,6 +2,7 @@ package dlm_test
 
 import (
 	"context"
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,7 @@ import (
 	_ "github.com/sdtp/sdtp/backend/cuda"
 	"github.com/sdtp/sdtp/internal/testdata"
 	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/safetensors"
 	"github.com/sdtp/sdtp/train"
 	"github.com/sdtp/sdtp/train/dlm"
 	"github.com/sdtp/sdtp/train/lm"
@@ -273,4 +275,79 @@ func maskedCase(t *testing.T, bc backendCase, spec string) {
 		t.Fatal(err)
 	}
 	t.Logf("worst relative error: input gradients %.3g, mask gradients %.3g", worstX, worstKeep)
+}
+
+// TestSaliencyMatchesTorch compares the saliency of the tiny random Qwen2
+// with PyTorch autograd's (scripts/parity/make_saliency_golden.py, float32
+// on an H100, TF32 off; the golden is committed beside the model): the
+// host's float64 decoder and the device path on every backend case, with
+// the bounds of backendCases (the golden's own float32 rounding is far
+// below them).
+func TestSaliencyMatchesTorch(t *testing.T) {
+	path := testdata.RepoPath(t, "parity/qwen2/saliency.safetensors")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("no PyTorch saliency golden (%v): run scripts/parity/make_saliency_golden.py on the GPU machine", err)
+	}
+	f, err := safetensors.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	idsT, err := f.Tensor("ids")
+	if err != nil {
+		t.Fatal(err)
+	}
+	salT, err := f.Tensor("saliency")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := salT.Float32s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int, len(idsT.Data)/4)
+	for i := range ids {
+		ids[i] = int(int32(binary.LittleEndian.Uint32(idsT.Data[4*i:])))
+	}
+	spec := testdata.RepoPath(t, "parity/qwen2/f32")
+	check := func(t *testing.T, got [][]float64, tol, spearman float64) {
+		n := len(ids)
+		for l := range got {
+			want := make([]float64, n)
+			for i := range want {
+				want[i] = float64(golden[l*n+i])
+			}
+			e, r := relErr(got[l], want), train.Spearman(got[l], want)
+			t.Logf("block %d: relative error %.3g, Spearman %.6f", l, e, r)
+			if !(e <= tol) || !(r >= spearman) {
+				t.Errorf("block %d: relative error %.3g (bound %g), Spearman %.6f (bound %g)", l, e, tol, r, spearman)
+			}
+		}
+	}
+	t.Run("host", func(t *testing.T) {
+		host, err := lm.Open(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := train.Saliency(host, ids, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, got, 1e-4, 0.99999)
+	})
+	for _, bc := range backendCases {
+		t.Run(bc.name, func(t *testing.T) {
+			_, d := open(t, spec, bc.name)
+			tr, err := d.Forward(context.Background(), ids, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Free()
+			got, _, err := tr.Saliency(context.Background(), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, got, bc.tol, bc.spearman)
+		})
+	}
 }
