@@ -80,14 +80,10 @@ func appendLegacy(lp *legacyLogprobs, toks []generate.Token, pieces []string, of
 		var top map[string]float64
 		if !math.IsNaN(t.Logprob) {
 			top = make(map[string]float64, len(t.Top))
-			prev := -1
-			if i > 0 {
-				prev = toks[i-1].ID
-			}
-			for _, a := range t.Top {
-				k := altPiece(dec, prev, a.ID)
-				if _, dup := top[k]; !dup && finite(a.Logprob) != nil {
-					top[k] = a.Logprob
+			for _, a := range topAlts(dec, toks, pieces, i) {
+				// The chosen token owns its key, whatever else renders alike.
+				if _, dup := top[a.text]; (a.chosen || !dup) && finite(a.logprob) != nil {
+					top[a.text] = a.logprob
 				}
 			}
 		}
@@ -95,6 +91,34 @@ func appendLegacy(lp *legacyLogprobs, toks []generate.Token, pieces []string, of
 		lp.TextOffset = append(lp.TextOffset, off)
 		off += len(pieces[i])
 	}
+}
+
+// alt is an alternative token rendered as text.
+type alt struct {
+	text    string
+	logprob float64
+	chosen  bool // the token that was emitted
+}
+
+// topAlts renders the alternatives of toks[i] in their order. The chosen
+// token gets its own piece, so that it is found under the same string as
+// in the tokens list (a token ending inside a UTF-8 character is "" there,
+// not U+FFFD); the others are rendered by altPiece.
+func topAlts(dec generate.Decoder, toks []generate.Token, pieces []string, i int) []alt {
+	t := toks[i]
+	prev := -1
+	if i > 0 {
+		prev = toks[i-1].ID
+	}
+	out := make([]alt, len(t.Top))
+	for k, a := range t.Top {
+		if a.ID == t.ID {
+			out[k] = alt{pieces[i], a.Logprob, true}
+		} else {
+			out[k] = alt{altPiece(dec, prev, a.ID), a.Logprob, false}
+		}
+	}
+	return out
 }
 
 // chatLogprobs is the logprobs object of a chat choice.
@@ -137,9 +161,8 @@ func newChatLogprobs(toks []generate.Token, pieces []string, dec generate.Decode
 	lp := &chatLogprobs{Content: []chatTokenLogprob{}}
 	for i, t := range toks {
 		c := chatTokenLogprob{Token: pieces[i], Logprob: safeLogprob(t.Logprob), Bytes: byteList(pieces[i]), TopLogprobs: []chatTopProb{}}
-		for _, a := range t.Top {
-			s := dec.Decode([]int{a.ID})
-			c.TopLogprobs = append(c.TopLogprobs, chatTopProb{Token: s, Logprob: safeLogprob(a.Logprob), Bytes: byteList(s)})
+		for _, a := range topAlts(dec, toks, pieces, i) {
+			c.TopLogprobs = append(c.TopLogprobs, chatTopProb{Token: a.text, Logprob: safeLogprob(a.logprob), Bytes: byteList(a.text)})
 		}
 		lp.Content = append(lp.Content, c)
 	}
