@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,18 +22,20 @@ func init() {
 
 // generateOutput is what --json prints.
 type generateOutput struct {
-	Model          string    `json:"model"`
-	Backend        string    `json:"backend"`
-	Text           string    `json:"text"`
-	TokenIDs       []int     `json:"token_ids"`
-	PromptTokens   int       `json:"prompt_tokens"`
-	FinishReason   string    `json:"finish_reason"`
-	PrefillSeconds float64   `json:"prefill_seconds"`
-	DecodeSeconds  float64   `json:"decode_seconds"`
-	Alive          []int     `json:"alive_tokens_per_layer,omitempty"`
-	KVTokens       []int     `json:"kv_tokens_per_layer,omitempty"`
-	KVBytes        []int64   `json:"kv_bytes_per_layer,omitempty"`
-	Logprobs       []float64 `json:"logprobs,omitempty"`
+	Model          string  `json:"model"`
+	Backend        string  `json:"backend"`
+	Text           string  `json:"text"`
+	TokenIDs       []int   `json:"token_ids"`
+	PromptTokens   int     `json:"prompt_tokens"`
+	FinishReason   string  `json:"finish_reason"`
+	PrefillSeconds float64 `json:"prefill_seconds"`
+	DecodeSeconds  float64 `json:"decode_seconds"`
+	Alive          []int   `json:"alive_tokens_per_layer,omitempty"`
+	KVTokens       []int   `json:"kv_tokens_per_layer,omitempty"`
+	KVBytes        []int64 `json:"kv_bytes_per_layer,omitempty"`
+	// Logprobs holds each new token's log-probability; null where it is not
+	// finite (NaN logits), which JSON cannot write.
+	Logprobs []*float64 `json:"logprobs,omitempty"`
 }
 
 func runGenerate(ctx context.Context, e *env, args []string) error {
@@ -53,7 +56,7 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	seed := fs.Uint64("seed", 0, "random seed for sampling")
 	stops := fs.String("stop", "", "stop strings, separated by '|'; generation ends before the first one")
 	noEOS := fs.Bool("ignore-eos", false, "keep generating past end-of-sequence tokens")
-	asJSON := fs.Bool("json", false, "print one JSON object (text, token ids, prompt tokens, timings, per-layer alive and KV counts) instead of streaming text")
+	asJSON := fs.Bool("json", false, "print one JSON object (text, token ids, logprobs (null where not finite), prompt tokens, timings, per-layer alive and KV counts) instead of streaming text")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -172,8 +175,18 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		if pr != nil {
 			out.Alive = res.Alive
 		}
+		bad := 0
 		for _, t := range res.Tokens {
-			out.Logprobs = append(out.Logprobs, t.Logprob)
+			lp := t.Logprob
+			if math.IsNaN(lp) || math.IsInf(lp, 0) {
+				out.Logprobs = append(out.Logprobs, nil)
+				bad++
+				continue
+			}
+			out.Logprobs = append(out.Logprobs, &lp)
+		}
+		if bad > 0 {
+			fmt.Fprintf(e.stderr, "sdtp generate: warning: %d of %d logprobs are NaN or infinite (the model's logits are not finite); written as null\n", bad, len(res.Tokens))
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -135,5 +137,58 @@ func TestHelpListsCommands(t *testing.T) {
 	}
 	if code, _, errOut = run(t, "generate", "--help"); !strings.Contains(errOut, "qwen2.5") {
 		t.Errorf("generate --help does not list every chat template: %q", errOut)
+	}
+}
+
+// nanCheckpoint writes a tiny llama2.c checkpoint whose weights are zero
+// but for a NaN final norm, so every logit is NaN.
+func nanCheckpoint(t *testing.T) string {
+	t.Helper()
+	const dim, hidden, layers, heads, kvHeads, vocab, seq = 8, 16, 1, 2, 2, 16, 32
+	var b []byte
+	for _, v := range []int32{dim, hidden, layers, heads, kvHeads, vocab, seq} {
+		b = binary.LittleEndian.AppendUint32(b, uint32(v))
+	}
+	kv := dim / heads * kvHeads
+	before := vocab*dim + layers*(2*dim+2*dim*dim+2*kv*dim+3*hidden*dim) // up to the final norm
+	after := seq * (dim / heads)                                         // the unused RoPE tables
+	for i := 0; i < before+dim+after; i++ {
+		v := float32(0)
+		if i >= before && i < before+dim {
+			v = float32(math.NaN())
+		}
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	}
+	p := filepath.Join(t.TempDir(), "nan.bin")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestGenerateJSONNaNLogits: NaN logits give logprobs of null and a warning,
+// and the rest of the result is still written.
+func TestGenerateJSONNaNLogits(t *testing.T) {
+	code, out, errOut := run(t, "generate", "--backend", "cpu", "--model", nanCheckpoint(t), "--prompt-ids", "1 5 6", "--max-tokens", "3", "--ignore-eos", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: stdout %q, stderr %q", code, out, errOut)
+	}
+	var res struct {
+		TokenIDs []int      `json:"token_ids"`
+		Logprobs []*float64 `json:"logprobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v in %q", err, out)
+	}
+	if len(res.TokenIDs) != 3 || len(res.Logprobs) != 3 {
+		t.Fatalf("%d tokens and %d logprobs, want 3 of each: %s", len(res.TokenIDs), len(res.Logprobs), out)
+	}
+	for i, lp := range res.Logprobs {
+		if lp != nil {
+			t.Errorf("logprob %d is %v, want null", i, *lp)
+		}
+	}
+	if !strings.Contains(errOut, "warning") || !strings.Contains(errOut, "3 of 3 logprobs") {
+		t.Errorf("stderr %q does not warn of the non-finite logprobs", errOut)
 	}
 }
