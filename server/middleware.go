@@ -41,7 +41,9 @@ func (s *Server) method(m string, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// auth checks the Bearer API key when one is set; /health stays open.
+// auth checks the Bearer API key when one is set; /health stays open. It
+// reads only the headers: a refused request's body is never read, and its
+// connection is closed after the answer rather than drained.
 func (s *Server) auth(next http.Handler) http.Handler {
 	if s.o.APIKey == "" {
 		return next
@@ -52,16 +54,20 @@ func (s *Server) auth(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		got := r.Header.Get("Authorization")
-		if got == "" {
-			writeError(w, newError(http.StatusUnauthorized, typeAuthentication, "missing_api_key", "missing API key: send the header \"Authorization: Bearer KEY\""))
+		var e *apiError
+		switch got := r.Header.Get("Authorization"); {
+		case got == "":
+			e = newError(http.StatusUnauthorized, typeAuthentication, "missing_api_key", "missing API key: send the header \"Authorization: Bearer KEY\"")
+		case subtle.ConstantTimeCompare([]byte(got), want) != 1:
+			e = newError(http.StatusUnauthorized, typeAuthentication, "invalid_api_key", "incorrect API key provided")
+		default:
+			next.ServeHTTP(w, r)
 			return
 		}
-		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
-			writeError(w, newError(http.StatusUnauthorized, typeAuthentication, "invalid_api_key", "incorrect API key provided"))
-			return
+		if r.ContentLength != 0 {
+			w.Header().Set("Connection", "close") // rather than drain the body
 		}
-		next.ServeHTTP(w, r)
+		writeError(w, e)
 	})
 }
 

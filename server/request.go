@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"strings"
 )
 
@@ -83,13 +84,19 @@ const (
 	maxTemperature = 2
 )
 
-// readBody reads the request body, at most limit bytes.
+// readBody reads the request body, at most limit bytes. A body that does
+// not arrive within the server's read timeout gets 408, and the connection
+// is closed.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, newError(http.StatusRequestEntityTooLarge, typeInvalidRequest, "request_too_large", "request body exceeds the server's limit of %d bytes", mbe.Limit)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			w.Header().Set("Connection", "close")
+			return nil, newError(http.StatusRequestTimeout, typeInvalidRequest, "request_timeout", "the request body did not arrive in time; send it at once")
 		}
 		return nil, badRequest("", "reading the request body: %v", err)
 	}

@@ -46,6 +46,15 @@ type Options struct {
 	Queue         int
 	// MaxBody bounds the request body in bytes (default 32 MiB).
 	MaxBody int64
+	// ReadTimeout bounds the time a client may take to send a whole
+	// request, headers and body (default 30 s); a body late past it gets
+	// 408 and the connection is closed. (net/http lifts the deadline once
+	// the body is in, so it does not limit how long an answer may take.)
+	ReadTimeout time.Duration
+	// MaxConnections bounds the connections open at once, idle keep-alive
+	// ones included (default 512); Serve answers those beyond it 503 and
+	// closes them.
+	MaxConnections int
 	// MaxContext bounds prompt plus new tokens (default: the model's MaxPos).
 	MaxContext int
 	// MaxPrompts bounds the prompts of one completions request (default 256).
@@ -88,6 +97,12 @@ func New(eng Engine, o Options) (*Server, error) {
 	if o.MaxBody == 0 {
 		o.MaxBody = 32 << 20
 	}
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = 30 * time.Second
+	}
+	if o.MaxConnections == 0 {
+		o.MaxConnections = 512
+	}
 	if o.MaxPrompts == 0 {
 		o.MaxPrompts = 256
 	}
@@ -107,6 +122,10 @@ func New(eng Engine, o Options) (*Server, error) {
 		return nil, fmt.Errorf("server: max concurrent %d must be at least 1", o.MaxConcurrent)
 	case o.MaxBody < 1:
 		return nil, fmt.Errorf("server: max body %d must be positive", o.MaxBody)
+	case o.ReadTimeout < 0:
+		return nil, fmt.Errorf("server: read timeout %v must be positive", o.ReadTimeout)
+	case o.MaxConnections < 0:
+		return nil, fmt.Errorf("server: max connections %d must be positive", o.MaxConnections)
 	case o.MaxContext < 0:
 		return nil, fmt.Errorf("server: max context %d must not be negative", o.MaxContext)
 	case o.DefaultPrune != "" && o.DefaultPrune != "off" && o.Pruners == nil:
@@ -124,7 +143,8 @@ func New(eng Engine, o Options) (*Server, error) {
 // Handler returns the HTTP handler of every endpoint.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Serve answers requests on ln until ctx ends, then shuts down gracefully:
+// Serve answers requests on ln, at most MaxConnections connections at once,
+// until ctx ends, then shuts down gracefully:
 // it stops accepting connections, lets in-flight and queued requests finish
 // (at most ShutdownTimeout, after which their work is cancelled), and
 // returns nil. Any other failure of the listener is returned.
@@ -132,15 +152,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	hs := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return work },
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		Handler:     s.handler,
+		ReadTimeout: s.o.ReadTimeout,
+		IdleTimeout: 2 * time.Minute,
+		BaseContext: func(net.Listener) context.Context { return work },
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("serving", "addr", ln.Addr().String(), "model", s.o.ModelName, "max_concurrent", s.o.MaxConcurrent, "queue", s.o.Queue, "prune", s.pruneName(s.o.DefaultPrune))
+	go func() { errc <- hs.Serve(newConnLimit(ln, s.o.MaxConnections, s.log)) }()
+	s.log.Info("serving", "addr", ln.Addr().String(), "model", s.o.ModelName, "max_concurrent", s.o.MaxConcurrent, "queue", s.o.Queue, "max_connections", s.o.MaxConnections, "prune", s.pruneName(s.o.DefaultPrune))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)

@@ -35,6 +35,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	maxConcurrent := fs.Int("max-concurrent", 1, "generations running at once (they share the backend, which runs one op at a time)")
 	queue := fs.Int("queue", 64, "requests waiting for a slot beyond --max-concurrent; more get 429 with Retry-After")
 	maxBody := fs.Int64("max-body", 32<<20, "largest request body in bytes (413 above)")
+	readTimeout := fs.Duration("read-timeout", 30*time.Second, "how long a client may take to send a whole request, headers and body (408 after; answers may take longer)")
+	maxConns := fs.Int("max-connections", 512, "connections open at once, idle keep-alive ones included; more are answered 503 and closed")
 	maxContext := fs.Int("max-context", 0, "largest prompt plus max_tokens in tokens (400 above; 0: the model's max positions)")
 	tmplName := fs.String("chat-template", "", "chat template instead of the one detected from tokenizer_config.json: "+strings.Join(chat.Names(), ", "))
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Minute, "on SIGINT/SIGTERM, how long to let in-flight requests finish before cancelling them")
@@ -49,6 +51,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--queue %d must not be negative", *queue)
 	case *maxBody < 1:
 		return fmt.Errorf("--max-body %d must be positive", *maxBody)
+	case *readTimeout <= 0:
+		return fmt.Errorf("--read-timeout %v must be positive", *readTimeout)
+	case *maxConns < 1:
+		return fmt.Errorf("--max-connections %d must be at least 1", *maxConns)
 	case *maxContext < 0:
 		return fmt.Errorf("--max-context %d must not be negative", *maxContext)
 	case *shutdown <= 0:
@@ -89,6 +95,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		MaxConcurrent:   *maxConcurrent,
 		Queue:           queueLen,
 		MaxBody:         *maxBody,
+		ReadTimeout:     *readTimeout,
+		MaxConnections:  *maxConns,
 		MaxContext:      *maxContext,
 		ShutdownTimeout: *shutdown,
 		Logger:          logger,

@@ -21,6 +21,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"serve", "--model", "synthetic:tiny", "--max-concurrent", "0"}, "--max-concurrent"},
 		{[]string{"serve", "--model", "synthetic:tiny", "--queue", "-1"}, "--queue"},
 		{[]string{"serve", "--model", "synthetic:tiny", "--log-format", "xml"}, "--log-format"},
+		{[]string{"serve", "--model", "synthetic:tiny", "--read-timeout", "0s"}, "--read-timeout 0s must be positive"},
+		{[]string{"serve", "--model", "synthetic:tiny", "--max-connections", "0"}, "--max-connections 0 must be at least 1"},
 		{[]string{"serve", "--model", "synthetic:tiny", "--addr", "nonsense"}, "--addr"},
 		{[]string{"serve"}, "--model"},
 	}
