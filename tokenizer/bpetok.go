@@ -50,6 +50,7 @@ type BPE struct {
 	cleanUp  bool
 	bos      int
 	eos      []int
+	maxBytes int // MaxTokenBytes
 }
 
 // postItem is one element of a post-processing template: a run of special

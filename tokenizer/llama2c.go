@@ -116,6 +116,7 @@ func ParseLlama2C(data []byte) (*Llama2C, error) {
 	if safeCut(t.vocab, " ") {
 		t.cutSep = " "
 	}
+	t.maxBytes = t.tokenBytesBound()
 	return &Llama2C{BPE: t, pieces: pieces}, nil
 }
 

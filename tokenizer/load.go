@@ -175,6 +175,7 @@ func ParseJSON(data []byte) (*BPE, error) {
 	if !t.byteLevel && t.pre == nil && safeCut(t.vocab, "▁") {
 		t.cutSep = "▁"
 	}
+	t.maxBytes = t.tokenBytesBound()
 	t.eos = defaultEOS(t)
 	if len(t.post) > 0 && len(t.post[0].ids) > 0 {
 		t.bos = t.post[0].ids[0]

@@ -54,6 +54,10 @@ type Tokenizer interface {
 	// IsSpecial reports whether id is a special token (skipped by
 	// DecodeSkipSpecial).
 	IsSpecial(id int) bool
+	// MaxTokenBytes bounds the bytes of input text one token stands for,
+	// so that a text of n bytes encodes to at least ⌈n/MaxTokenBytes⌉
+	// tokens: a length check before encoding. It is 0 where no bound holds.
+	MaxTokenBytes() int
 }
 
 // Load reads a tokenizer from path: a tokenizer.json, a llama2.c
