@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -184,4 +185,121 @@ func TestSlowClientFlood(t *testing.T) {
 	if err != nil || status != http.StatusOK {
 		t.Errorf("after the flood: %d %s %v", status, body, err)
 	}
+}
+
+// countingTokenizer is byteTokenizer counting the texts it encodes; when
+// hold is not nil, encoding the text "hold" signals entered and waits for hold.
+type countingTokenizer struct {
+	byteTokenizer
+	encoded atomic.Int64
+	entered chan struct{}
+	hold    chan struct{}
+}
+
+func (c *countingTokenizer) count(text string) {
+	c.encoded.Add(1)
+	if c.hold != nil && text == "hold" {
+		c.entered <- struct{}{}
+		<-c.hold
+	}
+}
+
+func (c *countingTokenizer) Encode(text string) []int {
+	c.count(text)
+	return c.byteTokenizer.Encode(text)
+}
+
+func (c *countingTokenizer) EncodeWithSpecial(text string) []int {
+	c.count(text)
+	return c.byteTokenizer.EncodeWithSpecial(text)
+}
+
+// TestLongTextRefusedBeforeTokenizing: a text with more bytes than the
+// context can hold tokens of MaxTokenBytes is refused without encoding it.
+func TestLongTextRefusedBeforeTokenizing(t *testing.T) {
+	tok := &countingTokenizer{}
+	o := defaultOptions()
+	o.Tokenizer = tok
+	env := newTestEnv(t, nil, o) // 256 positions, 1 byte a token
+	long := strings.Repeat("x", 300)
+	for _, req := range []struct {
+		path string
+		body any
+	}{
+		{"/v1/completions", map[string]any{"prompt": long, "max_tokens": 1}},
+		{"/v1/completions", map[string]any{"prompt": []string{"short", long}}},
+		{"/v1/chat/completions", map[string]any{"messages": []map[string]string{{"role": "user", "content": long}}}},
+	} {
+		data := env.post(req.path, req.body, http.StatusBadRequest, nil)
+		if eb := checkErrorShape(t, data); string(eb.Error.Code) != `"context_length_exceeded"` || !strings.Contains(eb.Error.Message, "has at least ") {
+			t.Errorf("%s: error %s", req.path, data)
+		}
+	}
+	if n := tok.encoded.Load(); n != 0 {
+		t.Errorf("%d texts were tokenized", n)
+	}
+	// A text the bound lets through is tokenized and checked exactly.
+	env.post("/v1/completions", map[string]any{"prompt": strings.Repeat("x", 250), "max_tokens": 1}, http.StatusOK, nil)
+	data := env.post("/v1/completions", map[string]any{"prompt": strings.Repeat("x", 255), "max_tokens": 1}, http.StatusBadRequest, nil)
+	if !strings.Contains(string(data), "prompt 0 has 256 tokens and max_tokens asks for 1 more") {
+		t.Errorf("exact check after tokenizing: %s", data)
+	}
+}
+
+// TestTokenizedUnderAdmission: text prompts are tokenized only once a
+// request holds a generation slot; one turned away is never tokenized.
+func TestTokenizedUnderAdmission(t *testing.T) {
+	tok := &countingTokenizer{}
+	eng := newFakeEngine()
+	eng.gate = make(chan struct{})
+	eng.started = make(chan struct{}, 1)
+	o := defaultOptions()
+	o.Tokenizer = tok
+	o.MaxConcurrent, o.Queue = 1, -1
+	env := newTestEnv(t, eng, o)
+	done := make(chan int, 1)
+	go func() {
+		status, _, _ := env.do(http.MethodPost, "/v1/completions", `{"prompt":[1,2],"max_tokens":1}`, nil)
+		done <- status
+	}()
+	<-eng.started
+	for _, req := range []struct{ path, body string }{
+		{"/v1/completions", `{"prompt":"abc","max_tokens":1}`},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"abc"}],"max_tokens":1}`},
+	} {
+		if status, _, data := env.do(http.MethodPost, req.path, req.body, nil); status != http.StatusTooManyRequests {
+			t.Errorf("%s with the slot taken: %d %s, want 429", req.path, status, data)
+		}
+	}
+	if n := tok.encoded.Load(); n != 0 {
+		t.Errorf("%d texts were tokenized by requests turned away", n)
+	}
+	close(eng.gate)
+	if status := <-done; status != http.StatusOK {
+		t.Errorf("the request holding the slot: %d", status)
+	}
+}
+
+// TestTokenizeEndpointBounded: /tokenize runs at most MaxConcurrent
+// encodings at once (plus Queue waiting); the rest get 429.
+func TestTokenizeEndpointBounded(t *testing.T) {
+	tok := &countingTokenizer{entered: make(chan struct{}), hold: make(chan struct{})}
+	o := defaultOptions()
+	o.Tokenizer = tok
+	o.MaxConcurrent, o.Queue = 1, -1
+	env := newTestEnv(t, nil, o)
+	done := make(chan int, 1)
+	go func() {
+		status, _, _ := env.do(http.MethodPost, "/tokenize", `{"prompt":"hold"}`, nil)
+		done <- status
+	}()
+	<-tok.entered
+	if status, _, data := env.do(http.MethodPost, "/tokenize", `{"prompt":"abc"}`, nil); status != http.StatusTooManyRequests {
+		t.Errorf("a second /tokenize while one runs: %d %s, want 429", status, data)
+	}
+	close(tok.hold)
+	if status := <-done; status != http.StatusOK {
+		t.Errorf("the /tokenize holding the slot: %d", status)
+	}
+	env.post("/tokenize", map[string]any{"prompt": "abc"}, http.StatusOK, nil)
 }

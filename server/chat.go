@@ -86,9 +86,8 @@ func (s *Server) chatJob(req *chatRequest) (*job, error) {
 	if err != nil {
 		return nil, badRequest("messages", "chat template: %v", err)
 	}
-	ids := s.o.Tokenizer.Encode(text)
-	j.prompts = [][]int{ids}
-	if err := s.checkPrompts(j, "messages"); err != nil {
+	j.texts, j.rendered, j.param = []string{text}, true, "messages"
+	if err := s.checkTexts(j); err != nil { // tokenized once admitted
 		return nil, err
 	}
 	if err := s.setPrune(j, req.SDTP, false); err != nil {
@@ -109,7 +108,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	release, err := s.admit(ctx)
+	release, err := s.admit(ctx, j)
 	if err != nil {
 		writeError(w, err)
 		return

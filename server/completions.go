@@ -26,7 +26,7 @@ type completionResponse struct {
 	Usage   *usage             `json:"usage,omitempty"`
 }
 
-// completionJob validates a completions request and tokenizes its prompts.
+// completionJob validates a completions request and its prompts.
 func (s *Server) completionJob(req *completionRequest) (*job, error) {
 	j, err := s.newJob(&req.commonParams)
 	if err != nil {
@@ -55,18 +55,12 @@ func (s *Server) completionJob(req *completionRequest) (*job, error) {
 	if in.len() > s.o.MaxPrompts {
 		return nil, badRequest("prompt", "%d prompts in one request; the limit is %d", in.len(), s.o.MaxPrompts)
 	}
-	j.prompts = in.ids
-	if in.texts != nil {
-		j.texts = in.texts
-		for _, t := range in.texts {
-			ids, err := s.encodeText(t, "prompt")
-			if err != nil {
-				return nil, err
-			}
-			j.prompts = append(j.prompts, ids)
-		}
+	j.prompts, j.texts, j.param = in.ids, in.texts, "prompt"
+	check := s.checkPrompts
+	if j.texts != nil {
+		check = s.checkTexts // they are tokenized once admitted
 	}
-	if err := s.checkPrompts(j, "prompt"); err != nil {
+	if err := check(j); err != nil {
 		return nil, err
 	}
 	if err := s.setPrune(j, req.SDTP, j.echo && j.logprobs); err != nil {
@@ -113,7 +107,7 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	release, err := s.admit(ctx)
+	release, err := s.admit(ctx, j)
 	if err != nil {
 		writeError(w, err)
 		return

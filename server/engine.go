@@ -93,6 +93,10 @@ type Tokenizer interface {
 	BOS() int
 	// EOS lists the ids that end generation.
 	EOS() []int
+	// MaxTokenBytes bounds the bytes of text one token stands for (0: no
+	// bound), so that a text too long for the context is refused before
+	// it is tokenized.
+	MaxTokenBytes() int
 }
 
 // idDecoder renders token ids as "<id:N>" where the server has no

@@ -61,8 +61,9 @@ func (byteTokenizer) TokenText(id int) string {
 	return ""
 }
 
-func (byteTokenizer) BOS() int   { return fakeBOS }
-func (byteTokenizer) EOS() []int { return []int{fakeEOS} }
+func (byteTokenizer) BOS() int           { return fakeBOS }
+func (byteTokenizer) EOS() []int         { return []int{fakeEOS} }
+func (byteTokenizer) MaxTokenBytes() int { return 1 }
 
 // fakeEngine is a bigram "model" over the byte vocabulary: the logits of
 // the next token depend only on the previous one and favour a lower-case

@@ -15,8 +15,14 @@ import (
 // how to continue each.
 type job struct {
 	prompts [][]int
-	// texts are the prompts as sent, where they were text (echo returns them).
-	texts     []string
+	// texts are the prompts as sent, where they were text (echo returns
+	// them); they become prompts once the job is admitted (encodePrompts).
+	texts []string
+	// rendered marks texts rendered by the chat template: encoded as they
+	// are, with no BOS added.
+	rendered bool
+	// param names the request field of the prompts, for errors.
+	param     string
 	maxTokens int // -1: up to the end of the context
 	sampling  generate.Sampling
 	stops     []string
@@ -122,41 +128,90 @@ func (s *Server) setPrune(j *job, p *sdtpParams, needAllLogits bool) error {
 }
 
 // encodeText tokenizes a text prompt as the model expects it (BOS added
-// where the tokenizer adds one); an empty prompt becomes BOS.
-func (s *Server) encodeText(text, param string) ([]int, error) {
+// where the tokenizer adds one); an empty prompt becomes BOS. A text the
+// chat template rendered is encoded as it is.
+func (s *Server) encodeText(j *job, text string) ([]int, error) {
 	if s.o.Tokenizer == nil {
-		return nil, noTokenizer(param)
+		return nil, noTokenizer(j.param)
+	}
+	if j.rendered {
+		return s.o.Tokenizer.Encode(text), nil
 	}
 	ids := s.o.Tokenizer.EncodeWithSpecial(text)
 	if len(ids) == 0 {
 		bos := s.o.Tokenizer.BOS()
 		if bos < 0 {
-			return nil, badRequest(param, "the prompt is empty and the model has no BOS token to start from")
+			return nil, badRequest(j.param, "the prompt is empty and the model has no BOS token to start from")
 		}
 		ids = []int{bos}
 	}
 	return ids, nil
 }
 
-// checkPrompts validates every prompt against the vocabulary and the
-// context length, and fixes an open-ended max_tokens per prompt.
-func (s *Server) checkPrompts(j *job, param string) error {
-	ctxLen := s.o.MaxContext
-	for i, ids := range j.prompts {
-		if len(ids) == 0 {
-			return badRequest(param, "prompt %d is empty", i)
-		}
-		if err := checkIDs(ids, s.info.Vocab, param); err != nil {
+// checkTexts refuses, before any tokenizing, text prompts that cannot fit
+// the context: a text of n bytes has at least n/MaxTokenBytes tokens.
+func (s *Server) checkTexts(j *job) error {
+	if s.o.Tokenizer == nil {
+		return noTokenizer(j.param)
+	}
+	per := s.o.Tokenizer.MaxTokenBytes()
+	if per <= 0 {
+		return nil
+	}
+	for i, text := range j.texts {
+		least := (len(text) + per - 1) / per
+		if err := s.checkFits(j, i, least, fmt.Sprintf("at least %d tokens (%d bytes of text; a token stands for at most %d)", least, len(text), per)); err != nil {
 			return err
 		}
-		if ctxLen > 0 {
-			switch {
-			case j.maxTokens < 0 && len(ids) >= ctxLen:
-				return badRequestCode(param, "context_length_exceeded", "this model's maximum context length is %d tokens, but prompt %d has %d tokens, leaving no room for new ones", ctxLen, i, len(ids))
-			case len(ids)+max(j.maxTokens, 0) > ctxLen:
-				return badRequestCode(param, "context_length_exceeded", "this model's maximum context length is %d tokens, but prompt %d has %d tokens and max_tokens asks for %d more", ctxLen, i, len(ids), j.maxTokens)
-			}
+	}
+	return nil
+}
+
+// encodePrompts tokenizes the job's text prompts and checks them. It runs
+// once the job holds a generation slot, so that the memory tokenizing
+// takes is bounded by MaxConcurrent, not by the requests arriving.
+func (s *Server) encodePrompts(j *job) error {
+	if j.texts == nil {
+		return nil // token ids, checked as they came
+	}
+	j.prompts = make([][]int, 0, len(j.texts))
+	for _, text := range j.texts {
+		ids, err := s.encodeText(j, text)
+		if err != nil {
+			return err
 		}
+		j.prompts = append(j.prompts, ids)
+	}
+	return s.checkPrompts(j)
+}
+
+// checkPrompts validates every prompt against the vocabulary and the
+// context length.
+func (s *Server) checkPrompts(j *job) error {
+	for i, ids := range j.prompts {
+		if len(ids) == 0 {
+			return badRequest(j.param, "prompt %d is empty", i)
+		}
+		if err := checkIDs(ids, s.info.Vocab, j.param); err != nil {
+			return err
+		}
+		if err := s.checkFits(j, i, len(ids), fmt.Sprintf("%d tokens", len(ids))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkFits refuses prompt i, of n tokens (described by has), when it
+// leaves no room in the context for the new tokens asked for.
+func (s *Server) checkFits(j *job, i, n int, has string) error {
+	ctxLen := s.o.MaxContext
+	switch {
+	case ctxLen <= 0:
+	case j.maxTokens < 0 && n >= ctxLen:
+		return badRequestCode(j.param, "context_length_exceeded", "this model's maximum context length is %d tokens, but prompt %d has %s, leaving no room for new ones", ctxLen, i, has)
+	case n+max(j.maxTokens, 0) > ctxLen:
+		return badRequestCode(j.param, "context_length_exceeded", "this model's maximum context length is %d tokens, but prompt %d has %s and max_tokens asks for %d more", ctxLen, i, has, j.maxTokens)
 	}
 	return nil
 }
@@ -184,10 +239,25 @@ func (s *Server) decoder() generate.Decoder {
 	return idDecoder{}
 }
 
-// admit waits for a generation slot; a full queue gives 429.
-func (s *Server) admit(ctx context.Context) (func(), error) {
+// admit waits for a generation slot (a full queue gives 429), then
+// tokenizes the job's text prompts under it; the returned function frees
+// the slot.
+func (s *Server) admit(ctx context.Context, j *job) (func(), error) {
+	release, err := s.acquire(ctx, s.adm)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.encodePrompts(j); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// acquire waits for a place in a; a full queue gives 429.
+func (s *Server) acquire(ctx context.Context, a *admission) (func(), error) {
 	start := time.Now()
-	release, err := s.adm.acquire(ctx)
+	release, err := a.acquire(ctx)
 	if errors.Is(err, errBusy) {
 		e := newError(http.StatusTooManyRequests, typeRateLimit, "rate_limit_exceeded", "the server is busy (%d running, queue of %d full); retry later", s.o.MaxConcurrent, s.o.Queue)
 		e.RetryAfter = s.o.RetryAfter

@@ -74,6 +74,7 @@ type Server struct {
 	info     EngineInfo
 	o        Options
 	adm      *admission
+	tokAdm   *admission // bounds /tokenize as adm bounds generations
 	log      *slog.Logger
 	created  int64
 	handler  http.Handler
@@ -135,7 +136,7 @@ func New(eng Engine, o Options) (*Server, error) {
 	if info.MaxPos > 0 && (o.MaxContext == 0 || o.MaxContext > info.MaxPos) {
 		o.MaxContext = info.MaxPos
 	}
-	s := &Server{eng: eng, info: info, o: o, adm: newAdmission(o.MaxConcurrent, o.Queue), log: o.Logger, created: time.Now().Unix()}
+	s := &Server{eng: eng, info: info, o: o, adm: newAdmission(o.MaxConcurrent, o.Queue), tokAdm: newAdmission(o.MaxConcurrent, o.Queue), log: o.Logger, created: time.Now().Unix()}
 	s.handler = s.routes()
 	return s, nil
 }

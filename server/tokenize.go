@@ -64,7 +64,9 @@ type tokenizeResponse struct {
 	MaxModelLen int   `json:"max_model_len,omitempty"`
 }
 
-// handleTokenize encodes {"prompt", "add_special_tokens" (default true)}.
+// handleTokenize encodes {"prompt", "add_special_tokens" (default true)},
+// under its own admission of the generation's sizes (so lm-eval's tokenizer
+// calls do not wait behind generations).
 func (s *Server) handleTokenize(w http.ResponseWriter, r *http.Request) {
 	var req tokenizeRequest
 	if err := s.decode(w, r, &req); err != nil {
@@ -83,6 +85,14 @@ func (s *Server) handleTokenize(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("prompt", "prompt (a string) is required"))
 		return
 	}
+	// Tokenizing a long text takes many times its size in memory: at
+	// most MaxConcurrent requests do it at once, Queue more wait.
+	release, err := s.acquire(r.Context(), s.tokAdm)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer release()
 	var ids []int
 	if req.AddSpecialTokens == nil || *req.AddSpecialTokens {
 		ids = s.o.Tokenizer.EncodeWithSpecial(*req.Prompt)
