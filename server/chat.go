@@ -162,7 +162,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, j *job, head
 		return chunk(chatChoice{Delta: &chatOut{Content: &text}})
 	})
 	if err != nil {
-		if ctx.Err() == nil {
+		if !clientGone(ctx) {
 			out.fail(err)
 		}
 		return

@@ -160,7 +160,7 @@ func (s *Server) streamCompletions(w http.ResponseWriter, r *http.Request, j *jo
 			return chunk(completionChoice{Text: text, Index: i})
 		})
 		if err != nil {
-			if ctx.Err() == nil {
+			if !clientGone(ctx) {
 				out.fail(err)
 			}
 			return

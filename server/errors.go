@@ -58,6 +58,22 @@ func newError(status int, typ, code, format string, args ...any) *apiError {
 	return &apiError{Status: status, Type: typ, Code: strPtr(code), Message: fmt.Sprintf(format, args...)}
 }
 
+// ctxError is the error of a request whose context ended: 503 when the
+// server cancelled it on shutdown, else the context's own error (the
+// client went away).
+func ctxError(ctx context.Context) error {
+	if errors.Is(context.Cause(ctx), errShuttingDown) {
+		return newError(http.StatusServiceUnavailable, typeServer, "server_shutting_down", "the server is shutting down and cancelled this request; retry later")
+	}
+	return ctx.Err()
+}
+
+// clientGone reports whether the request's client went away, so that
+// nothing more can reach it.
+func clientGone(ctx context.Context) bool {
+	return ctx.Err() != nil && !errors.Is(context.Cause(ctx), errShuttingDown)
+}
+
 // asAPIError turns any error into one the client may see: API errors pass
 // through, anything else becomes a 500 whose message names the failure.
 func asAPIError(err error) *apiError {

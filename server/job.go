@@ -264,7 +264,7 @@ func (s *Server) acquire(ctx context.Context, a *admission) (func(), error) {
 		return nil, e
 	}
 	if err != nil {
-		return nil, err
+		return nil, ctxError(ctx) // acquire fails otherwise only when ctx ends
 	}
 	stats(ctx).queued = time.Since(start)
 	return release, nil
@@ -288,7 +288,7 @@ func (s *Server) run(ctx context.Context, j *job, i int, onText func(string) err
 	res, err := s.eng.Generate(ctx, req, s.decoder())
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, ctxError(ctx)
 		}
 		return nil, fmt.Errorf("generation failed: %w", err)
 	}

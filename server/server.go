@@ -61,8 +61,10 @@ type Options struct {
 	MaxPrompts int
 	// RetryAfter is the Retry-After value of a 429, in seconds (default 1).
 	RetryAfter int
-	// ShutdownTimeout bounds how long Serve waits for in-flight requests
-	// after its context ends (default 10 minutes); then it cancels them.
+	// ShutdownTimeout bounds how long Serve waits for in-flight and queued
+	// requests after its context ends (default 10 minutes); then it cancels
+	// them: each gets 503, or when streaming an error event and [DONE],
+	// and Serve waits at most shutdownGrace more for those answers.
 	ShutdownTimeout time.Duration
 	// Logger receives access and lifecycle logs (default: discarded).
 	Logger *slog.Logger
@@ -144,14 +146,23 @@ func New(eng Engine, o Options) (*Server, error) {
 // Handler returns the HTTP handler of every endpoint.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// errShuttingDown is the cause of the requests' cancellation when the
+// shutdown timeout expires.
+var errShuttingDown = errors.New("the server is shutting down")
+
+// shutdownGrace bounds the wait for the answers of the requests cancelled
+// when the shutdown timeout expires.
+const shutdownGrace = 5 * time.Second
+
 // Serve answers requests on ln, at most MaxConnections connections at once,
 // until ctx ends, then shuts down gracefully:
 // it stops accepting connections, lets in-flight and queued requests finish
-// (at most ShutdownTimeout, after which their work is cancelled), and
-// returns nil. Any other failure of the listener is returned.
+// (at most ShutdownTimeout, after which their work is cancelled and they
+// are answered 503), and returns nil. Any other failure of the listener is
+// returned.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelWork()
+	work, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelWork(nil)
 	hs := &http.Server{
 		Handler:     s.handler,
 		ReadTimeout: s.o.ReadTimeout,
@@ -173,9 +184,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.o.ShutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		s.log.Warn("shutdown timeout: cancelling the remaining requests", "err", err)
-		cancelWork()
-		hs.Close()
+		running, waiting := s.adm.load()
+		s.log.Warn("shutdown timeout: cancelling the remaining requests", "running", running, "waiting", waiting)
+		cancelWork(errShuttingDown)
+		// The handlers now answer 503 or end their streams with an error
+		// event; give them a moment to, then drop what is left.
+		gctx, gcancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer gcancel()
+		if err := hs.Shutdown(gctx); err != nil {
+			hs.Close()
+		}
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
