@@ -49,10 +49,41 @@ func register(c command) {
 var errUsage = errors.New("usage")
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(os.Stderr)
 	defer stop()
 	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, argv: os.Args}
 	os.Exit(runMain(ctx, e, os.Args[1:]))
+}
+
+// signalContext returns a context that the first SIGINT or SIGTERM
+// cancels, so that the command winds down (a server finishes its requests,
+// a run its row); a second signal ends the process at once, with the
+// shell's code for death by that signal (130 for SIGINT, 143 for SIGTERM).
+// The second signal is handled rather than left to its default action,
+// which a process started with the signal ignored would not get back.
+func signalContext(stderr io.Writer) (context.Context, context.CancelFunc) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+			return
+		}
+		cancel()
+		sig := <-sigs
+		fmt.Fprintf(stderr, "sdtp: second %v: exiting now\n", sig)
+		code := 130
+		if sig == syscall.SIGTERM {
+			code = 143
+		}
+		os.Exit(code)
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel()
+	}
 }
 
 func runMain(ctx context.Context, e *env, args []string) int {

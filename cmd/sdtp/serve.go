@@ -39,7 +39,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	maxConns := fs.Int("max-connections", 512, "connections open at once, idle keep-alive ones included; more are answered 503 and closed")
 	maxContext := fs.Int("max-context", 0, "largest prompt plus max_tokens in tokens (400 above; 0: the model's max positions)")
 	tmplName := fs.String("chat-template", "", "chat template instead of the one detected from tokenizer_config.json: "+strings.Join(chat.Names(), ", "))
-	shutdown := fs.Duration("shutdown-timeout", 10*time.Minute, "on SIGINT/SIGTERM, how long to let in-flight requests finish before cancelling them")
+	shutdown := fs.Duration("shutdown-timeout", 10*time.Minute, "on SIGINT/SIGTERM, how long to let running and queued requests finish; then they are cancelled and answered 503 (a stream: an error event and [DONE]); a second signal exits at once")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -149,6 +149,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	logger.Info("model loaded", "model", o.ModelName, "backend", b.Name()+" ("+b.Device()+")", "layers", m.Config.Layers, "max_positions", m.Config.MaxPos)
+	defer context.AfterFunc(ctx, func() {
+		logger.Info("stop requested: finishing requests (up to --shutdown-timeout); a second SIGINT/SIGTERM exits at once")
+	})()
 	return s.Serve(ctx, ln)
 }
 

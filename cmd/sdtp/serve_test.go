@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -83,4 +88,91 @@ func TestServeAnswersAndStops(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop after cancellation")
 	}
+}
+
+// TestServeSecondSignalExits: after a first SIGINT the server waits for a
+// request in flight (here a body that never comes, under long timeouts);
+// a second SIGINT ends the process at once, with exit code 130.
+func TestServeSecondSignalExits(t *testing.T) {
+	if os.Getenv("SERVE_SIGNAL_CHILD") != "" {
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServeSignalChild$")
+	cmd.Env = append(os.Environ(), "SERVE_SIGNAL_CHILD=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	lines := make(chan map[string]any, 16)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				lines <- m
+			}
+		}
+		close(lines)
+		exited <- cmd.Wait()
+	}()
+	defer cmd.Process.Kill()
+	waitLog := func(msg string) map[string]any {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case m, ok := <-lines:
+				if !ok {
+					t.Fatalf("the server exited before logging %q", msg)
+				}
+				if m["msg"] == msg {
+					return m
+				}
+			case <-timeout:
+				t.Fatalf("no %q log line in 30 s", msg)
+			}
+		}
+	}
+	addr, _ := waitLog("serving")["addr"].(string)
+
+	// A request whose handler waits for its body: the 100 Continue shows
+	// the handler is reading it.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprint(c, "POST /v1/completions HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n")
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || !strings.Contains(line, "100 Continue") {
+		t.Fatalf("no 100 Continue: %q %v", line, err)
+	}
+
+	cmd.Process.Signal(os.Interrupt)
+	waitLog("shutting down: finishing in-flight requests")
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		if code := cmd.ProcessState.ExitCode(); code != 130 {
+			t.Errorf("the server ended with %v (exit code %d), want 130 after a second SIGINT", err, code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server still runs 30 s after a second SIGINT")
+	}
+}
+
+// TestServeSignalChild runs sdtp serve with main's signal handling, as the
+// child of TestServeSecondSignalExits.
+func TestServeSignalChild(t *testing.T) {
+	if os.Getenv("SERVE_SIGNAL_CHILD") == "" {
+		t.Skip("only run as the child of TestServeSecondSignalExits")
+	}
+	ctx, stop := signalContext(os.Stderr)
+	defer stop()
+	args := []string{"serve", "--backend", "cpu", "--model", "synthetic:tiny", "--addr", "127.0.0.1:0", "--log-format", "json", "--read-timeout", "10m", "--shutdown-timeout", "10m"}
+	os.Exit(runMain(ctx, &env{stdin: strings.NewReader(""), stdout: os.Stdout, stderr: os.Stderr, argv: args}, args))
 }
