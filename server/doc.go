@@ -15,6 +15,14 @@
 // of every prompt position, which pruning removes, so such requests run
 // unpruned unless they name a schedule, which is then refused.
 //
+// Against slow or abusive clients: a request must arrive within
+// ReadTimeout, at most MaxConnections connections stay open (Serve answers
+// the others 503), the API key is checked from the headers before any body
+// is read, and text prompts are refused from their length in bytes when
+// they cannot fit the context, else tokenized only under admission. On
+// shutdown, requests left when ShutdownTimeout expires get 503 (streams an
+// error event).
+//
 // The server holds no model itself: it drives an Engine, which ModelEngine
 // implements over a model.Model; tests use a fake one.
 package server
