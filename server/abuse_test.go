@@ -214,6 +214,17 @@ func (c *countingTokenizer) EncodeWithSpecial(text string) []int {
 	return c.byteTokenizer.EncodeWithSpecial(text)
 }
 
+// postAsync posts body to path in the background; the channel gets the
+// status (0 when the request failed).
+func postAsync(env *testEnv, path, body string) <-chan int {
+	done := make(chan int, 1)
+	go func() {
+		status, _, _ := post(env.srv.Client(), env.srv.URL+path, body)
+		done <- status
+	}()
+	return done
+}
+
 // TestLongTextRefusedBeforeTokenizing: a text with more bytes than the
 // context can hold tokens of MaxTokenBytes is refused without encoding it.
 func TestLongTextRefusedBeforeTokenizing(t *testing.T) {
@@ -257,11 +268,7 @@ func TestTokenizedUnderAdmission(t *testing.T) {
 	o.Tokenizer = tok
 	o.MaxConcurrent, o.Queue = 1, -1
 	env := newTestEnv(t, eng, o)
-	done := make(chan int, 1)
-	go func() {
-		status, _, _ := env.do(http.MethodPost, "/v1/completions", `{"prompt":[1,2],"max_tokens":1}`, nil)
-		done <- status
-	}()
+	done := postAsync(env, "/v1/completions", `{"prompt":[1,2],"max_tokens":1}`)
 	<-eng.started
 	for _, req := range []struct{ path, body string }{
 		{"/v1/completions", `{"prompt":"abc","max_tokens":1}`},
@@ -288,11 +295,7 @@ func TestTokenizeEndpointBounded(t *testing.T) {
 	o.Tokenizer = tok
 	o.MaxConcurrent, o.Queue = 1, -1
 	env := newTestEnv(t, nil, o)
-	done := make(chan int, 1)
-	go func() {
-		status, _, _ := env.do(http.MethodPost, "/tokenize", `{"prompt":"hold"}`, nil)
-		done <- status
-	}()
+	done := postAsync(env, "/tokenize", `{"prompt":"hold"}`)
 	<-tok.entered
 	if status, _, data := env.do(http.MethodPost, "/tokenize", `{"prompt":"abc"}`, nil); status != http.StatusTooManyRequests {
 		t.Errorf("a second /tokenize while one runs: %d %s, want 429", status, data)
