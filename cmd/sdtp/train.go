@@ -341,7 +341,11 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	every := fs.Int("checkpoint-every", 25, "steps between checkpoints")
 	resume := fs.Bool("resume", false, "continue from the checkpoint when it exists (same flags and data required)")
 	logPath := fs.String("log", "", "per-step loss log, JSONL (default: OUT.log.jsonl)")
+	recipe := fs.String("recipe", "", "a documented recipe's defaults for the flags not given: "+recipeNames()+" (docs/TRAINING.md)")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := applyRecipe(fs, *recipe); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -709,4 +713,48 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
+}
+
+// recipes are documented training set-ups: flag values applied where the
+// command line gives none (docs/TRAINING.md).
+var recipes = []struct {
+	name  string
+	flags [][2]string
+}{
+	// The stories260K experiment of docs/TRAINING.md.
+	{"stories260K", [][2]string{{"max-tokens", "256"}, {"prune-layers", "3,4"}, {"keep-ratio", "0.6"}, {"epochs", "4"}}},
+	// The SDTP paper's: two epochs over databricks-dolly-15k, its schedule.
+	{"paper", [][2]string{{"data-format", "dolly"}, {"prune", "paper"}, {"epochs", "2"}, {"max-tokens", "2048"}}},
+}
+
+func recipeNames() string {
+	var names []string
+	for _, r := range recipes {
+		names = append(names, r.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// applyRecipe sets the recipe's flag values that the command line left unset.
+func applyRecipe(fs *flag.FlagSet, name string) error {
+	if name == "" {
+		return nil
+	}
+	for _, r := range recipes {
+		if r.name != name {
+			continue
+		}
+		explicit := flagSet(fs, "prune") || flagSet(fs, "prune-layers") || flagSet(fs, "keep-ratio")
+		for _, kv := range r.flags {
+			schedule := kv[0] == "prune" || kv[0] == "prune-layers" || kv[0] == "keep-ratio"
+			if flagSet(fs, kv[0]) || (schedule && explicit) {
+				continue // the command line's own value, or its own schedule
+			}
+			if err := fs.Set(kv[0], kv[1]); err != nil {
+				return fmt.Errorf("--recipe %s: --%s %s: %w", name, kv[0], kv[1], err)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("--recipe %q: want one of %s", name, recipeNames())
 }

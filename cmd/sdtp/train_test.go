@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -164,5 +165,43 @@ func TestTrainCorpusLeavesOutEmptySamples(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &row); err != nil || strings.TrimSpace(row.Text) == "" {
 			t.Fatalf("line %d: %q (%v)", i+1, line, err)
 		}
+	}
+}
+
+// TestApplyRecipe: a recipe fills the flags the command line left unset,
+// never overrides a given one, keeps an explicitly given schedule whole,
+// and an unknown recipe is an error naming the choices.
+func TestApplyRecipe(t *testing.T) {
+	newFS := func(args ...string) *flag.FlagSet {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		for _, n := range []string{"max-tokens", "prune-layers", "keep-ratio", "epochs", "data-format", "prune"} {
+			fs.String(n, "", "")
+		}
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return fs
+	}
+	get := func(fs *flag.FlagSet, n string) string { return fs.Lookup(n).Value.String() }
+	fs := newFS("--epochs", "1")
+	if err := applyRecipe(fs, "stories260K"); err != nil {
+		t.Fatal(err)
+	}
+	if get(fs, "epochs") != "1" || get(fs, "max-tokens") != "256" || get(fs, "prune-layers") != "3,4" || get(fs, "keep-ratio") != "0.6" {
+		t.Errorf("stories260K with --epochs 1: epochs %s max-tokens %s layers %s ratio %s", get(fs, "epochs"), get(fs, "max-tokens"), get(fs, "prune-layers"), get(fs, "keep-ratio"))
+	}
+	fs = newFS("--prune", "keep0.8")
+	if err := applyRecipe(fs, "stories260K"); err != nil {
+		t.Fatal(err)
+	}
+	if get(fs, "prune-layers") != "" || get(fs, "keep-ratio") != "" || get(fs, "prune") != "keep0.8" {
+		t.Errorf("an explicit --prune was mixed with the recipe's schedule: %s %s %s", get(fs, "prune"), get(fs, "prune-layers"), get(fs, "keep-ratio"))
+	}
+	fs = newFS()
+	if err := applyRecipe(fs, "paper"); err != nil || get(fs, "data-format") != "dolly" || get(fs, "prune") != "paper" || get(fs, "epochs") != "2" {
+		t.Errorf("paper: err %v, format %s prune %s epochs %s", err, get(fs, "data-format"), get(fs, "prune"), get(fs, "epochs"))
+	}
+	if err := applyRecipe(newFS(), "nosuch"); err == nil || !strings.Contains(err.Error(), "stories260K, paper") {
+		t.Errorf("unknown recipe: %v", err)
 	}
 }
