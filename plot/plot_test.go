@@ -5,11 +5,15 @@ import (
 	"context"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	gp "gonum.org/v1/plot"
 
 	"github.com/sdtp/sdtp/backend"
 	_ "github.com/sdtp/sdtp/backend/cpu"
@@ -216,4 +220,47 @@ func FuzzFigures(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTickLabelsAreTheirValues is issue 12's item 13: on every axis of
+// every figure, a tick's label reads as the tick's value (the
+// quality-vs-speed chart labelled ticks at 1.08 and 1.16 as "1.1" and
+// "1.2"). Fixed tick lists (lengths, the heatmap's rows and columns) are
+// left out, and so are labels that are not numbers.
+func TestTickLabelsAreTheirValues(t *testing.T) {
+	res := tinyResult(t, []string{"baseline", "paper", "keep0.7"})
+	q := []bench.Quality{{Config: "baseline", Score: 41.2}, {Config: "paper", Score: 40.5}, {Config: "keep0.7", Score: 37.9}}
+	n := res.SpeedLength(res.Lengths(), q)
+	if n == 0 {
+		t.Fatal("no length with every configuration")
+	}
+	// Speedups of 1.15× and 1.05× put the x axis over about 0.97–1.18.
+	res.Find(n, "paper").Speedup.Total, res.Find(n, "keep0.7").Speedup.Total = 1.15, 1.05
+	figs, err := Figures(res, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, f := range figs {
+		for _, p := range f.Panels {
+			for _, a := range []*gp.Axis{&p.X, &p.Y} {
+				if _, fixed := a.Tick.Marker.(gp.ConstantTicks); fixed {
+					continue
+				}
+				for _, tk := range a.Tick.Marker.Ticks(a.Min, a.Max) {
+					v, err := strconv.ParseFloat(tk.Label, 64)
+					if tk.Label == "" || err != nil {
+						continue
+					}
+					checked++
+					if math.Abs(v-tk.Value) > 1e-9*math.Max(1, math.Abs(tk.Value)) {
+						t.Errorf("%s, %q axis: tick at %v labelled %q", f.Name, a.Label.Text, tk.Value, tk.Label)
+					}
+				}
+			}
+		}
+	}
+	if checked < 20 {
+		t.Errorf("only %d numeric tick labels checked", checked)
+	}
 }

@@ -65,6 +65,10 @@ func newPanel(title, xLabel, yLabel string) *gp.Plot {
 	p.Legend.XOffs, p.Legend.YOffs = vg.Points(6), -vg.Points(4)
 	p.Legend.ThumbnailWidth = vg.Points(22)
 	p.Legend.Padding = vg.Points(2.5)
+	// Both axes default to round ticks labelled exactly (gonum's default
+	// rounds labels: a tick at 1.08 read "1.1"); lengthAxis, logYAxis and
+	// the categorical charts replace them.
+	p.X.Tick.Marker = gp.TickerFunc(linearTicks)
 	p.Y.Tick.Marker = gp.TickerFunc(linearTicks)
 	g := plotter.NewGrid()
 	g.Vertical.Color, g.Horizontal.Color = gridColor, gridColor
