@@ -68,9 +68,6 @@ func Download(ctx context.Context, opt DownloadOptions) (DownloadResult, error) 
 	if opt.SHA256 != "" && !sha256Hex.MatchString(opt.SHA256) {
 		return DownloadResult{}, fmt.Errorf("--sha256 %q: want 64 hex digits", opt.SHA256)
 	}
-	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
-		return DownloadResult{}, err
-	}
 	res := DownloadResult{Zip: filepath.Join(opt.Dir, "data.zip")}
 	recorded := res.Zip + ".sha256"
 	if _, err := os.Stat(res.Zip); errors.Is(err, os.ErrNotExist) {
@@ -178,6 +175,11 @@ func fetch(ctx context.Context, opt DownloadOptions, res *DownloadResult) error 
 		}
 	case http.StatusOK:
 		have = 0
+		// The folder is made only now that there is something to put in
+		// it: a failed attempt (offline, a wrong URL) leaves nothing.
+		if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+			return err
+		}
 		if f, err = os.Create(part); err != nil {
 			return err
 		}

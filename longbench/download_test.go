@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -227,16 +228,26 @@ func TestDownloadRejectsCorruptZip(t *testing.T) {
 	}
 }
 
+// TestDownloadOfflineMessage: offline, the error says how to get round it,
+// and the folder is not made (issue 12's item 18: --dir /nonexistent/x
+// was created).
 func TestDownloadOfflineMessage(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL + "/data.zip"
 	srv.Close()
-	dir := t.TempDir()
+	parent := filepath.Join(t.TempDir(), "nonexistent")
+	dir := filepath.Join(parent, "x")
 	_, err := Download(context.Background(), DownloadOptions{URL: url, Dir: dir})
 	if err == nil || !strings.Contains(err.Error(), "offline") || !strings.Contains(err.Error(), filepath.Join(dir, "data.zip")) {
 		t.Errorf("offline error %v", err)
 	}
+	if _, err := os.Stat(parent); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed download made %s (%v)", parent, err)
+	}
 	// The way round it: a data.zip put there by hand.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	body := makeZip(t, nil)
 	os.WriteFile(filepath.Join(dir, "data.zip"), body, 0o644)
 	res, err := Download(context.Background(), DownloadOptions{URL: url, Dir: dir, SHA256: sumHex(body)})
@@ -248,8 +259,12 @@ func TestDownloadOfflineMessage(t *testing.T) {
 func TestDownloadHTTPError(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
-	_, err := Download(context.Background(), DownloadOptions{URL: srv.URL + "/data.zip", Dir: t.TempDir()})
+	dir := filepath.Join(t.TempDir(), "x")
+	_, err := Download(context.Background(), DownloadOptions{URL: srv.URL + "/data.zip", Dir: dir})
 	if err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("error %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed download made %s (%v)", dir, err)
 	}
 }
