@@ -38,10 +38,11 @@ func ScoreRuns(dirs []string) ([]RunScores, error) {
 
 // WriteReport writes a markdown table: one row per task (official order),
 // one score column per run and, for every run after the first, its
-// difference from the first (the baseline); then the category means and
-// the mean over the English and code tasks, computed over the tasks every
-// run has; then the hit rate of each run (share of rows whose gold answer
-// appears in the prediction) and the runner's measurements when present.
+// difference from the first (the baseline); then the category means, the
+// SDTP paper's AVG (its 14 datasets), the mean over the 16 English and
+// code tasks and the Chinese mean, computed over the tasks every run has;
+// then the hit rate of each run (share of rows whose gold answer appears
+// in the prediction) and the runner's measurements when present.
 func WriteReport(w io.Writer, runs []RunScores) error {
 	if len(runs) == 0 {
 		return fmt.Errorf("no runs to report")
@@ -137,16 +138,32 @@ func WriteReport(w io.Writer, runs []RunScores) error {
 		return vals, oks, hits, n
 	}
 	for _, c := range Categories() {
-		vals, oks, hits, n := mean(func(t Task) bool { return t.Category == c && t.InPaperAverage() })
+		vals, oks, hits, n := mean(func(t Task) bool { return t.Category == c && t.InEnglishAndCode() })
 		if n > 0 {
 			line(fmt.Sprintf("**%s** (mean of %d)", c, n), "", vals, oks, hits)
 		}
 	}
-	if vals, oks, hits, n := mean(Task.InPaperAverage); n > 0 {
-		line(fmt.Sprintf("**AVG en+code** (mean of %d)", n), "", vals, oks, hits)
-	}
-	if vals, oks, hits, n := mean(func(t Task) bool { return t.Language == "zh" }); n > 0 {
-		line(fmt.Sprintf("**AVG zh** (mean of %d)", n), "", vals, oks, hits)
+	for _, avg := range []struct {
+		label string
+		keep  func(Task) bool
+	}{
+		{"paper AVG", Task.InPaperAverage},
+		{"EN+code", Task.InEnglishAndCode},
+		{"AVG zh", func(t Task) bool { return t.Language == "zh" }},
+	} {
+		all := 0
+		for _, t := range tasks {
+			if avg.keep(t) {
+				all++
+			}
+		}
+		if vals, oks, hits, n := mean(avg.keep); n > 0 {
+			label := fmt.Sprintf("**%s (%d)**", avg.label, all)
+			if n < all {
+				label += fmt.Sprintf(" (%d of %d tasks)", n, all)
+			}
+			line(label, "", vals, oks, hits)
+		}
 	}
 	if len(common) < len(rows) {
 		b.WriteString("\nMeans cover only the tasks every run has.\n")

@@ -163,10 +163,16 @@ func (t Task) FirstLineOnly() bool {
 // token (samsum only, as in pred.py).
 func (t Task) StopAtNewline() bool { return t.Name == "samsum" }
 
-// InPaperAverage reports whether the task counts in the English and code
-// average (the LongBench English tasks plus the two code tasks; the
-// Chinese tasks are left out).
-func (t Task) InPaperAverage() bool { return t.Language == "en" || t.Language == "code" }
+// InEnglishAndCode reports whether the task is one of the 16 English and
+// code tasks of LongBench v1 (the Chinese tasks are left out).
+func (t Task) InEnglishAndCode() bool { return t.Language == "en" || t.Language == "code" }
+
+// InPaperAverage reports whether the task is one of the 14 datasets the
+// SDTP paper averages (its Table 1 AVG): the English and code tasks
+// without the two synthetic ones, passage_count and passage_retrieval_en.
+func (t Task) InPaperAverage() bool {
+	return t.InEnglishAndCode() && t.Name != "passage_count" && t.Name != "passage_retrieval_en"
+}
 
 // FileName is the task's data and prediction file name: "<task>.jsonl", or
 // "<task>_e.jsonl" for LongBench-E data.

@@ -35,9 +35,10 @@ func ParseLongBenchRun(s string) (LongBenchRun, error) {
 type Quality struct {
 	// Runs are the official task scores, each run named by its configuration.
 	Runs []longbench.RunScores
-	// Tasks are the tasks averaged: those every run has, English and code
-	// only (the SDTP paper's AVG) when any of them are present.
+	// Tasks are the tasks averaged: those every run has, only the SDTP
+	// paper's 14 datasets (its AVG) when any of them are present (Paper).
 	Tasks []string
+	Paper bool
 	// Scores holds each run's mean over Tasks.
 	Scores []bench.Quality
 }
@@ -82,6 +83,7 @@ func ScoreLongBench(runs []LongBenchRun) (*Quality, error) {
 	if len(common) == 0 {
 		return nil, fmt.Errorf("the LongBench runs have no task in common")
 	}
+	q.Paper = paper
 	use := map[string]bool{}
 	for _, t := range common {
 		if !paper || t.InPaperAverage() {
@@ -132,9 +134,13 @@ func qualitySection(out *writer, r *bench.Result, q *Quality) {
 	if n > 0 {
 		speed = fmt.Sprintf("Speed columns are from this benchmark at %d tokens.", n)
 	}
-	out.printf("\nThe average is the mean of the official task scores over the %d tasks every run has (%s). %s "+
+	among := ""
+	if q.Paper {
+		among = " among the SDTP paper's 14 datasets (its AVG)"
+	}
+	out.printf("\nThe average is the mean of the official task scores over the %d tasks every run has%s (%s). %s "+
 		"Configurations are matched to LongBench runs by name (--longbench CONFIG=DIR). Per task:\n\n",
-		len(q.Tasks), strings.Join(q.Tasks, ", "), speed)
+		len(q.Tasks), among, strings.Join(q.Tasks, ", "), speed)
 	if out.err == nil {
 		out.err = longbench.WriteReport(out.w, q.Runs)
 	}

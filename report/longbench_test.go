@@ -135,3 +135,33 @@ func TestQualityAgainstSpeed(t *testing.T) {
 		t.Error("missing folder: no error")
 	}
 }
+
+// TestQualityAveragesThePaperTasks: the quality average is the SDTP
+// paper's AVG (its 14 datasets, without passage_count and
+// passage_retrieval_en) when the runs have any of them, else the tasks
+// they have.
+func TestQualityAveragesThePaperTasks(t *testing.T) {
+	root := t.TempDir()
+	for _, c := range []struct {
+		tasks []string
+		want  string
+		paper bool
+	}{
+		{[]string{"hotpotqa", "passage_count", "lcc"}, "hotpotqa,lcc", true},
+		{[]string{"passage_count"}, "passage_count", false},
+	} {
+		var runs []LongBenchRun
+		for _, cfg := range []string{"baseline", "paper"} {
+			dir := filepath.Join(root, strings.Join(c.tasks, "-"), cfg)
+			writePreds(t, dir, 4, 2, c.tasks...)
+			runs = append(runs, LongBenchRun{Config: cfg, Dir: dir})
+		}
+		q, err := ScoreLongBench(runs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(q.Tasks, ","); got != c.want || q.Paper != c.paper {
+			t.Errorf("runs of %v: averaged %s (paper %v), want %s (paper %v)", c.tasks, got, q.Paper, c.want, c.paper)
+		}
+	}
+}

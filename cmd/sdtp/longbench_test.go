@@ -227,7 +227,7 @@ func TestLongbenchEndToEnd(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("report: %s", errOut)
 	}
-	for _, want := range []string{"| task | metric | base | pruned | Δ pruned | hit base | hit pruned |", "| hotpotqa | qa_f1 |", "| lcc | code_sim |", "**AVG en+code** (mean of 4)", "| pruned | 40 |"} {
+	for _, want := range []string{"| task | metric | base | pruned | Δ pruned | hit base | hit pruned |", "| hotpotqa | qa_f1 |", "| lcc | code_sim |", "| **paper AVG (14)** (4 of 14 tasks) |", "| **EN+code (16)** (4 of 16 tasks) |", "| pruned | 40 |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
