@@ -56,6 +56,30 @@ type RunMeta struct {
 	Info     map[string]string `json:"info,omitempty"` // device name, ...
 }
 
+// ReadRunMeta reads the meta.json of a run folder; an error wrapping
+// os.ErrNotExist means the folder has none (official prediction files).
+func ReadRunMeta(dir string) (RunMeta, error) {
+	path := filepath.Join(dir, "meta.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return RunMeta{}, err
+	}
+	var m RunMeta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return RunMeta{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Model names the model the run used: its name as the engine reported it
+// (the folder or file name, or synthetic:NAME), else the --model given.
+func (m RunMeta) Model() string {
+	if n := m.Info["model_name"]; n != "" {
+		return n
+	}
+	return m.Settings["model"]
+}
+
 // RunConfig is what Run needs.
 type RunConfig struct {
 	Data   string // folder holding data/<task>.jsonl (or the files themselves)

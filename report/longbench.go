@@ -1,7 +1,9 @@
 package report
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,6 +37,11 @@ func ParseLongBenchRun(s string) (LongBenchRun, error) {
 type Quality struct {
 	// Runs are the official task scores, each run named by its configuration.
 	Runs []longbench.RunScores
+	// Models names the model of each run, from its meta.json ("" when the
+	// folder has none).
+	Models []string
+	// Dirs are the runs' folders.
+	Dirs []string
 	// Tasks are the tasks averaged: those every run has, only the SDTP
 	// paper's 14 datasets (its AVG) when any of them are present (Paper).
 	Tasks []string
@@ -62,9 +69,14 @@ func ScoreLongBench(runs []LongBenchRun) (*Quality, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := &Quality{Runs: scored}
+	q := &Quality{Runs: scored, Dirs: dirs}
 	for i := range q.Runs {
 		q.Runs[i].Name = runs[i].Config
+		m, err := longbench.ReadRunMeta(runs[i].Dir)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		q.Models = append(q.Models, m.Model())
 	}
 	counts := map[string]int{}
 	paper := false
@@ -103,10 +115,27 @@ func ScoreLongBench(runs []LongBenchRun) (*Quality, error) {
 	return q, nil
 }
 
+// ModelWarnings says which LongBench runs are of another model than the
+// benchmark r (runs whose model is unknown are not listed). Speed of a
+// synthetic model with the published shape against quality of the real
+// model is a deliberate pairing, but one the reader must be told of.
+func (q *Quality) ModelWarnings(r *bench.Result) []string {
+	var out []string
+	for i, m := range q.Models {
+		if m != "" && m != r.Meta.Model.Name {
+			out = append(out, fmt.Sprintf("LongBench run %s (%s) is of model %s, but the benchmark measured %s", q.Runs[i].Name, q.Dirs[i], m, r.Meta.Model.Name))
+		}
+	}
+	return out
+}
+
 // qualitySection writes the quality-versus-speed table and the per-task
 // LongBench table.
 func qualitySection(out *writer, r *bench.Result, q *Quality) {
 	out.printf("\n## Quality versus speed (LongBench)\n\n")
+	for _, w := range q.ModelWarnings(r) {
+		out.printf("**Different models:** %s.\n\n", w)
+	}
 	n := r.SpeedLength(r.Lengths(), q.Scores)
 	var base float64
 	hasBase := false

@@ -73,9 +73,29 @@ func TestBenchReportPlot(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "## Quality versus speed (LongBench)") || !strings.Contains(out, "| paper | 50.00 | -50.00 |") {
 		t.Errorf("report --longbench exit %d: %s\n%s", code, errOut, out)
 	}
+	if strings.Contains(errOut, "warning") || strings.Contains(out, "Different models") {
+		t.Errorf("report warns of folders without meta.json: %s", errOut)
+	}
 	code, out, errOut = run(t, append([]string{"plot", "--bench", filepath.Join(dir, "bench.json"), "--out", figs, "--formats", "png"}, lbArgs...)...)
 	if code != 0 || !strings.Contains(out, "quality-vs-speed.png") {
 		t.Errorf("plot --longbench exit %d: %s\n%s", code, errOut, out)
+	}
+	// Issue 12's item 15: a LongBench run of another model is named, with
+	// both models, by report (stderr and the markdown) and plot.
+	for c, m := range map[string]string{"baseline": "synthetic:tiny", "paper": "stories260K"} {
+		meta := `{"settings": {"model": "x"}, "info": {"model_name": "` + m + `"}}`
+		if err := os.WriteFile(filepath.Join(lb[c], "meta.json"), []byte(meta), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "warning: LongBench run paper (" + lb["paper"] + ") is of model stories260K, but the benchmark measured synthetic:tiny\n"
+	code, out, errOut = run(t, append([]string{"report", "--bench", filepath.Join(dir, "bench.json")}, lbArgs...)...)
+	if code != 0 || errOut != want || !strings.Contains(out, "**Different models:** LongBench run paper") {
+		t.Errorf("report of another model's LongBench run: exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = run(t, append([]string{"plot", "--bench", filepath.Join(dir, "bench.json"), "--out", figs, "--formats", "png"}, lbArgs...)...)
+	if code != 0 || errOut != want {
+		t.Errorf("plot of another model's LongBench run: exit %d, stderr %q", code, errOut)
 	}
 	code, _, errOut = run(t, "report", "--bench", filepath.Join(dir, "bench.json"), "--longbench", filepath.Join(dir, "nothing"))
 	if code == 0 || !strings.Contains(errOut, "--longbench") {

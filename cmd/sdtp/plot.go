@@ -42,7 +42,7 @@ func runPlot(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--bench: %w", err)
 	}
-	q, err := lb.score()
+	q, err := lb.score(e, res)
 	if err != nil {
 		return err
 	}

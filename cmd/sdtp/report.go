@@ -29,7 +29,7 @@ func runReport(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--bench: %w", err)
 	}
-	q, err := lb.score()
+	q, err := lb.score(e, res)
 	if err != nil {
 		return err
 	}
@@ -59,14 +59,18 @@ func (f *longbenchFlag) Set(v string) error {
 	return nil
 }
 
-// score scores the runs, or returns nil when none were given.
-func (f longbenchFlag) score() (*report.Quality, error) {
+// score scores the runs, or returns nil when none were given; it warns on
+// stderr of runs whose model is not the one res measured.
+func (f longbenchFlag) score(e *env, res *bench.Result) (*report.Quality, error) {
 	if len(f) == 0 {
 		return nil, nil
 	}
 	q, err := report.ScoreLongBench(f)
 	if err != nil {
 		return nil, fmt.Errorf("--longbench: %w", err)
+	}
+	for _, w := range q.ModelWarnings(res) {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
 	return q, nil
 }
