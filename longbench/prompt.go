@@ -1,13 +1,15 @@
 package longbench
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 )
 
-// Tokenizer is what middle truncation needs from the model's tokenizer; the
-// method names and meanings follow tokenizer.Tokenizer.
+// Tokenizer is what middle truncation and the context budget need from the
+// model's tokenizer; the method names and meanings follow
+// tokenizer.Tokenizer.
 type Tokenizer interface {
 	// EncodeWithSpecial tokenizes text as Hugging Face's tokenizer(text)
 	// does: with the BOS token the model's tokenizer prepends, if any.
@@ -15,6 +17,19 @@ type Tokenizer interface {
 	// DecodeSkipSpecial decodes ids as Hugging Face's
 	// decode(ids, skip_special_tokens=True).
 	DecodeSkipSpecial(ids []int) string
+	// BOS is the beginning-of-sequence id, or -1 when there is none.
+	BOS() int
+}
+
+// EncodePrompt tokenizes a final prompt (truncated and templated) as the
+// model receives it: tokenizer(prompt) with the tokenizer's BOS, but one
+// BOS only where the chat template wrote it already.
+func EncodePrompt(tok Tokenizer, prompt string) []int {
+	ids := tok.EncodeWithSpecial(prompt)
+	if bos := tok.BOS(); bos >= 0 && len(ids) >= 2 && ids[0] == bos && ids[1] == bos {
+		ids = ids[1:]
+	}
+	return ids
 }
 
 // ChatTemplate wraps one user message into the model's chat format, ready
@@ -31,20 +46,93 @@ func (f TemplateFunc) Apply(user string) (string, error) { return f(user) }
 
 // PromptOptions says how prompts are fitted to a model.
 type PromptOptions struct {
-	// Tokenizer and MaxLength enable middle truncation: a prompt longer
-	// than MaxLength tokens keeps its first and last MaxLength/2 tokens.
-	// MaxLength 0 means no truncation.
+	// Tokenizer is the model's tokenizer, needed to cut prompts.
 	Tokenizer Tokenizer
+	// MaxLength is pred.py's max_length: a prompt longer than MaxLength
+	// tokens keeps its first and last MaxLength/2 tokens. 0 means the
+	// default: with Positions, the longest that fits (MaxLengthFor); with
+	// neither, no truncation.
 	MaxLength int
 	// Template, when not nil, wraps the prompt of every task that uses the
 	// chat template (Task.UsesChatTemplate).
 	Template ChatTemplate
+	// Positions, when not 0, is the model's context length. The prompt the
+	// model receives (EncodePrompt of the final text) plus the task's new
+	// tokens (NewTokens) then always fit in it: where the chat template or
+	// the re-tokenisation of the cut text makes the prompt longer than the
+	// room left, it is cut again, shorter by the excess.
+	Positions int
+}
+
+// NewTokens returns the number of new tokens generated for task t: the
+// official number, capped at half the model's positions so that a model
+// with a short context (512 positions against gov_report's 512 new
+// tokens) still has room for a prompt.
+func (o PromptOptions) NewTokens(t Task) (int, error) {
+	n, err := t.MaxNewTokens()
+	if err != nil {
+		return 0, err
+	}
+	if o.Positions > 0 && n > o.Positions/2 {
+		n = o.Positions / 2
+	}
+	return n, nil
+}
+
+// MaxLengthFor returns the length task t's prompts are cut to before the
+// chat template. An explicit MaxLength must leave room for the task's new
+// tokens in Positions. The default (MaxLength 0) is Positions minus the
+// task's new tokens minus the tokens the chat template adds; without
+// Positions it is 0, no truncation.
+func (o PromptOptions) MaxLengthFor(t Task) (int, error) {
+	newTokens, err := o.NewTokens(t)
+	if err != nil {
+		return 0, err
+	}
+	if o.MaxLength != 0 {
+		switch {
+		case o.MaxLength < 2:
+			return 0, fmt.Errorf("max length %d: want at least 2 tokens", o.MaxLength)
+		case o.Positions > 0 && o.MaxLength+newTokens > o.Positions:
+			return 0, fmt.Errorf("%d prompt tokens and %s's %d new tokens exceed the model's %d positions (0 picks the longest prompt that fits)", o.MaxLength, t.Name, newTokens, o.Positions)
+		}
+		return o.MaxLength, nil
+	}
+	if o.Positions == 0 {
+		return 0, nil
+	}
+	if o.Tokenizer == nil {
+		return 0, errors.New("fitting prompts to the model's positions needs a tokenizer")
+	}
+	extra, err := o.templateTokens(t)
+	if err != nil {
+		return 0, err
+	}
+	n := o.Positions - newTokens - extra
+	if n < 2 {
+		return 0, fmt.Errorf("the model's %d positions leave no room for a prompt after %s's %d new tokens and the chat template's %d tokens", o.Positions, t.Name, newTokens, extra)
+	}
+	return n, nil
+}
+
+// templateTokens is the number of tokens the chat template adds to task
+// t's prompts (0 when the task does not use it).
+func (o PromptOptions) templateTokens(t Task) (int, error) {
+	if o.Template == nil || !t.UsesChatTemplate() {
+		return 0, nil
+	}
+	empty, err := o.Template.Apply("")
+	if err != nil {
+		return 0, fmt.Errorf("chat template: %w", err)
+	}
+	return max(0, len(EncodePrompt(o.Tokenizer, empty))-len(EncodePrompt(o.Tokenizer, ""))), nil
 }
 
 // BuildPrompt returns exactly the text the runner sends to the model for
 // row: the official template filled in, truncated in the middle to
-// MaxLength tokens, then wrapped in the chat template unless the task is
-// on the skip list (pred.py's order).
+// MaxLengthFor(t) tokens, then wrapped in the chat template unless the task
+// is on the skip list (pred.py's order). With Positions, a prompt that
+// comes out too long for the task's new tokens is cut again, shorter.
 func BuildPrompt(t Task, row Row, opt PromptOptions) (string, error) {
 	tmpl, err := t.PromptTemplate()
 	if err != nil {
@@ -54,20 +142,63 @@ func BuildPrompt(t Task, row Row, opt PromptOptions) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("task %s: %w", t.Name, err)
 	}
-	if opt.MaxLength > 0 {
-		if opt.Tokenizer == nil {
-			return "", fmt.Errorf("truncation to %d tokens needs a tokenizer", opt.MaxLength)
-		}
-		if prompt, err = TruncateMiddle(opt.Tokenizer, prompt, opt.MaxLength); err != nil {
+	maxLen, err := opt.MaxLengthFor(t)
+	if err != nil {
+		return "", err
+	}
+	if maxLen == 0 {
+		return opt.wrap(t, prompt)
+	}
+	if opt.Tokenizer == nil {
+		return "", fmt.Errorf("truncation to %d tokens needs a tokenizer", maxLen)
+	}
+	return opt.fit(t, prompt, maxLen)
+}
+
+// wrap applies the chat template where task t uses it.
+func (o PromptOptions) wrap(t Task, prompt string) (string, error) {
+	if o.Template == nil || !t.UsesChatTemplate() {
+		return prompt, nil
+	}
+	out, err := o.Template.Apply(prompt)
+	if err != nil {
+		return "", fmt.Errorf("chat template: %w", err)
+	}
+	return out, nil
+}
+
+// fit cuts prompt to maxLen tokens and wraps it; with Positions, while the
+// result and the task's new tokens do not fit, it cuts again, shorter by
+// the excess. maxLen shrinks on every round, so this ends.
+func (o PromptOptions) fit(t Task, prompt string, maxLen int) (string, error) {
+	ids := o.Tokenizer.EncodeWithSpecial(prompt)
+	room := 0
+	if o.Positions > 0 {
+		newTokens, err := o.NewTokens(t)
+		if err != nil {
 			return "", err
 		}
+		room = o.Positions - newTokens
 	}
-	if opt.Template != nil && t.UsesChatTemplate() {
-		if prompt, err = opt.Template.Apply(prompt); err != nil {
-			return "", fmt.Errorf("chat template: %w", err)
+	for {
+		text := prompt
+		if len(ids) > maxLen {
+			text = cutMiddle(o.Tokenizer, ids, maxLen)
 		}
+		out, err := o.wrap(t, text)
+		if err != nil || o.Positions == 0 {
+			return out, err
+		}
+		n := len(EncodePrompt(o.Tokenizer, out))
+		if n <= room {
+			return out, nil
+		}
+		next := min(maxLen, len(ids)) - (n - room)
+		if next < 2 {
+			return "", fmt.Errorf("the prompt does not fit: %d tokens with the chat template, and %s's %d new tokens leave room for %d", n, t.Name, o.Positions-room, room)
+		}
+		maxLen = next
 	}
-	return prompt, nil
 }
 
 // TruncateMiddle is pred.py's truncation: tokenize prompt (with the
@@ -82,8 +213,13 @@ func TruncateMiddle(tok Tokenizer, prompt string, maxLength int) (string, error)
 	if len(ids) <= maxLength {
 		return prompt, nil
 	}
+	return cutMiddle(tok, ids, maxLength), nil
+}
+
+// cutMiddle decodes the first and the last maxLength/2 of ids.
+func cutMiddle(tok Tokenizer, ids []int, maxLength int) string {
 	half := maxLength / 2
-	return tok.DecodeSkipSpecial(ids[:half]) + tok.DecodeSkipSpecial(ids[len(ids)-half:]), nil
+	return tok.DecodeSkipSpecial(ids[:half]) + tok.DecodeSkipSpecial(ids[len(ids)-half:])
 }
 
 // FormatPrompt fills a template in Python str.format syntax with the row's

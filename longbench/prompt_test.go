@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/sdtp/sdtp/chat"
 	"github.com/sdtp/sdtp/internal/testdata"
 	"github.com/sdtp/sdtp/tokenizer"
 )
@@ -92,13 +93,13 @@ func TestFormatPromptErrors(t *testing.T) {
 }
 
 // runeTok is a tokenizer with one token per rune and an optional BOS (id
-// -1), to check the truncation arithmetic exactly.
+// 0, the NUL rune), to check the truncation arithmetic exactly.
 type runeTok struct{ bos bool }
 
 func (r runeTok) EncodeWithSpecial(s string) []int {
 	var ids []int
 	if r.bos {
-		ids = append(ids, -1)
+		ids = append(ids, 0)
 	}
 	for _, c := range s {
 		ids = append(ids, int(c))
@@ -109,11 +110,18 @@ func (r runeTok) EncodeWithSpecial(s string) []int {
 func (runeTok) DecodeSkipSpecial(ids []int) string {
 	var b strings.Builder
 	for _, id := range ids {
-		if id >= 0 {
+		if id > 0 {
 			b.WriteRune(rune(id))
 		}
 	}
 	return b.String()
+}
+
+func (r runeTok) BOS() int {
+	if r.bos {
+		return 0
+	}
+	return -1
 }
 
 func TestTruncateMiddleArithmetic(t *testing.T) {
@@ -214,5 +222,71 @@ func TestBuildPromptChatTemplate(t *testing.T) {
 	}
 	if !strings.HasPrefix(got, "[INST]Answer the question") || !strings.HasSuffix(got, "Answer:[/INST]") || len(got) != 100+len("[INST][/INST]") {
 		t.Errorf("truncated then templated prompt: %q", got)
+	}
+}
+
+// chatTemplates returns every chat template the runner can be given:
+// none, pred.py's official Llama-2 one, and each of package chat's.
+func chatTemplates(t *testing.T) map[string]ChatTemplate {
+	t.Helper()
+	out := map[string]ChatTemplate{"none": nil, "official-llama2": OfficialLlama2Template()}
+	for _, name := range chat.Names() {
+		tm, err := chat.ByName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = TemplateFunc(func(user string) (string, error) {
+			return tm.Render([]chat.Message{{Role: "user", Content: user}}, true)
+		})
+	}
+	return out
+}
+
+// sharedTasks lists the tasks of the shared real rows.
+func sharedTasks(t *testing.T) []Task {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(testdata.Path(t, "longbench/rows"), "*.jsonl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shared rows: %v", err)
+	}
+	var out []Task
+	for _, f := range files {
+		out = append(out, mustTask(t, strings.TrimSuffix(filepath.Base(f), ".jsonl")))
+	}
+	return out
+}
+
+// TestBuildPromptFits is issue 12's item 1: with the model's positions,
+// the prompt that reaches the model (template(cut(prompt)), tokenized as
+// the generator does) plus the task's new tokens always fits, for every
+// chat template and for tokenizers whose re-encoding of a cut text merges
+// differently (byte-level BPE, llama2.c's 512 tokens, SentencePiece), and
+// it uses the room: the default length leaves at most a few tokens free.
+func TestBuildPromptFits(t *testing.T) {
+	templates := chatTemplates(t)
+	tasks := sharedTasks(t)
+	for _, tokPath := range []string{"qwen2/tokenizer.json", "llama2c/tok512.bin", "llama2c/tokenizer.bin"} {
+		tok, err := tokenizer.Load(testdata.Path(t, tokPath))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tasks {
+			row := readSharedRows(t, task.Name)[0]
+			for name, tm := range templates {
+				for _, positions := range []int{512, 1201} {
+					opt := PromptOptions{Tokenizer: tok, Template: tm, Positions: positions}
+					got, err := BuildPrompt(task, row, opt)
+					if err != nil {
+						t.Errorf("%s %s %s %d: %v", tokPath, task.Name, name, positions, err)
+						continue
+					}
+					newTokens, _ := opt.NewTokens(task)
+					n := len(EncodePrompt(tok, got))
+					if n+newTokens > positions || n+newTokens < positions-6 {
+						t.Errorf("%s %s template %s: %d prompt tokens + %d new tokens for %d positions", tokPath, task.Name, name, n, newTokens, positions)
+					}
+				}
+			}
+		}
 	}
 }

@@ -82,19 +82,17 @@ func (m RunMeta) Model() string {
 
 // RunConfig is what Run needs.
 type RunConfig struct {
-	Data   string // folder holding data/<task>.jsonl (or the files themselves)
-	Tasks  []Task
-	E      bool // LongBench-E files (<task>_e.jsonl)
-	Limit  int  // only the first Limit rows of each task; 0 for all
-	Out    string
-	Prompt PromptOptions
-	// TaskMaxLength, when set, gives each task's truncation length instead
-	// of Prompt.MaxLength (e.g. the model's positions minus the task's
-	// new tokens).
-	TaskMaxLength func(Task) (int, error)
-	Generator     Generator
-	Meta          RunMeta
-	Progress      *Progress // nil for none
+	Data  string // folder holding data/<task>.jsonl (or the files themselves)
+	Tasks []Task
+	E     bool // LongBench-E files (<task>_e.jsonl)
+	Limit int  // only the first Limit rows of each task; 0 for all
+	Out   string
+	// Prompt fits the prompts to the model: truncation length, chat
+	// template, and the model's positions (see PromptOptions).
+	Prompt    PromptOptions
+	Generator Generator
+	Meta      RunMeta
+	Progress  *Progress // nil for none
 }
 
 // RunStats counts what a Run did.
@@ -119,7 +117,6 @@ func Run(ctx context.Context, cfg RunConfig) (RunStats, error) {
 		task   Task
 		rows   []Row
 		path   string
-		prompt PromptOptions
 		maxNew int
 	}
 	var plans []plan
@@ -141,17 +138,14 @@ func Run(ctx context.Context, cfg RunConfig) (RunStats, error) {
 			}
 			seen[r.ID] = true
 		}
-		maxNew, err := t.MaxNewTokens()
+		maxNew, err := cfg.Prompt.NewTokens(t)
 		if err != nil {
 			return st, err
 		}
-		opt := cfg.Prompt
-		if cfg.TaskMaxLength != nil {
-			if opt.MaxLength, err = cfg.TaskMaxLength(t); err != nil {
-				return st, err
-			}
+		if _, err := cfg.Prompt.MaxLengthFor(t); err != nil {
+			return st, fmt.Errorf("task %s: %w", t.Name, err)
 		}
-		plans = append(plans, plan{t, rows, filepath.Join(cfg.Out, t.FileName(false)), opt, maxNew})
+		plans = append(plans, plan{t, rows, filepath.Join(cfg.Out, t.FileName(false)), maxNew})
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return st, err
@@ -171,7 +165,7 @@ func Run(ctx context.Context, cfg RunConfig) (RunStats, error) {
 	cfg.Progress.begin(todo)
 	defer cfg.Progress.finish()
 	for _, p := range plans {
-		n, err := runTask(ctx, cfg, p.task, p.rows, p.path, p.prompt, p.maxNew)
+		n, err := runTask(ctx, cfg, p.task, p.rows, p.path, p.maxNew)
 		st.Generated += n
 		if err != nil {
 			return st, err
@@ -213,7 +207,7 @@ func doneIDs(path string, rows []Row) (map[string]bool, error) {
 	return done, nil
 }
 
-func runTask(ctx context.Context, cfg RunConfig, t Task, rows []Row, path string, opt PromptOptions, maxNew int) (int, error) {
+func runTask(ctx context.Context, cfg RunConfig, t Task, rows []Row, path string, maxNew int) (int, error) {
 	w, pf, err := openPredWriter(path)
 	if err != nil {
 		return 0, err
@@ -237,7 +231,7 @@ func runTask(ctx context.Context, cfg RunConfig, t Task, rows []Row, path string
 		if err := ctx.Err(); err != nil {
 			return generated, fmt.Errorf("stopped during %s after %d new rows (run again to resume): %w", t.Name, generated, err)
 		}
-		prompt, err := BuildPrompt(t, r, opt)
+		prompt, err := BuildPrompt(t, r, cfg.Prompt)
 		if err != nil {
 			return generated, fmt.Errorf("task %s row %s: %w", t.Name, r.ID, err)
 		}

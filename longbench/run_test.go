@@ -219,8 +219,8 @@ func TestRunChecksBeforeTouchingTheFolder(t *testing.T) {
 	}
 	writeData(t, dir, 2, "lcc")
 	cfg := runCfg(dir, out, &fakeGen{}, "lcc")
-	cfg.TaskMaxLength = func(Task) (int, error) { return 0, errors.New("too long for the model") }
-	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "too long") {
+	cfg.Prompt = PromptOptions{Tokenizer: runeTok{}, MaxLength: 500, Positions: 512}
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "task lcc: 500 prompt tokens and lcc's 64 new tokens exceed the model's 512 positions") {
 		t.Fatalf("failing max length: %v", err)
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
@@ -310,25 +310,28 @@ func TestKillChild(t *testing.T) {
 	Run(context.Background(), runCfg(dir, filepath.Join(dir, "run"), &fakeGen{delay: 20 * time.Millisecond}, "hotpotqa"))
 }
 
-// TestRunTruncatesPerTask checks TaskMaxLength: each task's prompt is cut
-// to its own length before the chat template.
+// TestRunTruncatesPerTask: with the model's positions and no max length,
+// each task's prompt is cut to fit its own new tokens and the template.
 func TestRunTruncatesPerTask(t *testing.T) {
 	dir := t.TempDir()
 	writeData(t, dir, 1, "hotpotqa", "lcc")
 	g := &fakeGen{}
 	cfg := runCfg(dir, filepath.Join(dir, "run"), g, "hotpotqa", "lcc")
 	cfg.Prompt.Tokenizer = runeTok{}
-	cfg.TaskMaxLength = func(t Task) (int, error) { return map[string]int{"hotpotqa": 60, "lcc": 40}[t.Name], nil }
+	cfg.Prompt.Positions = 100
 	if _, err := Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
 	if len(g.reqs) != 2 {
 		t.Fatalf("%d requests", len(g.reqs))
 	}
-	if n := len([]rune(g.reqs[0].Prompt)); n != 60+len("[INST][/INST]") {
-		t.Errorf("hotpotqa prompt has %d runes, want 60 plus the template", n)
+	// hotpotqa: cut to 100 - 32 new tokens - 13 template runes = 55, whose
+	// halves keep 2×27 runes, then the template.
+	if n := len([]rune(g.reqs[0].Prompt)); n != 67 || g.reqs[0].MaxNewTokens != 32 || !strings.HasPrefix(g.reqs[0].Prompt, "[INST]") {
+		t.Errorf("hotpotqa prompt has %d runes for %d new tokens, want 67 with the template", n, g.reqs[0].MaxNewTokens)
 	}
-	if n := len([]rune(g.reqs[1].Prompt)); n != 40 {
-		t.Errorf("lcc prompt has %d runes, want 40 (no template)", n)
+	// lcc: 64 new tokens are capped at half the positions; no template.
+	if n := len([]rune(g.reqs[1].Prompt)); n != 50 || g.reqs[1].MaxNewTokens != 50 {
+		t.Errorf("lcc prompt has %d runes for %d new tokens, want 50 and 50", n, g.reqs[1].MaxNewTokens)
 	}
 }

@@ -24,6 +24,9 @@ var syntheticShapes = map[string]Config{
 	"llama2-7b":   {Arch: "llama", Hidden: 4096, FFN: 11008, Layers: 32, Heads: 32, KVHeads: 32, HeadDim: 128, Vocab: 32000, MaxPos: 4096, RopeTheta: 1e4, NormEps: 1e-5, BOS: 1, EOS: []int{2}},
 	"mistral-7b":  {Arch: "mistral", Hidden: 4096, FFN: 14336, Layers: 32, Heads: 32, KVHeads: 8, HeadDim: 128, Vocab: 32000, MaxPos: 32768, RopeTheta: 1e6, NormEps: 1e-5, BOS: 1, EOS: []int{2}},
 	"tiny":        {Arch: "llama", Hidden: 64, FFN: 172, Layers: 8, Heads: 4, KVHeads: 2, HeadDim: 16, Vocab: 512, MaxPos: 4096, RopeTheta: 1e4, NormEps: 1e-5, BOS: 1, EOS: []int{2}},
+	// qwen2-tiny has Qwen2's vocabulary (for its tokenizer) and a short
+	// context: LongBench tests of truncation with a byte-level BPE.
+	"qwen2-tiny": {Arch: "qwen2", Hidden: 64, FFN: 172, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 16, Vocab: 151936, MaxPos: 1024, RopeTheta: 1e6, NormEps: 1e-6, QKVBias: true, TiedEmbeddings: true, BOS: -1, EOS: []int{151643, 151645}},
 }
 
 // SyntheticNames lists the synthetic shapes.

@@ -205,12 +205,13 @@ func resolveTemplate(name string, dirs ...string) (longbench.ChatTemplate, strin
 }
 
 func lbPrompt(_ context.Context, e *env, args []string) error {
-	fs := newFlags(e, "longbench prompt", "longbench prompt --data FILE [--task T] [--index I] [--tokenizer TOK --max-length L] [--chat-template NAME]")
+	fs := newFlags(e, "longbench prompt", "longbench prompt --data FILE [--task T] [--index I] [--tokenizer TOK [--max-length L] [--positions P]] [--chat-template NAME]")
 	data := fs.String("data", "", "a LongBench data file (data/<task>.jsonl or <task>_e.jsonl) (required)")
 	taskName := fs.String("task", "", "task whose template to use (default: from the file name)")
 	index := fs.Int("index", 0, "row to show, counting from 0")
 	tokPath := fs.String("tokenizer", "", "tokenizer (tokenizer.json, tokenizer.bin or a folder) for truncation and the token count")
-	maxLen := fs.Int("max-length", 0, "truncate the prompt in the middle to this many tokens, as the runner does (needs --tokenizer; 0: no truncation)")
+	maxLen := fs.Int("max-length", 0, "truncate the prompt in the middle to this many tokens, as the runner does (needs --tokenizer; 0: no truncation, or with --positions the runner's default)")
+	positions := fs.Int("positions", 0, "the model's positions: fit the prompt to them as the runner does, leaving room for the task's new tokens and the chat template (needs --tokenizer)")
 	tmplName := fs.String("chat-template", "", templateFlagHelp())
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -251,17 +252,23 @@ func lbPrompt(_ context.Context, e *env, args []string) error {
 		}
 		opt.Tokenizer = tok
 	}
-	if *maxLen != 0 {
-		if tok == nil {
-			return fmt.Errorf("--max-length needs --tokenizer")
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"--max-length", *maxLen}, {"--positions", *positions}} {
+		switch {
+		case f.v != 0 && tok == nil:
+			return fmt.Errorf("%s needs --tokenizer", f.name)
+		case f.v < 0 || f.v == 1:
+			return fmt.Errorf("%s %d: want 0 or at least 2", f.name, f.v)
 		}
-		if *maxLen < 2 {
-			return fmt.Errorf("--max-length %d: want at least 2", *maxLen)
-		}
-		opt.MaxLength = *maxLen
 	}
+	opt.MaxLength, opt.Positions = *maxLen, *positions
 	if opt.Template, _, err = resolveTemplate(*tmplName, *tokPath); err != nil {
 		return err
+	}
+	if _, err := opt.MaxLengthFor(task); err != nil {
+		return fmt.Errorf("--max-length/--positions: %w", err)
 	}
 	prompt, err := longbench.BuildPrompt(task, rows[*index], opt)
 	if err != nil {
@@ -271,22 +278,29 @@ func lbPrompt(_ context.Context, e *env, args []string) error {
 		return err
 	}
 	if tok != nil {
-		fmt.Fprintf(e.stderr, "\n[%d tokens]\n", len(encodeOnce(tok, prompt)))
+		fmt.Fprintf(e.stderr, "\n[%d tokens]\n", len(longbench.EncodePrompt(tok, prompt)))
 	}
 	return nil
 }
 
-// encodeOnce tokenizes a final prompt as the engine generator does: with the
-// tokenizer's BOS, but only one BOS when the chat template wrote it already.
-func encodeOnce(tok tokenizer.Tokenizer, prompt string) []int {
-	ids := tok.EncodeWithSpecial(prompt)
-	if bos := tok.BOS(); bos >= 0 && len(ids) >= 2 && ids[0] == bos && ids[1] == bos {
-		ids = ids[1:]
+func lbRun(ctx context.Context, e *env, args []string) error {
+	cfg, closeEngine, err := lbRunConfig(e, args)
+	if err != nil {
+		return err
 	}
-	return ids
+	defer closeEngine()
+	st, err := longbench.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d rows generated, %d already done, in %s\n", st.Generated, st.Resumed, cfg.Out)
+	return nil
 }
 
-func lbRun(ctx context.Context, e *env, args []string) error {
+// lbRunConfig parses the flags of 'longbench run' and opens the model:
+// everything but the run. The returned function closes the model.
+func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
+	var none longbench.RunConfig
 	fs := newFlags(e, "longbench run", "longbench run --model M --data D --out DIR [--tasks T,...] [--prune-module F --prune P] [--limit K] [flags]")
 	var ef engineFlags
 	ef.register(fs, "")
@@ -297,66 +311,88 @@ func lbRun(ctx context.Context, e *env, args []string) error {
 	eFlag := fs.Bool("e", false, "run on LongBench-E (<task>_e.jsonl; 13 tasks)")
 	limit := fs.Int("limit", 0, "only the first K rows of each task (0: all)")
 	out := fs.String("out", "", "output folder: one <task>.jsonl of predictions per task and meta.json (required; a run resumes there)")
-	maxLen := fs.Int("max-length", 0, "truncate prompts in the middle to this many tokens (0: the model's positions minus the task's max new tokens)")
+	maxLen := fs.Int("max-length", 0, "truncate prompts in the middle to this many tokens before the chat template (0: per task, the model's positions minus the task's new tokens minus the template's tokens); a prompt that still does not fit is cut shorter")
 	tmplName := fs.String("chat-template", "", templateFlagHelp())
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return none, nil, err
 	}
 	if *out == "" {
 		fmt.Fprintln(e.stderr, "sdtp longbench run: --out is required")
 		fs.Usage()
-		return errUsage
+		return none, nil, errUsage
 	}
 	if *limit < 0 {
-		return fmt.Errorf("--limit %d must not be negative", *limit)
+		return none, nil, fmt.Errorf("--limit %d must not be negative", *limit)
 	}
 	if *maxLen < 0 || *maxLen == 1 {
-		return fmt.Errorf("--max-length %d: want 0 or at least 2", *maxLen)
+		return none, nil, fmt.Errorf("--max-length %d: want 0 or at least 2", *maxLen)
 	}
 	tasks, err := longbench.ParseTasks(*taskList, *eFlag)
 	if err != nil {
-		return fmt.Errorf("--tasks: %w", err)
+		return none, nil, fmt.Errorf("--tasks: %w", err)
 	}
 	eng, err := openLongbenchEngine(&ef, &pf)
 	if err != nil {
-		return err
+		return none, nil, err
 	}
-	defer eng.close()
 	tmpl, tmplUsed, err := resolveTemplate(*tmplName, ef.tokenizer, ef.model)
 	if err != nil {
-		return err
+		eng.close()
+		return none, nil, err
 	}
 	settings := eng.settings
 	settings["chat_template"] = tmplUsed
 	settings["longbench_e"] = strconv.FormatBool(*eFlag)
 	settings["max_length"] = strconv.Itoa(*maxLen)
-	cfg := longbench.RunConfig{
+	if *maxLen == 0 {
+		settings["max_length"] = "default: positions - new tokens - chat template"
+	}
+	if eng.maxPos <= 0 && *maxLen == 0 {
+		eng.close()
+		return none, nil, fmt.Errorf("the model does not say how many positions it has: give --max-length")
+	}
+	opt := longbench.PromptOptions{Tokenizer: eng.tok, MaxLength: *maxLen, Template: tmpl, Positions: max(eng.maxPos, 0)}
+	if err := checkTaskLengths(e, opt, tasks, eng.info); err != nil {
+		eng.close()
+		return none, nil, err
+	}
+	return longbench.RunConfig{
 		Data:      *data,
+		Tasks:     tasks,
 		E:         *eFlag,
 		Limit:     *limit,
 		Out:       *out,
-		Prompt:    longbench.PromptOptions{Tokenizer: eng.tok, MaxLength: *maxLen, Template: tmpl},
+		Prompt:    opt,
 		Generator: eng.gen,
 		Meta:      longbench.RunMeta{Version: version.Version, Revision: version.Revision(), Command: e.argv, Started: time.Now().UTC(), Settings: settings, Info: eng.info},
 		Progress:  longbench.NewProgress(e.stderr),
-	}
-	if *maxLen == 0 {
-		// Each task's prompt fits the model with its own new tokens.
-		cfg.TaskMaxLength = eng.defaultMaxLength
-	} else {
-		cfg.TaskMaxLength = func(t longbench.Task) (int, error) {
-			if err := eng.checkMaxLength(t, *maxLen); err != nil {
-				return 0, fmt.Errorf("--max-length: %w", err)
+	}, eng.close, nil
+}
+
+// checkTaskLengths refuses an explicit --max-length that leaves a task's
+// new tokens no room, and says which tasks get fewer new tokens than the
+// official number because the model's context is short (recorded in info).
+func checkTaskLengths(e *env, opt longbench.PromptOptions, tasks []longbench.Task, info map[string]string) error {
+	var capped []string
+	for _, t := range tasks {
+		if _, err := opt.MaxLengthFor(t); err != nil {
+			if opt.MaxLength != 0 {
+				return fmt.Errorf("--max-length: %w", err)
 			}
-			return *maxLen, nil
+			return err
+		}
+		official, err := t.MaxNewTokens()
+		if err != nil {
+			return err
+		}
+		if n, _ := opt.NewTokens(t); n < official {
+			capped = append(capped, fmt.Sprintf("%s %d of %d", t.Name, n, official))
 		}
 	}
-	cfg.Tasks = tasks
-	st, err := longbench.Run(ctx, cfg)
-	if err != nil {
-		return err
+	if len(capped) > 0 {
+		info["new_tokens_capped"] = strings.Join(capped, ", ")
+		fmt.Fprintf(e.stderr, "note: the model's %d positions cap the new tokens at half of them: %s\n", opt.Positions, info["new_tokens_capped"])
 	}
-	fmt.Fprintf(e.stdout, "%d rows generated, %d already done, in %s\n", st.Generated, st.Resumed, *out)
 	return nil
 }
 

@@ -74,35 +74,6 @@ func openLongbenchEngine(ef *engineFlags, pf *pruneFlags) (*longbenchEngine, err
 	}, nil
 }
 
-// defaultMaxLength is the truncation length when --max-length is not
-// given: the model's positions minus the task's new tokens.
-func (e *longbenchEngine) defaultMaxLength(t longbench.Task) (int, error) {
-	n, err := t.MaxNewTokens()
-	if err != nil {
-		return 0, err
-	}
-	if e.maxPos <= 0 {
-		return 0, fmt.Errorf("the model does not say how many positions it has: give --max-length")
-	}
-	if e.maxPos-n < 2 {
-		return 0, fmt.Errorf("the model's %d positions leave no room for a prompt and %d new tokens (%s)", e.maxPos, n, t.Name)
-	}
-	return e.maxPos - n, nil
-}
-
-// checkMaxLength refuses a truncation length that leaves task t's new
-// tokens no room in the model's positions (when the model states them).
-func (e *longbenchEngine) checkMaxLength(t longbench.Task, maxLen int) error {
-	n, err := t.MaxNewTokens()
-	if err != nil {
-		return err
-	}
-	if e.maxPos > 0 && maxLen+n > e.maxPos {
-		return fmt.Errorf("%d prompt tokens and %s's %d new tokens exceed the model's %d positions (0 picks the longest prompt that fits)", maxLen, t.Name, n, e.maxPos)
-	}
-	return nil
-}
-
 // engineGenerator runs greedy generation with the engine.
 type engineGenerator struct {
 	m       *model.Model
@@ -122,7 +93,7 @@ func (s skipSpecial) Decode(ids []int) string { return s.tok.DecodeSkipSpecial(i
 // (pred.py's samsum rule: eos_token_id plus the newline id, min_length of
 // the prompt + 1).
 func (g *engineGenerator) Generate(ctx context.Context, req longbench.GenRequest) (longbench.GenResult, error) {
-	ids := encodeOnce(g.tok, req.Prompt)
+	ids := longbench.EncodePrompt(g.tok, req.Prompt)
 	stop := g.stop
 	if req.StopAtNewline && g.newline >= 0 {
 		stop = append(append([]int(nil), stop...), g.newline)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdtp/sdtp/chat"
 	"github.com/sdtp/sdtp/internal/testdata"
 	"github.com/sdtp/sdtp/longbench"
 )
@@ -89,6 +91,16 @@ func TestLongbenchPrompt(t *testing.T) {
 	var n int
 	if _, err := fmt.Sscanf(strings.TrimSpace(errOut), "[%d tokens]", &n); err != nil || n < 496 || n > 504 {
 		t.Errorf("token count %q", errOut)
+	}
+	// --positions fits the prompt as the runner does: with hotpotqa's 32
+	// new tokens and the template inside the model's 512 positions.
+	tok512 := testdata.Path(t, "llama2c/tok512.bin")
+	code, out, errOut = run(t, "longbench", "prompt", "--data", file, "--tokenizer", tok512, "--positions", "512", "--chat-template", "llama2")
+	if _, err := fmt.Sscanf(strings.TrimSpace(errOut), "[%d tokens]", &n); code != 0 || err != nil || n+32 > 512 || n+32 < 506 || !strings.HasPrefix(out, "<s>[INST] ") {
+		t.Errorf("--positions 512: exit %d, %q, %.40q", code, errOut, out)
+	}
+	if code, _, errOut = run(t, "longbench", "prompt", "--data", file, "--positions", "512"); code == 0 || !strings.Contains(errOut, "--positions needs --tokenizer") {
+		t.Errorf("--positions without --tokenizer: exit %d, %s", code, errOut)
 	}
 }
 
@@ -250,4 +262,84 @@ func TestLongbenchChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	runMain(context.Background(), &env{stdin: strings.NewReader(""), stdout: os.Stdout, stderr: os.Stderr, argv: argv}, argv)
+}
+
+// fitCheck wraps the engine's generator: it checks that each prompt, as
+// the engine tokenizes it, leaves room for the task's new tokens in the
+// model's positions, then lets the engine generate only a few of them.
+type fitCheck struct {
+	inner     longbench.Generator
+	tok       longbench.Tokenizer
+	positions int
+	requests  int
+	over      []string
+}
+
+func (g *fitCheck) Generate(ctx context.Context, req longbench.GenRequest) (longbench.GenResult, error) {
+	g.requests++
+	n := len(longbench.EncodePrompt(g.tok, req.Prompt))
+	if n+req.MaxNewTokens > g.positions || req.MaxNewTokens < 1 {
+		g.over = append(g.over, fmt.Sprintf("%d prompt tokens + %d new tokens", n, req.MaxNewTokens))
+	}
+	req.MaxNewTokens = min(req.MaxNewTokens, 2)
+	res, err := g.inner.Generate(ctx, req)
+	if err == nil && res.PromptTokens != n {
+		g.over = append(g.over, fmt.Sprintf("the engine read %d prompt tokens, the check counted %d", res.PromptTokens, n))
+	}
+	return res, err
+}
+
+// TestLongbenchRunFitsEveryTemplate is issue 12's acceptance line for
+// LongBench: 'longbench run' over the shared real rows with the default
+// --max-length, with stories260K (512 positions, llama2.c tokenizer) and
+// synthetic:qwen2-tiny (Qwen2's byte-level tokenizer, 1024 positions), and
+// every chat template: every row completes, its prompt plus the task's new
+// tokens within the positions. To stay fast each model is opened once
+// through the command's flags, each template resolved as --chat-template
+// does, and the engine generates 2 of the new tokens; the prompts are
+// fitted for the full number.
+func TestLongbenchRunFitsEveryTemplate(t *testing.T) {
+	rowsDir := testdata.Path(t, "longbench/rows")
+	files, err := filepath.Glob(filepath.Join(rowsDir, "*.jsonl"))
+	if err != nil || len(files) != 12 {
+		t.Fatalf("%d shared rows (%v), want 12", len(files), err)
+	}
+	var tasks []string
+	for _, f := range files {
+		tasks = append(tasks, strings.TrimSuffix(filepath.Base(f), ".jsonl"))
+	}
+	templates := append([]string{"none", "official-llama2"}, chat.Names()...)
+	for _, m := range []struct {
+		model, tok string
+		positions  int
+	}{
+		{testdata.Path(t, "llama2c/stories260K.bin"), testdata.Path(t, "llama2c/tok512.bin"), 512},
+		{"synthetic:qwen2-tiny", testdata.Path(t, "qwen2/tokenizer.json"), 1024},
+	} {
+		args := []string{"--backend", "cpu", "--model", m.model, "--tokenizer", m.tok, "--data", rowsDir,
+			"--tasks", strings.Join(tasks, ","), "--out", filepath.Join(t.TempDir(), "unused")}
+		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, argv: append([]string{"sdtp", "longbench", "run"}, args...)}
+		cfg, closeEngine, err := lbRunConfig(e, args)
+		if err != nil {
+			t.Fatalf("%s: %v", m.model, err)
+		}
+		defer closeEngine()
+		for _, name := range templates {
+			tmpl, _, err := resolveTemplate(name, m.tok, m.model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "run")
+			g := &fitCheck{inner: cfg.Generator, tok: cfg.Prompt.Tokenizer, positions: m.positions}
+			c := cfg
+			c.Prompt.Template, c.Out, c.Generator, c.Progress = tmpl, out, g, nil
+			st, err := longbench.Run(context.Background(), c)
+			if err != nil || st.Generated != len(tasks) || g.requests != len(tasks) {
+				t.Errorf("%s, template %s: %+v, %d requests, %v", m.model, name, st, g.requests, err)
+			}
+			if len(g.over) > 0 {
+				t.Errorf("%s, template %s: %s", m.model, name, strings.Join(g.over, "; "))
+			}
+		}
+	}
 }
