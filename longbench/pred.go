@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/sdtp/sdtp/internal/atomicfile"
 )
 
 // Prediction is one row of a predictions file: the official fields that
@@ -20,6 +22,9 @@ type Prediction struct {
 	PromptTokens int      `json:"prompt_tokens,omitempty"` // tokens of the prompt sent to the model
 	AliveTokens  int      `json:"alive_tokens,omitempty"`  // prompt tokens alive after the last pruning stage
 	Seconds      float64  `json:"seconds,omitempty"`       // wall time of generation
+	// Error is set on a row whose prompt or generation failed; its pred is
+	// empty and it scores 0. A resumed run tries the row again.
+	Error string `json:"error,omitempty"`
 }
 
 // ParsePrediction decodes one predictions line: pred must be a string and
@@ -51,6 +56,8 @@ func ParsePrediction(b []byte) (Prediction, error) {
 // PredFile is the content of one predictions file.
 type PredFile struct {
 	Rows []Prediction
+	// Lines holds the line number of each row in the file.
+	Lines []int
 	// Torn is the length of a last line cut short by a killed writer (no
 	// trailing newline); those bytes are not in Rows.
 	Torn int
@@ -68,6 +75,7 @@ func ReadPredictions(r io.Reader, name string) (PredFile, error) {
 			return fmt.Errorf("%s line %d: %w", name, line, err)
 		}
 		pf.Rows = append(pf.Rows, p)
+		pf.Lines = append(pf.Lines, line)
 		return nil
 	})
 	if err != nil {
@@ -107,7 +115,9 @@ type predWriter struct {
 }
 
 // openPredWriter opens path for appending after reading what it already
-// holds; a torn last line is truncated away.
+// holds; a torn last line is truncated away, and the lines of failed rows
+// (Prediction.Error) are removed so that they are tried again. The rows
+// returned are those kept.
 func openPredWriter(path string) (*predWriter, PredFile, error) {
 	var pf PredFile
 	if _, err := os.Stat(path); err == nil {
@@ -119,12 +129,43 @@ func openPredWriter(path string) (*predWriter, PredFile, error) {
 				return nil, PredFile{}, fmt.Errorf("cutting the torn last line of %s: %w", path, err)
 			}
 		}
+		if pf, err = dropFailed(path, pf); err != nil {
+			return nil, PredFile{}, err
+		}
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, PredFile{}, err
 	}
 	return &predWriter{f: f}, pf, nil
+}
+
+// dropFailed rewrites path (atomically) without the lines of pf's failed
+// rows, when it has any, and returns what the file then holds.
+func dropFailed(path string, pf PredFile) (PredFile, error) {
+	failed := map[int]bool{}
+	for i, p := range pf.Rows {
+		if p.Error != "" {
+			failed[pf.Lines[i]] = true
+		}
+	}
+	if len(failed) == 0 {
+		return pf, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return PredFile{}, err
+	}
+	var out bytes.Buffer
+	for i, line := range bytes.SplitAfter(b, []byte("\n")) {
+		if !failed[i+1] {
+			out.Write(line)
+		}
+	}
+	if err := atomicfile.WriteFile(path, out.Bytes()); err != nil {
+		return PredFile{}, fmt.Errorf("removing the failed rows of %s to retry them: %w", path, err)
+	}
+	return ReadPredictionFile(path)
 }
 
 // Append writes p as one line and syncs it.

@@ -61,6 +61,18 @@ func (p *Progress) step(task string, taskDone, taskTotal int) {
 		"rows_per_s", fmt.Sprintf("%.3f", rate), "eta", eta.String())
 }
 
+// fail reports a row that failed (the run goes on).
+func (p *Progress) fail(task, id string, err error) {
+	if p == nil {
+		return
+	}
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s row %s failed: %v\n", task, id, err)
+		return
+	}
+	p.log.Warn("longbench row failed", "task", task, "_id", id, "error", err.Error())
+}
+
 // finish ends the status line.
 func (p *Progress) finish() {
 	if p != nil && p.tty && p.done > 0 {

@@ -42,7 +42,8 @@ func ScoreRuns(dirs []string) ([]RunScores, error) {
 // SDTP paper's AVG (its 14 datasets), the mean over the 16 English and
 // code tasks and the Chinese mean, computed over the tasks every run has;
 // then the hit rate of each run (share of rows whose gold answer appears
-// in the prediction) and the runner's measurements when present.
+// in the prediction), the rows that failed, and the runner's measurements
+// when present.
 func WriteReport(w io.Writer, runs []RunScores) error {
 	if len(runs) == 0 {
 		return fmt.Errorf("no runs to report")
@@ -168,9 +169,28 @@ func WriteReport(w io.Writer, runs []RunScores) error {
 	if len(common) < len(rows) {
 		b.WriteString("\nMeans cover only the tasks every run has.\n")
 	}
+	writeFailures(&b, runs)
 	writeMeasurements(&b, runs)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeFailures lists, for the runs that have any, the rows the runner
+// recorded with an error (scored 0 in the table).
+func writeFailures(b *strings.Builder, runs []RunScores) {
+	for _, r := range runs {
+		total := 0
+		var where []string
+		for _, s := range r.Scores {
+			if s.Failed > 0 {
+				total += s.Failed
+				where = append(where, fmt.Sprintf("%s %d", s.Task.Name, s.Failed))
+			}
+		}
+		if total > 0 {
+			fmt.Fprintf(b, "\n**%s: %d rows failed** and count as 0 above (%s); their errors are in the prediction files.\n", r.Name, total, strings.Join(where, ", "))
+		}
+	}
 }
 
 // writeMeasurements adds the runner's mean prompt tokens, share of tokens

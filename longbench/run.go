@@ -99,6 +99,7 @@ type RunConfig struct {
 type RunStats struct {
 	Generated int // rows generated in this call
 	Resumed   int // rows found done in the output files
+	Failed    int // rows of this call that failed, recorded with their error
 }
 
 // Run generates predictions for every row of every task into
@@ -106,6 +107,11 @@ type RunStats struct {
 // whose _id is already in the file are skipped, so a run that was stopped
 // (even killed) resumes where it was: a line cut short by a kill is
 // removed first.
+//
+// A row whose prompt or generation fails does not stop the run: it is
+// written with its error (Prediction.Error, an empty pred), which scores 0,
+// and counted in RunStats.Failed. A resumed run drops those lines and tries
+// the rows again.
 func Run(ctx context.Context, cfg RunConfig) (RunStats, error) {
 	var st RunStats
 	if cfg.Generator == nil {
@@ -116,6 +122,7 @@ func Run(ctx context.Context, cfg RunConfig) (RunStats, error) {
 	type plan struct {
 		task   Task
 		rows   []Row
+		known  map[string]bool // every _id of the task's data, --limit or not
 		path   string
 		maxNew int
 	}
@@ -128,15 +135,15 @@ func Run(ctx context.Context, cfg RunConfig) (RunStats, error) {
 		if len(rows) == 0 {
 			return st, fmt.Errorf("task %s: the data file has no rows", t.Name)
 		}
-		if cfg.Limit > 0 && len(rows) > cfg.Limit {
-			rows = rows[:cfg.Limit]
-		}
 		seen := map[string]bool{}
 		for i, r := range rows {
 			if seen[r.ID] {
 				return st, fmt.Errorf("task %s: data row %d repeats _id %s", t.Name, i+1, r.ID)
 			}
 			seen[r.ID] = true
+		}
+		if cfg.Limit > 0 && len(rows) > cfg.Limit {
+			rows = rows[:cfg.Limit]
 		}
 		maxNew, err := cfg.Prompt.NewTokens(t)
 		if err != nil {
@@ -145,7 +152,7 @@ func Run(ctx context.Context, cfg RunConfig) (RunStats, error) {
 		if _, err := cfg.Prompt.MaxLengthFor(t); err != nil {
 			return st, fmt.Errorf("task %s: %w", t.Name, err)
 		}
-		plans = append(plans, plan{t, rows, filepath.Join(cfg.Out, t.FileName(false)), maxNew})
+		plans = append(plans, plan{t, rows, seen, filepath.Join(cfg.Out, t.FileName(false)), maxNew})
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return st, err
@@ -155,18 +162,22 @@ func Run(ctx context.Context, cfg RunConfig) (RunStats, error) {
 	}
 	todo := 0
 	for _, p := range plans {
-		done, err := doneIDs(p.path, p.rows)
+		done, err := doneIDs(p.path, p.known)
 		if err != nil {
 			return st, err
 		}
-		st.Resumed += len(done)
-		todo += len(p.rows) - len(done)
+		for _, r := range p.rows {
+			if done[r.ID] {
+				st.Resumed++
+			} else {
+				todo++
+			}
+		}
 	}
 	cfg.Progress.begin(todo)
 	defer cfg.Progress.finish()
 	for _, p := range plans {
-		n, err := runTask(ctx, cfg, p.task, p.rows, p.path, p.maxNew)
-		st.Generated += n
+		err := runTask(ctx, cfg, p.task, p.rows, p.path, p.maxNew, &st)
 		if err != nil {
 			return st, err
 		}
@@ -174,9 +185,10 @@ func Run(ctx context.Context, cfg RunConfig) (RunStats, error) {
 	return st, nil
 }
 
-// doneIDs reads the ids already predicted in path and checks they belong to
-// rows (a file from another data set or task cannot be resumed).
-func doneIDs(path string, rows []Row) (map[string]bool, error) {
+// doneIDs reads the ids predicted without error in path. Every id must be
+// one of the task's data (known): a row of another task or data set is
+// refused, naming the file and line.
+func doneIDs(path string, known map[string]bool) (map[string]bool, error) {
 	done := map[string]bool{}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return done, nil
@@ -185,70 +197,85 @@ func doneIDs(path string, rows []Row) (map[string]bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	known := make(map[string]bool, len(rows))
-	for _, r := range rows {
-		known[r.ID] = true
-	}
+	seen := map[string]bool{}
 	for i, p := range pf.Rows {
 		switch {
 		case p.ID == "":
-			return nil, fmt.Errorf("%s line %d: no _id, so the run cannot be resumed (use a new --out)", path, i+1)
-		case done[p.ID]:
-			return nil, fmt.Errorf("%s line %d: _id %s appears twice", path, i+1, p.ID)
+			return nil, fmt.Errorf("%s line %d: no _id, so the run cannot be resumed (use a new --out)", path, pf.Lines[i])
+		case seen[p.ID]:
+			return nil, fmt.Errorf("%s line %d: _id %s appears twice", path, pf.Lines[i], p.ID)
+		case !known[p.ID]:
+			return nil, fmt.Errorf("%s line %d: _id %s is not a row of this task's data; the file belongs to another task or data set (remove the line or use a new --out)", path, pf.Lines[i], p.ID)
 		}
-		done[p.ID] = true
-	}
-	for id := range done {
-		if !known[id] {
-			// A smaller --limit than before leaves extra rows: keep them.
-			delete(done, id)
+		seen[p.ID] = true
+		if p.Error == "" {
+			done[p.ID] = true
 		}
 	}
 	return done, nil
 }
 
-func runTask(ctx context.Context, cfg RunConfig, t Task, rows []Row, path string, maxNew int) (int, error) {
+// runTask generates the rows of one task not yet in path, counting them in
+// st. Only a write error or a stop (ctx) ends it early; a row that fails is
+// recorded with its error.
+func runTask(ctx context.Context, cfg RunConfig, t Task, rows []Row, path string, maxNew int, st *RunStats) error {
 	w, pf, err := openPredWriter(path)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer w.Close()
 	done := map[string]bool{}
 	for _, p := range pf.Rows {
 		done[p.ID] = true
 	}
-	finished := 0
+	finished, generated := 0, 0
 	for _, r := range rows {
 		if done[r.ID] {
 			finished++
 		}
 	}
-	generated := 0
 	for _, r := range rows {
 		if done[r.ID] {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return generated, fmt.Errorf("stopped during %s after %d new rows (run again to resume): %w", t.Name, generated, err)
+			return fmt.Errorf("stopped during %s after %d new rows (run again to resume): %w", t.Name, generated, err)
 		}
-		prompt, err := BuildPrompt(t, r, cfg.Prompt)
+		p, err := predict(ctx, cfg, t, r, maxNew)
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("stopped during %s after %d new rows (run again to resume): %w", t.Name, generated, ctx.Err())
+		}
 		if err != nil {
-			return generated, fmt.Errorf("task %s row %s: %w", t.Name, r.ID, err)
+			p = Prediction{ID: r.ID, Answers: r.Answers, AllClasses: r.AllClasses, Length: r.Length, Error: err.Error()}
+			cfg.Progress.fail(t.Name, r.ID, err)
 		}
-		res, err := cfg.Generator.Generate(ctx, GenRequest{Prompt: prompt, MaxNewTokens: maxNew, StopAtNewline: t.StopAtNewline()})
-		if err != nil {
-			return generated, fmt.Errorf("task %s row %s: %w", t.Name, r.ID, err)
-		}
-		p := Prediction{ID: r.ID, Pred: res.Text, Answers: r.Answers, AllClasses: r.AllClasses, Length: r.Length,
-			PromptTokens: res.PromptTokens, AliveTokens: res.AliveTokens, Seconds: res.Seconds}
 		if err := w.Append(p); err != nil {
-			return generated, err
+			return err
+		}
+		if p.Error != "" {
+			st.Failed++
+		} else {
+			st.Generated++
 		}
 		generated++
 		finished++
 		cfg.Progress.step(t.Name, finished, len(rows))
 	}
-	return generated, w.Close()
+	return w.Close()
+}
+
+// predict builds row r's prompt and generates its prediction.
+func predict(ctx context.Context, cfg RunConfig, t Task, r Row, maxNew int) (Prediction, error) {
+	prompt, err := BuildPrompt(t, r, cfg.Prompt)
+	if err != nil {
+		return Prediction{}, err
+	}
+	res, err := cfg.Generator.Generate(ctx, GenRequest{Prompt: prompt, MaxNewTokens: maxNew, StopAtNewline: t.StopAtNewline()})
+	if err != nil {
+		return Prediction{}, err
+	}
+	return Prediction{ID: r.ID, Pred: res.Text, Answers: r.Answers, AllClasses: r.AllClasses, Length: r.Length,
+		PromptTokens: res.PromptTokens, AliveTokens: res.AliveTokens, Seconds: res.Seconds}, nil
 }
 
 // hasPredictions reports whether any prediction file in dir holds a row.

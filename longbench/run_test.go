@@ -1,6 +1,7 @@
 package longbench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -227,12 +228,13 @@ func TestRunChecksBeforeTouchingTheFolder(t *testing.T) {
 		t.Fatalf("a run that failed its checks left %s (%v)", out, err)
 	}
 
-	// A run that fails on its first row leaves meta.json but no prediction:
-	// the next run, with other settings, may use the folder.
-	failing := runCfg(dir, out, &failGen{}, "lcc")
+	// A run stopped during its first row leaves meta.json but no
+	// prediction: the next run, with other settings, may use the folder.
+	ctx, cancel := context.WithCancel(context.Background())
+	failing := runCfg(dir, out, stopGen{cancel}, "lcc")
 	failing.Meta.Settings["max_length"] = "100000"
-	if _, err := Run(context.Background(), failing); err == nil {
-		t.Fatal("the failing generator did not fail")
+	if _, err := Run(ctx, failing); err == nil {
+		t.Fatal("the stopped run did not fail")
 	}
 	if _, err := Run(context.Background(), runCfg(dir, out, &fakeGen{}, "lcc")); err != nil {
 		t.Fatalf("a folder with no predictions stayed bound to the failed run's settings: %v", err)
@@ -244,11 +246,132 @@ func TestRunChecksBeforeTouchingTheFolder(t *testing.T) {
 	}
 }
 
-// failGen fails every request.
-type failGen struct{}
+// stopGen stops the run (as SIGINT does) during its first request.
+type stopGen struct{ cancel func() }
 
-func (failGen) Generate(context.Context, GenRequest) (GenResult, error) {
-	return GenResult{}, errors.New("prompt too long")
+func (g stopGen) Generate(ctx context.Context, _ GenRequest) (GenResult, error) {
+	g.cancel()
+	return GenResult{}, ctx.Err()
+}
+
+// failGen fails the requests whose number (from 1) is in bad and answers
+// the others with "gold0".
+type failGen struct {
+	bad   map[int]bool
+	calls int
+}
+
+func (g *failGen) Generate(_ context.Context, req GenRequest) (GenResult, error) {
+	g.calls++
+	if g.bad[g.calls] {
+		return GenResult{}, fmt.Errorf("request %d is cursed", g.calls)
+	}
+	return GenResult{Text: "gold0", PromptTokens: 7, AliveTokens: 7}, nil
+}
+
+// TestRunRecordsFailedRows is issue 12's item 2: a failing row is written
+// with its error and the run goes on; it scores 0 and counts as failed; a
+// resumed run retries exactly the failed rows.
+func TestRunRecordsFailedRows(t *testing.T) {
+	dir := t.TempDir()
+	writeData(t, dir, 4, "hotpotqa", "lcc")
+	out := filepath.Join(dir, "run")
+	// Requests 2 and 7: hotpotqa row 1 and lcc row 2.
+	st, err := Run(context.Background(), runCfg(dir, out, &failGen{bad: map[int]bool{2: true, 7: true}}, "hotpotqa", "lcc"))
+	if err != nil {
+		t.Fatalf("a failing row stopped the run: %v", err)
+	}
+	if st.Generated != 6 || st.Failed != 2 {
+		t.Errorf("stats %+v, want 6 generated and 2 failed", st)
+	}
+	rows := checkPredFile(t, filepath.Join(out, "hotpotqa.jsonl"), "hotpotqa", 4)
+	if rows[1].Error != "request 2 is cursed" || rows[1].Pred != "" || rows[1].Answers[0] != "gold1" || rows[0].Error != "" {
+		t.Errorf("failed row recorded as %+v (row 0: %+v)", rows[1], rows[0])
+	}
+	lcc := checkPredFile(t, filepath.Join(out, "lcc.jsonl"), "lcc", 4)
+	lcc[2].Pred = lcc[2].Answers[0] // a failed row scores 0 whatever its pred says
+	if s, err := RowScores(mustTask(t, "lcc"), lcc); err != nil || s[2] != 0 || s[1] == 0 {
+		t.Errorf("lcc row scores %v, %v: want 0 for the failed row 2 only", s, err)
+	}
+	scores, err := ScoreDir(out, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range scores {
+		if s.Failed != 1 || s.Rows != 4 {
+			t.Errorf("%s: %d of %d rows failed; want 1 of 4", s.Task.Name, s.Failed, s.Rows)
+		}
+		// hotpotqa: row 0 is right ("gold0"), the others wrong.
+		if s.Task.Name == "hotpotqa" && s.Score != 25 {
+			t.Errorf("hotpotqa score %v, want 25", s.Score)
+		}
+	}
+	var md strings.Builder
+	if err := WriteReport(&md, []RunScores{{Name: "run", Scores: scores}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "**run: 2 rows failed** and count as 0 above (hotpotqa 1, lcc 1)") {
+		t.Errorf("report does not count the failed rows:\n%s", md.String())
+	}
+
+	// Resuming retries the two failed rows only, in place of their lines.
+	g := &fakeGen{}
+	st, err = Run(context.Background(), runCfg(dir, out, g, "hotpotqa", "lcc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Generated != 2 || st.Resumed != 6 || st.Failed != 0 || len(g.reqs) != 2 {
+		t.Errorf("resume: %+v, %d requests; want the 2 failed rows again", st, len(g.reqs))
+	}
+	for _, task := range []string{"hotpotqa", "lcc"} {
+		pf, err := ReadPredictionFile(filepath.Join(out, task+".jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for _, p := range pf.Rows {
+			if p.Error != "" || ids[p.ID] {
+				t.Errorf("%s after the retry: %+v", task, p)
+			}
+			ids[p.ID] = true
+		}
+		if len(ids) != 4 {
+			t.Errorf("%s after the retry: %d rows", task, len(ids))
+		}
+	}
+}
+
+// TestRunRefusesForeignRows is issue 12's item 4: a prediction whose _id is
+// not in the task's data (a trec row in 2wikimqa.jsonl) is refused at
+// resume, naming the file and line; rows beyond a smaller --limit are not
+// foreign.
+func TestRunRefusesForeignRows(t *testing.T) {
+	dir := t.TempDir()
+	writeData(t, dir, 3, "2wikimqa", "trec")
+	out := filepath.Join(dir, "run")
+	if _, err := Run(context.Background(), runCfg(dir, out, &fakeGen{}, "2wikimqa", "trec")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := runCfg(dir, out, &fakeGen{}, "2wikimqa")
+	cfg.Limit = 2
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatalf("a smaller --limit: %v", err)
+	}
+	trec, err := os.ReadFile(filepath.Join(out, "trec.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(out, "2wikimqa.jsonl")
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(trec[:bytes.IndexByte(trec, '\n')+1])
+	f.Close()
+	_, err = Run(context.Background(), runCfg(dir, out, &fakeGen{}, "2wikimqa"))
+	if err == nil || !strings.Contains(err.Error(), path+" line 4: _id trec-00 is not a row of this task's data") {
+		t.Errorf("foreign row: %v", err)
+	}
 }
 
 // TestRunKilledAndResumed kills a real child process running the runner

@@ -21,9 +21,11 @@ func Buckets() []string { return []string{Bucket0to4k, Bucket4to8k, Bucket8kUp} 
 
 // TaskScore is the result of scoring one task's predictions.
 type TaskScore struct {
-	Task  Task
-	Rows  int
-	Score float64 // official score: mean x100, rounded to 2 decimals
+	Task Task
+	Rows int
+	// Failed counts the rows the runner recorded with an error (scored 0).
+	Failed int
+	Score  float64 // official score: mean x100, rounded to 2 decimals
 	// Buckets holds the LongBench-E scores by length bucket (NaN for an
 	// empty bucket, as numpy's mean of nothing); set by ScoreE only.
 	Buckets map[string]float64
@@ -42,7 +44,8 @@ type TaskScore struct {
 // RowScores returns the official per-row scores of preds for task t: the
 // first-line rule for trec, triviaqa, samsum and lsht, then the maximum of
 // the task's metric over the gold answers. As eval.py does, the class list
-// of the last row is used for every row.
+// of the last row is used for every row. A row that failed in the runner
+// (Prediction.Error) scores 0.
 func RowScores(t Task, preds []Prediction) ([]float64, error) {
 	fn, err := metrics.Lookup(t.Metric)
 	if err != nil {
@@ -54,6 +57,9 @@ func RowScores(t Task, preds []Prediction) ([]float64, error) {
 	}
 	out := make([]float64, len(preds))
 	for i, p := range preds {
+		if p.Error != "" {
+			continue
+		}
 		pred := p.Pred
 		if t.FirstLineOnly() {
 			pred, _, _ = strings.Cut(strings.TrimLeft(pred, "\n"), "\n")
@@ -142,6 +148,10 @@ func summarize(t Task, preds []Prediction) TaskScore {
 	ts := TaskScore{Task: t, Rows: len(preds)}
 	hits, measured := 0, 0
 	for _, p := range preds {
+		if p.Error != "" {
+			ts.Failed++
+			continue
+		}
 		if hit(p) {
 			hits++
 		}

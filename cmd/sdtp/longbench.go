@@ -289,11 +289,20 @@ func lbRun(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closeEngine()
+	return runLongbenchConfig(ctx, e, cfg)
+}
+
+// runLongbenchConfig runs cfg and says what it did; rows that failed make
+// it an error, after the run.
+func runLongbenchConfig(ctx context.Context, e *env, cfg longbench.RunConfig) error {
 	st, err := longbench.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%d rows generated, %d already done, in %s\n", st.Generated, st.Resumed, cfg.Out)
+	fmt.Fprintf(e.stdout, "%d rows generated, %d already done, %d failed, in %s\n", st.Generated, st.Resumed, st.Failed, cfg.Out)
+	if st.Failed > 0 {
+		return fmt.Errorf("%d rows failed: they are in the prediction files with their error and score 0; run the same command again to retry them", st.Failed)
+	}
 	return nil
 }
 
@@ -417,18 +426,21 @@ func lbScore(_ context.Context, e *env, args []string) error {
 		if s.Torn {
 			fmt.Fprintf(e.stderr, "warning: %s.jsonl ends in a line cut short (a run still writing or killed); it was left out\n", s.Task.Name)
 		}
+		if s.Failed > 0 {
+			fmt.Fprintf(e.stderr, "warning: %d of the %d rows of %s.jsonl failed in the run and score 0 (see their error field)\n", s.Failed, s.Rows, s.Task.Name)
+		}
 	}
 	if *asJSON {
 		return writeScoresJSON(e.stdout, scores, *eFlag)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := "task\tmetric\trows\tscore\thit rate\t"
+	head := "task\tmetric\trows\tfailed\tscore\thit rate\t"
 	if *eFlag {
 		head += strings.Join(longbench.Buckets(), "\t") + "\t"
 	}
 	fmt.Fprintln(tw, head)
 	for _, s := range scores {
-		line := fmt.Sprintf("%s\t%s\t%d\t%.2f\t%.2f\t", s.Task.Name, s.Task.Metric, s.Rows, s.Score, s.HitRate)
+		line := fmt.Sprintf("%s\t%s\t%d\t%d\t%.2f\t%.2f\t", s.Task.Name, s.Task.Metric, s.Rows, s.Failed, s.Score, s.HitRate)
 		if *eFlag {
 			for _, b := range longbench.Buckets() {
 				line += fmt.Sprintf("%.2f\t", s.Buckets[b])

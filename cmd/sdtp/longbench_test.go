@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -132,6 +133,73 @@ func TestLongbenchErrors(t *testing.T) {
 		if code == 0 || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want it to mention %q", c.args, code, errOut, c.want)
 		}
+	}
+}
+
+// failSecond fails the second request it gets and passes the others on.
+type failSecond struct {
+	inner longbench.Generator
+	n     int
+}
+
+func (g *failSecond) Generate(ctx context.Context, req longbench.GenRequest) (longbench.GenResult, error) {
+	if g.n++; g.n == 2 {
+		return longbench.GenResult{}, errors.New("out of device memory")
+	}
+	return g.inner.Generate(ctx, req)
+}
+
+// TestLongbenchRunFailedRow is issue 12's item 2 as a command: a row that
+// fails is recorded and the run goes on, then exits non-zero; score counts
+// the row as failed; running the command again retries it.
+func TestLongbenchRunFailedRow(t *testing.T) {
+	dir := t.TempDir()
+	writeLongbenchRows(t, dir, 3, "hotpotqa")
+	out := filepath.Join(dir, "run")
+	args := []string{"--backend", "cpu", "--model", testdata.Path(t, "llama2c/stories260K.bin"), "--tokenizer", testdata.Path(t, "llama2c/tok512.bin"),
+		"--data", dir, "--tasks", "hotpotqa", "--out", out}
+	var stdout, stderr strings.Builder
+	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, argv: append([]string{"sdtp", "longbench", "run"}, args...)}
+	cfg, closeEngine, err := lbRunConfig(e, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Generator = &failSecond{inner: cfg.Generator}
+	err = runLongbenchConfig(context.Background(), e, cfg)
+	closeEngine()
+	if err == nil || !strings.Contains(err.Error(), "1 rows failed") || stdout.String() != "2 rows generated, 0 already done, 1 failed, in "+out+"\n" {
+		t.Fatalf("run with a failing row: %v, %q", err, stdout.String())
+	}
+	pf, err := longbench.ReadPredictionFile(filepath.Join(out, "hotpotqa.jsonl"))
+	if err != nil || len(pf.Rows) != 3 || pf.Rows[1].Error != "out of device memory" || pf.Rows[1].ID != "hotpotqa-001" {
+		t.Fatalf("prediction file: %+v, %v", pf.Rows, err)
+	}
+	code, scoreOut, errOut := run(t, "longbench", "score", "--preds", out)
+	if code != 0 || !strings.Contains(errOut, "1 of the 3 rows of hotpotqa.jsonl failed") || !strings.Contains(strings.Join(strings.Fields(scoreOut), " "), "hotpotqa qa_f1 3 1 ") {
+		t.Errorf("score: exit %d, %s\n%s", code, errOut, scoreOut)
+	}
+	code, runOut, errOut := run(t, append([]string{"longbench", "run"}, args...)...)
+	if code != 0 || runOut != "1 rows generated, 2 already done, 0 failed, in "+out+"\n" {
+		t.Errorf("retry: exit %d, %q, %s", code, runOut, errOut)
+	}
+}
+
+// TestLongbenchMissingFolders is issue 12's item 18: validate on a missing
+// folder says so in one line, and a download that fails offline leaves no
+// folder behind.
+func TestLongbenchMissingFolders(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "none")
+	code, out, errOut := run(t, "longbench", "validate", "--dir", missing)
+	if code == 0 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "--dir "+missing+": ") {
+		t.Errorf("validate on a missing folder: exit %d, stdout %q, stderr %q; want one line on stderr", code, out, errOut)
+	}
+	dir := filepath.Join(missing, "x")
+	code, _, errOut = run(t, "longbench", "download", "--dir", dir, "--url", "http://127.0.0.1:1/data.zip", "--quiet")
+	if code == 0 || !strings.Contains(errOut, "offline") {
+		t.Errorf("offline download: exit %d, %s", code, errOut)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the failed download made %s (%v)", missing, err)
 	}
 }
 
@@ -334,8 +402,16 @@ func TestLongbenchRunFitsEveryTemplate(t *testing.T) {
 			c := cfg
 			c.Prompt.Template, c.Out, c.Generator, c.Progress = tmpl, out, g, nil
 			st, err := longbench.Run(context.Background(), c)
-			if err != nil || st.Generated != len(tasks) || g.requests != len(tasks) {
+			if err != nil || st.Failed != 0 || st.Generated != len(tasks) || g.requests != len(tasks) {
 				t.Errorf("%s, template %s: %+v, %d requests, %v", m.model, name, st, g.requests, err)
+				for _, task := range tasks {
+					pf, _ := longbench.ReadPredictionFile(filepath.Join(out, task+".jsonl"))
+					for _, p := range pf.Rows {
+						if p.Error != "" {
+							t.Errorf("  %s: %s", task, p.Error)
+						}
+					}
+				}
 			}
 			if len(g.over) > 0 {
 				t.Errorf("%s, template %s: %s", m.model, name, strings.Join(g.over, "; "))
