@@ -2,20 +2,14 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
-
-	"github.com/sdtp/sdtp/internal/version"
 )
 
 // resetHostPeak returns freed Go memory to the OS and resets the
@@ -110,25 +104,4 @@ func loadAverage() float64 {
 		return 0
 	}
 	return v
-}
-
-// revision returns the git revision the binary was built from, or, when
-// the build did not record one (go build -buildvcs=false), the revision of
-// the checkout in the working directory ("+dirty" when it has changes),
-// or "unknown".
-func revision() string {
-	if r := version.Revision(); r != "unknown" {
-		return r
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "git", "rev-parse", "HEAD").Output()
-	if err != nil {
-		return "unknown"
-	}
-	rev := strings.TrimSpace(string(out))
-	if st, err := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
-		rev += "+dirty"
-	}
-	return rev + " (checkout)"
 }

@@ -366,7 +366,7 @@ func newMeta(m *model.Model, o Options, cfgs []Config, width int, start time.Tim
 	return Meta{
 		Program:   "sdtp bench",
 		Version:   version.Version,
-		Revision:  revision(),
+		Revision:  version.Revision(),
 		GoVersion: runtime.Version(),
 		OS:        runtime.GOOS,
 		Arch:      runtime.GOARCH,

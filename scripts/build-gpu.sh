@@ -9,8 +9,7 @@
 # since the copy on the GPU machine has no repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rev=$(git rev-parse HEAD)$(git diff --quiet HEAD -- . ':!.gpu' || echo +dirty)
-ld="-s -w -X github.com/sdtp/sdtp/internal/version.buildRevision=$rev"
+ld="-s -w $(scripts/ldflags.sh)"
 mkdir -p .gpu/all
 export CGO_ENABLED=0
 go build -ldflags "$ld" -o .gpu/all/sdtp ./cmd/sdtp
@@ -23,4 +22,4 @@ if [ -d "$shared/llama2c" ]; then
   mkdir -p .gpu/all/testdata/llama2c
   cp "$shared/llama2c/stories260K.bin" "$shared/llama2c/tok512.bin" .gpu/all/testdata/llama2c/
 fi
-echo "built .gpu/all at $rev"
+echo "built .gpu/all at ${ld##*=}"
