@@ -125,8 +125,8 @@ func TestPruneInitShow(t *testing.T) {
 			t.Errorf("prune show after init %v: exit %d, out %q, err %q; want %q", tc.args, code, out, errOut, tc.schedule)
 		}
 	}
-	if code, _, errOut := run(t, "prune", "show", "--help"); code != 0 || !strings.Contains(errOut, "Usage: sdtp prune show FILE") {
-		t.Errorf("prune show --help: exit %d, %q", code, errOut)
+	if code, out, _ := run(t, "prune", "show", "--help"); code != 0 || !strings.Contains(out, "Usage: sdtp prune show FILE") {
+		t.Errorf("prune show --help: exit %d, %q", code, out)
 	}
 }
 

@@ -39,7 +39,7 @@ type generateOutput struct {
 }
 
 func runGenerate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "generate", "generate --model M [--tokenizer T] (--prompt P | --chat MSG | --prompt-ids IDS) [flags]")
+	fs := newFlags(e, "generate", "generate [--model M] [--tokenizer T] (--prompt P | --chat MSG | --prompt-ids IDS) [flags]\n\nWithout --model it runs synthetic:tiny (random weights: a smoke test) and says so on stderr;\nwithout a tokenizer it prints token ids.")
 	var ef engineFlags
 	ef.register(fs, "synthetic:tiny")
 	var pf pruneFlags
@@ -78,6 +78,9 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	}
 	if given > 1 {
 		return fmt.Errorf("give only one of --prompt, --chat, --prompt-ids")
+	}
+	if !flagSet(fs, "model") {
+		fmt.Fprintf(e.stderr, "sdtp generate: no --model given: running %s, a tiny model with random weights whose output means nothing (a smoke test); give --model for a real one\n", ef.model)
 	}
 
 	eng, err := ef.open()
@@ -193,6 +196,7 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		return enc.Encode(out)
 	}
 	if tok == nil {
+		fmt.Fprintln(e.stderr, "sdtp generate: no tokenizer (give --tokenizer, or a model folder holding tokenizer.json): printing the new token ids")
 		fmt.Fprintln(e.stdout, strings.Trim(fmt.Sprint(res.IDs()), "[]"))
 	} else if !strings.HasSuffix(res.Text, "\n") && sysinfo.IsTerminal(e.stdout) {
 		fmt.Fprintln(e.stdout)

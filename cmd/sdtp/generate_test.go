@@ -118,25 +118,47 @@ func TestGenerateErrors(t *testing.T) {
 }
 
 func TestHelpListsCommands(t *testing.T) {
-	code, _, errOut := run(t, "--help")
-	if code != 0 || !strings.Contains(errOut, "generate") || !strings.Contains(errOut, "prune") {
-		t.Fatalf("help: %d %q", code, errOut)
+	code, out, _ := run(t, "--help")
+	if code != 0 || !strings.Contains(out, "generate") || !strings.Contains(out, "prune") {
+		t.Fatalf("help: %d %q", code, out)
 	}
-	code, _, errOut = run(t, "generate", "--help")
-	if code != 0 || !strings.Contains(errOut, "-max-tokens") {
-		t.Fatalf("generate help: %d %q", code, errOut)
+	code, out, _ = run(t, "generate", "--help")
+	if code != 0 || !strings.Contains(out, "-max-tokens") {
+		t.Fatalf("generate help: %d %q", code, out)
 	}
-	if code, _, errOut = run(t, "train", "eval", "--model", "x"); code != 1 || !strings.HasPrefix(errOut, "sdtp train eval: ") {
+	if code, _, errOut := run(t, "train", "eval", "--model", "x"); code != 1 || !strings.HasPrefix(errOut, "sdtp train eval: ") {
 		t.Errorf("a verb's error is not prefixed with the verb: %d %q", code, errOut)
 	}
-	if code, _, errOut = run(t, "help", "nosuch"); code != 2 || !strings.Contains(errOut, `unknown command "nosuch"`) {
+	if code, _, errOut := run(t, "help", "nosuch"); code != 2 || !strings.Contains(errOut, `unknown command "nosuch"`) {
 		t.Errorf("help nosuch: %d %q", code, errOut)
 	}
-	if code, _, errOut = run(t, "help", "train", "eval"); code != 0 || !strings.Contains(errOut, "Usage: sdtp train eval") {
-		t.Errorf("help train eval: %d %q", code, errOut)
+	if code, out, _ = run(t, "help", "train", "eval"); code != 0 || !strings.Contains(out, "Usage: sdtp train eval") {
+		t.Errorf("help train eval: %d %q", code, out)
 	}
-	if code, _, errOut = run(t, "generate", "--help"); !strings.Contains(errOut, "qwen2.5") {
-		t.Errorf("generate --help does not list every chat template: %q", errOut)
+	if code, out, _ = run(t, "generate", "--help"); !strings.Contains(out, "qwen2.5") {
+		t.Errorf("generate --help does not list every chat template: %q", out)
+	}
+}
+
+// TestGenerateSaysWhatItRuns: without --model, generate runs the tiny
+// random-weight model and, without a tokenizer, prints ids; both are said
+// on stderr, and stdout holds only the ids.
+func TestGenerateSaysWhatItRuns(t *testing.T) {
+	code, out, errOut := run(t, "generate", "--backend", "cpu", "--prompt-ids", "1 2 3", "--max-tokens", "3")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if ids, err := parseIDs(out); err != nil || len(ids) != 3 {
+		t.Errorf("stdout %q, want the 3 new token ids only (%v)", out, err)
+	}
+	for _, want := range []string{"no --model given: running synthetic:tiny", "random weights", "no tokenizer", "printing the new token ids"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr %q does not say %q", errOut, want)
+		}
+	}
+	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
+	if _, _, errOut = run(t, "generate", "--backend", "cpu", "--model", ckpt, "--prompt-ids", "1", "--max-tokens", "1"); strings.Contains(errOut, "no --model") {
+		t.Errorf("with --model, stderr still says %q", errOut)
 	}
 }
 

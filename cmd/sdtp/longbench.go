@@ -49,10 +49,11 @@ var longbenchVerbs = []struct {
 }
 
 func runLongbench(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(e.stderr, "Usage: sdtp longbench VERB [flags]   (sdtp longbench VERB --help for its flags)\n\nVerbs:")
+	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" {
+		w := verbUsageOut(e, args)
+		fmt.Fprintln(w, "Usage: sdtp longbench VERB [flags]   (sdtp longbench VERB --help for its flags)\n\nVerbs:")
 		for _, v := range longbenchVerbs {
-			fmt.Fprintf(e.stderr, "  %-9s %s\n", v.name, v.summary)
+			fmt.Fprintf(w, "  %-9s %s\n", v.name, v.summary)
 		}
 		if len(args) == 0 {
 			return errUsage

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -87,7 +88,11 @@ func signalContext(stderr io.Writer) (context.Context, context.CancelFunc) {
 }
 
 func runMain(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		usage(e.stderr)
+		return 2
+	}
+	if isHelp(args[0]) || args[0] == "help" {
 		if len(args) > 1 {
 			c, ok := commands[args[1]]
 			if !ok {
@@ -98,10 +103,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 			_ = c.run(ctx, e, append(args[2:len(args):len(args)], "--help"))
 			return 0
 		}
-		usage(e.stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		usage(e.stdout)
 		return 0
 	}
 	if args[0] == "version" || args[0] == "--version" {
@@ -145,27 +147,71 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "  %-12s %s\n", "version", "print the version and git revision")
 }
 
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "-help" }
+
+// verbUsageOut is where a command taking verbs prints its usage when args
+// either ask for help or are empty: stdout when asked for (so
+// `sdtp CMD --help | less` works), stderr when the verb is missing.
+func verbUsageOut(e *env, args []string) io.Writer {
+	if len(args) == 0 {
+		return e.stderr
+	}
+	return e.stdout
+}
+
+// flagOutput is the output of the flag sets newFlags makes: stderr, where
+// usage errors belong, except while parseFlags holds the text back until
+// it knows whether the user asked for help, which goes to stdout.
+type flagOutput struct {
+	e    *env
+	hold bool
+	buf  bytes.Buffer
+}
+
+func (o *flagOutput) Write(p []byte) (int, error) {
+	if o.hold {
+		return o.buf.Write(p)
+	}
+	return o.e.stderr.Write(p)
+}
+
 // newFlags makes a flag set for a subcommand whose usage text names the
-// command, shows synopsis, and lists every flag.
+// command, shows synopsis, and lists every flag. A custom Usage must write
+// to fs.Output().
 func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(&flagOutput{e: e})
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: sdtp %s\n\n", synopsis)
-		fmt.Fprintln(e.stderr, "Flags:")
+		fmt.Fprintf(fs.Output(), "Usage: sdtp %s\n\nFlags:\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
-// parseFlags parses args and turns a parse failure into errUsage (the flag
-// package has already printed the reason and the usage).
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
+// parseArgs parses args with a flag set from newFlags. It prints the usage
+// on stdout when it was asked for (and returns flag.ErrHelp), the reason
+// and the usage on stderr for a parse failure (and returns errUsage).
+func parseArgs(fs *flag.FlagSet, args []string) error {
+	out := fs.Output().(*flagOutput) // every flag set comes from newFlags
+	out.hold = true
+	err := fs.Parse(args)
+	out.hold = false
+	w := out.e.stderr
+	if errors.Is(err, flag.ErrHelp) {
+		w = out.e.stdout
+	}
+	_, _ = out.buf.WriteTo(w)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		return errUsage
+	}
+	return err
+}
+
+// parseFlags parses args with parseArgs and refuses positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(fs.Output(), "sdtp %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 
 	"github.com/sdtp/sdtp/model"
@@ -16,8 +14,8 @@ func init() {
 }
 
 func runPrune(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(e.stderr, "Usage: sdtp prune init --model M --out FILE [--prune PRESET | --prune-layers L --keep-ratio R] [--width H] [--seed S]\n       sdtp prune show FILE\n\n'init' writes a module with deterministic random weights: its scores are meaningless, its cost is real,\nso it serves latency work (latency does not depend on the scores). 'show' prints a module's header.")
+	if len(args) == 0 || isHelp(args[0]) {
+		fmt.Fprintln(verbUsageOut(e, args), "Usage: sdtp prune init --model M --out FILE [--prune PRESET | --prune-layers L --keep-ratio R] [--width H] [--seed S]\n       sdtp prune show FILE\n\n'init' writes a module with deterministic random weights: its scores are meaningless, its cost is real,\nso it serves latency work (latency does not depend on the scores). 'show' prints a module's header.")
 		if len(args) == 0 {
 			return errUsage
 		}
@@ -80,11 +78,8 @@ func runPruneInit(_ context.Context, e *env, args []string) error {
 
 func runPruneShow(e *env, args []string) error {
 	fs := newFlags(e, "prune show", "prune show FILE\n\nPrints a pruning-module file's header: the model it is for, its schedule, its MLP width and how it was made.")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

@@ -308,7 +308,7 @@ func (p *progress) end() {
 func runTrainFit(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "train", "")
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "%s\n\nFlags of 'sdtp train':\n", trainUsage)
+		fmt.Fprintf(fs.Output(), "%s\n\nFlags of 'sdtp train':\n", trainUsage)
 		fs.PrintDefaults()
 	}
 	var df dataFlags
