@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/sdtp/sdtp/internal/filekind"
 	"github.com/sdtp/sdtp/internal/mmap"
 )
 
@@ -88,6 +89,9 @@ func Open(path string) (*Checkpoint, error) {
 // parse validates the checkpoint held in data and builds its tensor table.
 func parse(path string, data []byte) (*Checkpoint, error) {
 	if len(data) < headerBytes {
+		if what := filekind.Describe(data); what != "" && len(data) > 0 {
+			return nil, notCheckpoint(path, what)
+		}
 		return nil, fmt.Errorf("%s: file is %d bytes, shorter than the %d-byte llama2.c header (truncated?)", path, len(data), headerBytes)
 	}
 	var v [7]int
@@ -103,7 +107,13 @@ func parse(path string, data []byte) (*Checkpoint, error) {
 		h.VocabSize = -h.VocabSize
 	}
 	if err := h.validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		// The legacy format has no magic number: a header out of range is
+		// how another kind of file shows. Name the kind when it is known,
+		// rather than quoting its bytes as sizes.
+		if what := filekind.Describe(data); what != "" {
+			return nil, notCheckpoint(path, what)
+		}
+		return nil, fmt.Errorf("%s: not a llama2.c checkpoint: %w", path, err)
 	}
 	c := &Checkpoint{Header: h, path: path, data: data, slots: map[string]slot{}}
 	end := c.layout()
@@ -115,6 +125,16 @@ func parse(path string, data []byte) (*Checkpoint, error) {
 		return nil, fmt.Errorf("%s: file is %d bytes, %d more than the header (dim %d, %d layers, vocab %d) describes", path, got, got-want, h.Dim, h.NLayers, h.VocabSize)
 	}
 	return c, nil
+}
+
+// notCheckpoint is the error for a file that filekind recognises as
+// something else: what completes "it ...".
+func notCheckpoint(path, what string) error {
+	hint := ""
+	if what == filekind.Safetensors {
+		hint = "; a Hugging Face model is opened from its folder (config.json and the safetensors weights)"
+	}
+	return fmt.Errorf("%s: not a llama2.c checkpoint (it %s)%s", path, what, hint)
 }
 
 // validate checks the header fields against each other and sane limits.

@@ -305,6 +305,12 @@ func TestOpenErrors(t *testing.T) {
 		{"odd head size", with(func(h *Header) { h.NHeads, h.NKVHeads = 8, 8 }), "head size 1 (dim/n_heads) must be even"},
 		{"zero layers", with(func(h *Header) { h.NLayers = 0 }), "header n_layers 0 is out of range"},
 		{"versioned export", magic, `versioned export (magic "ak42", version 2) is not supported`},
+		{"zero dim says what it is not", with(func(h *Header) { h.Dim = 0 }), "not a llama2.c checkpoint: header dim 0"},
+		{"markdown", []byte("# sdtp\n\nsdtp makes long-context LLM inference cheaper with Saliency-driven pruning\n"), "not a llama2.c checkpoint (it holds text)"},
+		{"short text", []byte("hello\n"), "not a llama2.c checkpoint (it holds text)"},
+		{"config.json", []byte(`{"architectures": ["LlamaForCausalLM"], "hidden_size": 4096}`), "not a llama2.c checkpoint (it holds text)"},
+		{"safetensors", append(binary.LittleEndian.AppendUint64(nil, 30), `{"__metadata__":{"f":"pt"}}   `...), "not a llama2.c checkpoint (it is a safetensors file); a Hugging Face model is opened from its folder"},
+		{"PyTorch zip", append([]byte("PK\x03\x04"), make([]byte, 40)...), "not a llama2.c checkpoint (it is a zip archive, as PyTorch saves its checkpoints)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/sdtp/sdtp/internal/filekind"
 )
 
 // maxHeaderLen bounds the JSON header, as the reference implementation does.
@@ -42,8 +44,18 @@ type rawEntry struct {
 // complete contents are b. name prefixes every error.
 func parseHeader(name string, b []byte) (*header, error) {
 	size := len(b)
-	if size < 8 {
-		return nil, fmt.Errorf("%s: file is %d bytes, too short for the 8-byte header length", name, size)
+	if size < 9 {
+		return nil, fmt.Errorf("%s: file is %d bytes, too short for a safetensors header", name, size)
+	}
+	if b[8] != '{' {
+		// The JSON header must open with "{" (the format's rule); without
+		// it the first 8 bytes are no header length either, so say what
+		// the file is instead of quoting them.
+		what := filekind.Describe(b)
+		if what == "" {
+			what = "has no JSON header after the 8-byte header length"
+		}
+		return nil, fmt.Errorf("%s: not a safetensors file (it %s)", name, what)
 	}
 	n := binary.LittleEndian.Uint64(b[:8])
 	if n > maxHeaderLen {
@@ -53,9 +65,6 @@ func parseHeader(name string, b []byte) (*header, error) {
 		return nil, fmt.Errorf("%s: header length %d beyond file size %d (truncated file?)", name, n, size)
 	}
 	js := b[8 : 8+int(n)]
-	if len(js) == 0 || js[0] != '{' {
-		return nil, fmt.Errorf("%s: header is not a JSON object", name)
-	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(js, &raw); err != nil {
 		return nil, fmt.Errorf("%s: header JSON: %v", name, oneLine(err))

@@ -130,6 +130,34 @@ func TestPruneInitShow(t *testing.T) {
 	}
 }
 
+// TestWrongFileKinds: a file of another kind is named as such, not quoted
+// as header numbers read from the wrong place.
+func TestWrongFileKinds(t *testing.T) {
+	readme := filepath.Join(t.TempDir(), "README.md")
+	if err := os.WriteFile(readme, []byte("# sdtp\n\nsdtp makes long-context LLM inference cheaper with Saliency-driven Dynamic Token Pruning.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mod := filepath.Join(t.TempDir(), "m.safetensors")
+	if code, _, errOut := run(t, "prune", "init", "--model", "synthetic:tiny", "--out", mod); code != 0 {
+		t.Fatalf("prune init: %s", errOut)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"prune", "show", readme}, readme + ": not a safetensors file (it holds text)"},
+		{[]string{"generate", "--backend", "cpu", "--model", readme}, readme + ": not a llama2.c checkpoint (it holds text)"},
+		{[]string{"prune", "init", "--model", readme, "--out", filepath.Join(t.TempDir(), "x.safetensors")}, readme + ": not a llama2.c checkpoint (it holds text)"},
+		{[]string{"generate", "--backend", "cpu", "--model", mod}, mod + ": not a llama2.c checkpoint (it is a safetensors file); a Hugging Face model is opened from its folder"},
+		{[]string{"generate", "--backend", "cpu", "--model", "synthetic:tiny", "--prune-module", readme, "--prune", "paper"}, readme + ": not a safetensors file (it holds text)"},
+	} {
+		code, _, errOut := run(t, tc.args...)
+		if code != 1 || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("sdtp %s: exit %d, stderr %q; want one line saying %q", strings.Join(tc.args, " "), code, errOut, tc.want)
+		}
+	}
+}
+
 func TestBenchReportPlotErrors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "none.json")
 	for _, tc := range []struct {
