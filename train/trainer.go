@@ -79,6 +79,9 @@ type Progress struct {
 	Phase       string // "resume" (once, Done = the checkpoint's step), "saliency" or "train"
 	Done, Total int
 	Terms       Terms // the last step's mean loss (train phase)
+	// Warning, at resume, is a caution for the user: the checkpoint was
+	// written before checkpoints had digests, so its integrity is unchecked.
+	Warning string
 }
 
 // StepLog is one line of the training log.
@@ -236,7 +239,11 @@ func (r *Run) Train(ctx context.Context) (*Result, error) {
 			start = ck.meta.Step
 			prog = ck.meta.Epochs
 			if r.Progress != nil {
-				r.Progress(Progress{Phase: "resume", Done: start, Total: total})
+				p := Progress{Phase: "resume", Done: start, Total: total}
+				if !ck.verified {
+					p.Warning = fmt.Sprintf("checkpoint %s has no digest (written by an older sdtp), so it cannot be checked for damage; if in doubt, delete it and start afresh", r.Checkpoint)
+				}
+				r.Progress(p)
 			}
 		}
 	}

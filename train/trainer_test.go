@@ -53,6 +53,36 @@ func logSteps(t *testing.T, path string) []int {
 	return steps
 }
 
+// interruptedRun runs tinyRun in dir and cancels it once step steps are
+// done, as a kill would: what it leaves is the checkpoint and log of the
+// steps before.
+func interruptedRun(t *testing.T, dir string, step int) *Run {
+	t.Helper()
+	r := tinyRun(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r.Progress = func(p Progress) {
+		if p.Phase == "train" && p.Done == step {
+			cancel()
+		}
+	}
+	if _, err := r.Train(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: err %v", err)
+	}
+	return r
+}
+
+// sameParams fails the test unless got's parameters equal want's bit for
+// bit.
+func sameParams(t *testing.T, got, want *Result) {
+	t.Helper()
+	for i := range want.Params.Flat {
+		if got.Params.Flat[i] != want.Params.Flat[i] {
+			t.Fatalf("parameter %d: resumed %v, uninterrupted %v", i, got.Params.Flat[i], want.Params.Flat[i])
+		}
+	}
+}
+
 // TestResumeMatchesUninterrupted kills a run (cancels it after step 7, in
 // its second epoch, with checkpoints every 2 steps, so step 7 is lost) and
 // resumes it: the
@@ -71,16 +101,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	r := tinyRun(t, dir)
-	ctx, cancel := context.WithCancel(context.Background())
-	r.Progress = func(p Progress) {
-		if p.Phase == "train" && p.Done == 7 {
-			cancel()
-		}
-	}
-	if _, err := r.Train(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("interrupted run: err %v", err)
-	}
+	r := interruptedRun(t, dir, 7)
 	if got := logSteps(t, r.LogPath); len(got) != 7 {
 		t.Fatalf("interrupted log has steps %v", got)
 	}
@@ -90,11 +111,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range want.Params.Flat {
-		if got.Params.Flat[i] != want.Params.Flat[i] {
-			t.Fatalf("parameter %d: resumed %v, uninterrupted %v", i, got.Params.Flat[i], want.Params.Flat[i])
-		}
-	}
+	sameParams(t, got, want)
 	steps := logSteps(t, r.LogPath)
 	if len(steps) != total {
 		t.Fatalf("log steps %v, want 1..%d once each", steps, total)

@@ -420,6 +420,9 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 		Progress: func(p train.Progress) {
 			switch p.Phase {
 			case "resume":
+				if p.Warning != "" {
+					fmt.Fprintf(e.stderr, "warning: %s\n", p.Warning)
+				}
 				fmt.Fprintf(e.stderr, "resuming from %s at step %d of %d\n", *ckpt, p.Done, p.Total)
 			case "train":
 				pr.update("train", p.Done, p.Total, "loss", fmt.Sprintf("%.4f", p.Terms.Total))
