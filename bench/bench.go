@@ -10,6 +10,7 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -27,6 +28,15 @@ type Options struct {
 	NewTokens int
 	// Warmup runs per row are not timed; Repeats runs are.
 	Warmup, Repeats int
+	// MaxRepeats bounds the timed runs per row: while a speedup at a
+	// length is noisy (see NoiseLimit) after Repeats rounds, further rounds
+	// of every configuration run, up to MaxRepeats. 0 (or anything below
+	// Repeats) means Repeats: no extra rounds.
+	MaxRepeats int
+	// NoiseLimit is the relative half-width of a speedup's range (see
+	// Speedup.PrefillRange) above which the speedup is noisy: 0.1 means a
+	// range wider than ±10% of the speedup. 0 means DefaultNoiseLimit.
+	NoiseLimit float64
 	// Seed makes the prompts and the module weights.
 	Seed uint64
 	// ModuleWidth is the pruning module's hidden width (0: hidden/4).
@@ -55,22 +65,45 @@ func DefaultModel(backendName string) string {
 func DefaultOptions(backendName string) Options {
 	if backendName == "cpu" {
 		return Options{
-			Lengths:   []int{256, 512, 1024, 2048},
-			Configs:   []string{Baseline, "paper", "keep0.8", "keep0.7"},
-			NewTokens: 32,
-			Warmup:    1,
-			Repeats:   3,
-			Seed:      1,
+			Lengths:    []int{256, 512, 1024, 2048},
+			Configs:    []string{Baseline, "paper", "keep0.8", "keep0.7"},
+			NewTokens:  32,
+			Warmup:     1,
+			Repeats:    3,
+			MaxRepeats: DefaultMaxRepeats,
+			NoiseLimit: DefaultNoiseLimit,
+			Seed:       1,
 		}
 	}
 	return Options{
-		Lengths:   []int{1024, 2048, 4096, 8192, 16384, 32768},
-		Configs:   []string{Baseline, "paper", "paper-low", "keep0.8", "keep0.7"},
-		NewTokens: 128,
-		Warmup:    1,
-		Repeats:   3,
-		Seed:      1,
+		Lengths:    []int{1024, 2048, 4096, 8192, 16384, 32768},
+		Configs:    []string{Baseline, "paper", "paper-low", "keep0.8", "keep0.7"},
+		NewTokens:  128,
+		Warmup:     1,
+		Repeats:    3,
+		MaxRepeats: DefaultMaxRepeats,
+		NoiseLimit: DefaultNoiseLimit,
+		Seed:       1,
 	}
+}
+
+// DefaultMaxRepeats and DefaultNoiseLimit are the plain `sdtp bench`
+// settings: up to 9 timed runs per row while a speedup's range is wider
+// than ±10% of it.
+const (
+	DefaultMaxRepeats = 9
+	DefaultNoiseLimit = 0.1
+)
+
+// maxRepeats is the effective bound on timed runs per row.
+func (o *Options) maxRepeats() int { return max(o.Repeats, o.MaxRepeats) }
+
+// noiseLimit is the effective noise limit.
+func (o *Options) noiseLimit() float64 {
+	if o.NoiseLimit == 0 {
+		return DefaultNoiseLimit
+	}
+	return o.NoiseLimit
 }
 
 // Config is one configuration of a sweep.
@@ -140,6 +173,12 @@ func (o *Options) check() error {
 	}
 	if o.ModuleWidth < 0 {
 		return fmt.Errorf("module width %d must not be negative", o.ModuleWidth)
+	}
+	if o.MaxRepeats < 0 {
+		return fmt.Errorf("maximum repeats %d must not be negative", o.MaxRepeats)
+	}
+	if !(o.NoiseLimit >= 0) || math.IsInf(o.NoiseLimit, 0) {
+		return fmt.Errorf("noise limit %v must be finite and not negative", o.NoiseLimit)
 	}
 	return nil
 }

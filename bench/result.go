@@ -62,13 +62,18 @@ type Shape struct {
 
 // Settings are the sweep's parameters as run.
 type Settings struct {
-	Lengths     []int    `json:"lengths"`
-	Configs     []string `json:"configs"`
-	NewTokens   int      `json:"new_tokens"`
-	Warmup      int      `json:"warmup"`
-	Repeats     int      `json:"repeats"`
-	Seed        uint64   `json:"seed"`
-	ModuleWidth int      `json:"module_width"`
+	Lengths   []int    `json:"lengths"`
+	Configs   []string `json:"configs"`
+	NewTokens int      `json:"new_tokens"`
+	Warmup    int      `json:"warmup"`
+	Repeats   int      `json:"repeats"`
+	// MaxRepeats and NoiseLimit: rows got up to MaxRepeats timed runs
+	// while a speedup's range was wider than ±NoiseLimit of it (absent
+	// from results of older versions, which ran Repeats only).
+	MaxRepeats  int     `json:"max_repeats,omitempty"`
+	NoiseLimit  float64 `json:"noise_limit,omitempty"`
+	Seed        uint64  `json:"seed"`
+	ModuleWidth int     `json:"module_width"`
 }
 
 // Row is one (prompt length, configuration) measurement. When Error is set
@@ -155,6 +160,17 @@ type Speedup struct {
 	// time, they are the less disturbed estimate.
 	PrefillFastest float64 `json:"prefill_fastest"`
 	TotalFastest   float64 `json:"total_fastest"`
+	// PrefillRange and TotalRange bound Prefill and Total by the medians'
+	// confidence intervals (Stat.MedianInterval): from the baseline's
+	// low ÷ this row's high to the baseline's high ÷ this row's low.
+	PrefillRange [2]float64 `json:"prefill_range"`
+	TotalRange   [2]float64 `json:"total_range"`
+	// PrefillNoisy and TotalNoisy mark a speedup whose range is wider
+	// than ±Settings.NoiseLimit of it after the sweep's extra runs, or
+	// that rests on a single run (no range to judge): it says little, and
+	// reports flag it.
+	PrefillNoisy bool `json:"prefill_noisy,omitempty"`
+	TotalNoisy   bool `json:"total_noisy,omitempty"`
 	// PrefillFLOPs and TotalFLOPs are this row's analytic FLOPs over the baseline's.
 	PrefillFLOPs float64 `json:"prefill_flops_ratio"`
 	TotalFLOPs   float64 `json:"total_flops_ratio"`
@@ -208,6 +224,20 @@ func (r *Result) Configs() []string {
 		add(row.Config)
 	}
 	return out
+}
+
+// TimedRuns returns the fewest and the most timed runs a successful row
+// got (rows get more than Settings.Repeats while speedups are noisy).
+func (r *Result) TimedRuns() (lo, hi int) {
+	for i := range r.Rows {
+		if n := len(r.Rows[i].Total.Samples); r.Rows[i].OK() && n > 0 {
+			if lo == 0 || n < lo {
+				lo = n
+			}
+			hi = max(hi, n)
+		}
+	}
+	return lo, hi
 }
 
 // DeviceMemory reports whether the row's peak memory is the backend's

@@ -47,7 +47,19 @@ type Progress struct {
 // cache, so each needs more memory than the one before and the backend's
 // peak counter (which never falls) rises during the first round's run of
 // each, measuring that configuration alone.
+//
+// After Warmup + Repeats rounds at a length, more rounds run, up to
+// MaxRepeats timed ones, while the prefill or end-to-end speedup of some
+// configuration is noisy: its range, from the medians' confidence
+// intervals (Stat.MedianInterval), wider than ±NoiseLimit of it. Rows
+// still noisy at the bound are marked (Speedup.PrefillNoisy, TotalNoisy).
 func Run(ctx context.Context, m *model.Model, o Options) (*Result, error) {
+	return run(ctx, m, o, nil)
+}
+
+// run is Run with the seconds of each run taken from times when it is not
+// nil (see sweep.times).
+func run(ctx context.Context, m *model.Model, o Options, times func(n int, cfg string) (float64, float64)) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
@@ -60,7 +72,7 @@ func Run(ctx context.Context, m *model.Model, o Options) (*Result, error) {
 	if width == 0 {
 		width = max(1, c.Hidden/4)
 	}
-	s := &sweep{m: m, o: o, width: width, start: time.Now()}
+	s := &sweep{m: m, o: o, width: width, start: time.Now(), times: times}
 	s.res.Meta = newMeta(m, o, cfgs, width, s.start)
 	for _, cfg := range cfgs {
 		p, closeFn, err := newPruner(m, cfg, width, o.Seed)
@@ -100,6 +112,10 @@ type sweep struct {
 	pruners []model.Pruner
 	res     Result
 	start   time.Time
+	// times, set by tests, replaces each run's measured seconds with
+	// synthetic ones (prefill, decode) for length n and configuration
+	// cfg, so the repeat and noise logic is tested on known timings.
+	times func(n int, cfg string) (prefill, decode float64)
 
 	runs, done int
 	// rates learned so far (prefill FLOPs and seconds, decode tokens and
@@ -170,7 +186,15 @@ func (s *sweep) length(ctx context.Context, n int, cfgs []Config) ([]Row, error)
 	}
 	prompt := Prompt(n, c.Vocab, c.BOS, s.o.Seed)
 	order := kvOrder(cfgs, n, c.Layers)
-	for round := range per {
+	rounds := per // planned so far: grows while the speedups are noisy
+	for round := 0; ; round++ {
+		if round == rounds {
+			if round-s.o.Warmup >= s.o.maxRepeats() || !s.noisy(cfgs, rows, st) {
+				break
+			}
+			s.addRound(n, cfgs, rows)
+			rounds++
+		}
 		for _, i := range order {
 			cfg, row := cfgs[i], &rows[i]
 			if !row.OK() {
@@ -194,8 +218,11 @@ func (s *sweep) length(ctx context.Context, n int, cfgs []Config) ([]Row, error)
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
-				fail(i, err, per-round)
+				fail(i, err, rounds-round)
 				continue
+			}
+			if s.times != nil {
+				res.PrefillSeconds, res.DecodeSeconds = s.times(n, cfg.Name)
 			}
 			st[i].hostPeak = max(st[i].hostPeak, hostPeak())
 			if round == 0 {
@@ -207,7 +234,7 @@ func (s *sweep) length(ctx context.Context, n int, cfgs []Config) ([]Row, error)
 				}
 				row.FLOPs = Count(c, cfg.Schedule, s.width, n, res.Alive, res.KVTokens, len(res.Tokens))
 			} else if !slices.Equal(row.Alive, res.Alive) || !slices.Equal(row.KVTokens, res.KVTokens) {
-				fail(i, fmt.Errorf("run %d kept different tokens than run 1 (alive %v, then %v)", round+1, row.Alive, res.Alive), per-round)
+				fail(i, fmt.Errorf("run %d kept different tokens than run 1 (alive %v, then %v)", round+1, row.Alive, res.Alive), rounds-round)
 				continue
 			}
 			warm := round < s.o.Warmup
@@ -235,6 +262,59 @@ func (s *sweep) length(ctx context.Context, n int, cfgs []Config) ([]Row, error)
 		rows[i].Memory.HostPeakRSS, rows[i].Memory.HostScope = st[i].hostPeak, st[i].hostScope
 	}
 	return rows, nil
+}
+
+// noisy reports whether, on the timed runs so far at one length, the
+// prefill or end-to-end speedup of some configuration over the baseline
+// is noisy (see isNoisy).
+func (s *sweep) noisy(cfgs []Config, rows []Row, st []rowState) bool {
+	b := slices.IndexFunc(cfgs, func(c Config) bool { return c.Name == Baseline })
+	if b < 0 || !rows[b].OK() {
+		return false
+	}
+	limit := s.o.noiseLimit()
+	bpre, btot := NewStat(st[b].pre), NewStat(st[b].tot)
+	for i := range cfgs {
+		if i == b || !rows[i].OK() {
+			continue
+		}
+		if isNoisy(bpre, NewStat(st[i].pre), limit) || isNoisy(btot, NewStat(st[i].tot), limit) {
+			return true
+		}
+	}
+	return false
+}
+
+// addRound adds one round of every configuration still running at length
+// n to the sweep's plan, for the progress count and the ETA.
+func (s *sweep) addRound(n int, cfgs []Config, rows []Row) {
+	c := &s.m.Config
+	for i, cfg := range cfgs {
+		if rows[i].OK() {
+			s.runs++
+			s.remainingFLOPs += c.PrefillFLOPs(cfg.Alive(n, c.Layers))
+			s.remainingTokens += float64(max(s.o.NewTokens-1, 0))
+		}
+	}
+}
+
+// speedupRange bounds the speedup base.Median ÷ row.Median by the
+// medians' confidence intervals.
+func speedupRange(base, row Stat) [2]float64 {
+	blo, bhi := base.MedianInterval()
+	rlo, rhi := row.MedianInterval()
+	return [2]float64{ratio(blo, rhi), ratio(bhi, rlo)}
+}
+
+// isNoisy reports whether the speedup base.Median ÷ row.Median is noisy:
+// its range (speedupRange) wider than ±limit of it, or unknown because a
+// side has a single run.
+func isNoisy(base, row Stat, limit float64) bool {
+	if len(base.Samples) < 2 || len(row.Samples) < 2 {
+		return true
+	}
+	v, rng := ratio(base.Median, row.Median), speedupRange(base, row)
+	return (rng[1]-rng[0])/2 > limit*v
 }
 
 // once runs one generation, turning a backend panic (a device failure
@@ -333,10 +413,12 @@ func fillSpeedups(r *Result) {
 		if base == nil || !base.OK() || !row.OK() {
 			continue
 		}
-		row.Speedup = &Speedup{
+		sp := &Speedup{
 			Prefill:        ratio(base.Prefill.Median, row.Prefill.Median),
 			Decode:         ratio(base.Decode.Median, row.Decode.Median),
 			Total:          ratio(base.Total.Median, row.Total.Median),
+			PrefillRange:   speedupRange(base.Prefill, row.Prefill),
+			TotalRange:     speedupRange(base.Total, row.Total),
 			PrefillFastest: ratio(base.Prefill.Min, row.Prefill.Min),
 			TotalFastest:   ratio(base.Total.Min, row.Total.Min),
 			PrefillFLOPs:   ratio(row.FLOPs.Prefill, base.FLOPs.Prefill),
@@ -344,6 +426,12 @@ func fillSpeedups(r *Result) {
 			KVBytes:        ratio(float64(row.KVBytesTotal), float64(base.KVBytesTotal)),
 			Memory:         ratio(float64(r.PeakMemory(row)), float64(r.PeakMemory(base))),
 		}
+		if row != base {
+			limit := r.Meta.Options.NoiseLimit
+			sp.PrefillNoisy = isNoisy(base.Prefill, row.Prefill, limit)
+			sp.TotalNoisy = isNoisy(base.Total, row.Total, limit)
+		}
+		row.Speedup = sp
 	}
 }
 
@@ -385,7 +473,8 @@ func newMeta(m *model.Model, o Options, cfgs []Config, width int, start time.Tim
 		LoadStart:   loadAverage(),
 		Options: Settings{
 			Lengths: o.Lengths, Configs: names, NewTokens: o.NewTokens,
-			Warmup: o.Warmup, Repeats: o.Repeats, Seed: o.Seed, ModuleWidth: width,
+			Warmup: o.Warmup, Repeats: o.Repeats, MaxRepeats: o.maxRepeats(), NoiseLimit: o.noiseLimit(),
+			Seed: o.Seed, ModuleWidth: width,
 		},
 	}
 }
