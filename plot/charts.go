@@ -14,6 +14,9 @@ import (
 	"github.com/sdtp/sdtp/bench"
 )
 
+// noisyMark follows a speedup the sweep flagged noisy, as in the reports.
+const noisyMark = "†"
+
 const (
 	panelWidth      = 5.2 * vg.Inch
 	panelHeight     = 4.2 * vg.Inch
@@ -26,6 +29,18 @@ type minMaxErrors struct {
 	plotter.YErrors
 }
 
+// errorBars draws pts' error bars on p in color c.
+func errorBars(p *gp.Plot, pts minMaxErrors, c color.Color) error {
+	eb, err := plotter.NewYErrorBars(pts)
+	if err != nil {
+		return err
+	}
+	eb.Color = c
+	eb.CapWidth = vg.Points(5)
+	p.Add(eb)
+	return nil
+}
+
 // latency plots prefill, decode and end-to-end seconds against length.
 func latency(r *bench.Result) (*Figure, error) {
 	lengths := okLengths(r)
@@ -35,7 +50,11 @@ func latency(r *bench.Result) (*Figure, error) {
 		func(row *bench.Row) bench.Stat { return row.Decode },
 		func(row *bench.Row) bench.Stat { return row.Total },
 	}
-	note := fmt.Sprintf("medians of %d timed runs, bars from fastest to slowest", r.Meta.Options.Repeats)
+	runs := fmt.Sprint(r.Meta.Options.Repeats)
+	if lo, hi := r.TimedRuns(); lo > 0 && lo < hi {
+		runs = fmt.Sprintf("%d–%d", lo, hi)
+	}
+	note := fmt.Sprintf("medians of %s timed runs, bars from fastest to slowest", runs)
 	f := &Figure{Name: "latency", Heading: heading(r) + " — " + note, PanelWidth: panelWidth, Height: panelHeight}
 	for i, title := range titles {
 		p := newPanel(title, lengthAxisLabel, "seconds")
@@ -61,13 +80,9 @@ func latency(r *bench.Result) (*Figure, error) {
 			if l == nil {
 				continue
 			}
-			eb, err := plotter.NewYErrorBars(pts)
-			if err != nil {
+			if err := errorBars(p, pts, c); err != nil {
 				return nil, fmt.Errorf("latency chart, %s: %w", cfg, err)
 			}
-			eb.Color = c
-			eb.CapWidth = vg.Points(5)
-			p.Add(eb)
 			if i == 0 {
 				p.Legend.Add(cfg, l, sc)
 			}
@@ -78,33 +93,44 @@ func latency(r *bench.Result) (*Figure, error) {
 	return f, nil
 }
 
-// speedup plots prefill and end-to-end speedups against length; the
-// prefill panel also draws each configuration's FLOPs reduction dashed,
-// the speedup that FLOPs alone would predict.
+// speedup plots prefill and end-to-end speedups against length, each with
+// a bar over its range (bench.Speedup.PrefillRange) and a cross over it
+// when the sweep flagged it noisy; the prefill panel also draws each
+// configuration's FLOPs reduction dashed, the speedup that FLOPs alone
+// would predict.
 func speedup(r *bench.Result) (*Figure, error) {
 	if !hasSpeedups(r) {
 		return nil, nil
 	}
 	lengths := okLengths(r)
-	f := &Figure{Name: "speedup", Heading: heading(r), PanelWidth: panelWidth, Height: panelHeight}
+	f := &Figure{Name: "speedup", Heading: heading(r) + " — bars: each speedup's range", PanelWidth: panelWidth, Height: panelHeight}
 	for i, title := range []string{"Prefill speedup over the baseline", "End-to-end speedup over the baseline"} {
 		p := newPanel(title, lengthAxisLabel, "speedup (×)")
 		lengthAxis(p, lengths)
 		lo, hi := 1.0, 1.0
+		var noisyMark *plotter.Scatter
 		for _, cfg := range pruned(r) {
-			var meas, ideal plotter.XYs
+			var meas minMaxErrors
+			var ideal, noisy plotter.XYs
 			okRows(r, cfg, func(row *bench.Row) {
 				sp := row.Speedup
 				if sp == nil {
 					return
 				}
-				v, fl := sp.Prefill, 1/sp.PrefillFLOPs
+				v, fl, rng, flagged := sp.Prefill, 1/sp.PrefillFLOPs, sp.PrefillRange, sp.PrefillNoisy
 				if i == 1 {
-					v, fl = sp.Total, 1/sp.TotalFLOPs
+					v, fl, rng, flagged = sp.Total, 1/sp.TotalFLOPs, sp.TotalRange, sp.TotalNoisy
 				}
 				if finite(v) {
-					meas = append(meas, plotter.XY{X: float64(row.Length), Y: v})
-					lo, hi = math.Min(lo, v), math.Max(hi, v)
+					if !(rng[0] <= v && v <= rng[1]) || !finite(rng[1]) {
+						rng = [2]float64{v, v} // no range recorded (older results)
+					}
+					meas.XYs = append(meas.XYs, plotter.XY{X: float64(row.Length), Y: v})
+					meas.YErrors = append(meas.YErrors, struct{ Low, High float64 }{v - rng[0], rng[1] - v})
+					lo, hi = math.Min(lo, rng[0]), math.Max(hi, rng[1])
+					if flagged {
+						noisy = append(noisy, plotter.XY{X: float64(row.Length), Y: v})
+					}
 				}
 				if i == 0 && finite(fl) {
 					ideal = append(ideal, plotter.XY{X: float64(row.Length), Y: fl})
@@ -112,16 +138,32 @@ func speedup(r *bench.Result) (*Figure, error) {
 				}
 			})
 			c, g := seriesStyle(r, cfg)
-			l, sc, err := series(p, meas, c, g, false)
+			l, sc, err := series(p, meas.XYs, c, g, false)
 			if err != nil {
 				return nil, fmt.Errorf("speedup chart, %s: %w", cfg, err)
 			}
 			if _, _, err := series(p, ideal, c, g, true); err != nil {
 				return nil, fmt.Errorf("speedup chart, %s: %w", cfg, err)
 			}
-			if l != nil {
-				p.Legend.Add(cfg, l, sc)
+			if l == nil {
+				continue
 			}
+			p.Legend.Add(cfg, l, sc)
+			if err := errorBars(p, meas, c); err != nil {
+				return nil, fmt.Errorf("speedup chart, %s: %w", cfg, err)
+			}
+			if len(noisy) > 0 {
+				x, err := plotter.NewScatter(noisy)
+				if err != nil {
+					return nil, fmt.Errorf("speedup chart, %s: %w", cfg, err)
+				}
+				x.Color, x.Shape, x.Radius = color.Black, draw.CrossGlyph{}, vg.Points(7)
+				p.Add(x)
+				noisyMark = x
+			}
+		}
+		if noisyMark != nil {
+			p.Legend.Add(fmt.Sprintf("crossed: noisy (range wider than ±%.0f%%)", 100*r.Meta.Options.NoiseLimit), noisyMark)
 		}
 		if i == 0 {
 			dash, _ := plotter.NewLine(plotter.XYs{})
@@ -321,6 +363,7 @@ func heatmap(r *bench.Result) (*Figure, error) {
 	if err != nil {
 		return nil, err
 	}
+	anyNoisy := false
 	for i, title := range []string{"Prefill speedup", "End-to-end speedup"} {
 		g := speedGrid{cols: len(lengths)}
 		lo, hi := math.Inf(1), math.Inf(-1)
@@ -336,14 +379,19 @@ func heatmap(r *bench.Result) (*Figure, error) {
 					labels.Labels = append(labels.Labels, "—")
 					continue
 				}
-				v := row.Speedup.Prefill
+				v, flagged := row.Speedup.Prefill, row.Speedup.PrefillNoisy
 				if i == 1 {
-					v = row.Speedup.Total
+					v, flagged = row.Speedup.Total, row.Speedup.TotalNoisy
 				}
 				rowZ[ci] = v
 				lo, hi = math.Min(lo, v), math.Max(hi, v)
 				labels.XYs = append(labels.XYs, plotter.XY{X: float64(ci), Y: y})
-				labels.Labels = append(labels.Labels, fmt.Sprintf("%.2f×", v))
+				label := fmt.Sprintf("%.2f×", v)
+				if flagged {
+					label += noisyMark
+					anyNoisy = true
+				}
+				labels.Labels = append(labels.Labels, label)
 			}
 			g.z = append([][]float64{rowZ}, g.z...)
 		}
@@ -388,6 +436,9 @@ func heatmap(r *bench.Result) (*Figure, error) {
 		p.X.Padding, p.Y.Padding = 0, 0
 		f.Panels = append(f.Panels, p)
 	}
+	if anyNoisy {
+		f.Heading += fmt.Sprintf(" — %s noisy: range wider than ±%.0f%%", noisyMark, 100*r.Meta.Options.NoiseLimit)
+	}
 	return f, nil
 }
 
@@ -414,7 +465,11 @@ func quality(r *bench.Result, q []bench.Quality) (*Figure, error) {
 		}
 		sc.Color, sc.Shape, sc.Radius = c, g, vg.Points(5)
 		p.Add(sc)
-		p.Legend.Add(fmt.Sprintf("%s: %.2f at %.2f×", s.Config, s.Score, x), sc)
+		label := fmt.Sprintf("%s: %.2f at %.2f×", s.Config, s.Score, x)
+		if s.Config != bench.Baseline && r.Find(n, s.Config).Speedup.TotalNoisy {
+			label += noisyMark + " (noisy)"
+		}
+		p.Legend.Add(label, sc)
 		lo, hi = math.Min(lo, s.Score), math.Max(hi, s.Score)
 		xlo, xhi = math.Min(xlo, x), math.Max(xhi, x)
 	}

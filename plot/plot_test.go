@@ -264,3 +264,48 @@ func TestTickLabelsAreTheirValues(t *testing.T) {
 		t.Errorf("only %d numeric tick labels checked", checked)
 	}
 }
+
+// TestNoisySpeedupsMarked: speedups the sweep flagged noisy are crossed
+// in the speedup chart (with a legend entry), marked † in the heatmap and
+// in the quality chart's legend; every speedup gets a bar over its range.
+func TestNoisySpeedupsMarked(t *testing.T) {
+	res := tinyResult(t, []string{"baseline", "paper", "keep0.7"})
+	res.Meta.Options.NoiseLimit = 0.1
+	for i := range res.Rows {
+		if sp := res.Rows[i].Speedup; sp != nil && res.Rows[i].Config != bench.Baseline {
+			sp.PrefillNoisy = res.Rows[i].Length == 64 && res.Rows[i].Config == "paper"
+			sp.TotalNoisy = res.Rows[i].Config == "keep0.7"
+			sp.TotalRange = [2]float64{0.8 * sp.Total, 1.25 * sp.Total}
+		}
+	}
+	q := []bench.Quality{{Config: "baseline", Score: 41.2}, {Config: "paper", Score: 40.5}, {Config: "keep0.7", Score: 37.9}}
+	figs, err := Figures(res, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg := map[string]string{}
+	for _, f := range figs {
+		var buf bytes.Buffer
+		if err := f.Render(&buf, "svg"); err != nil {
+			t.Fatal(err)
+		}
+		svg[f.Name] = buf.String()
+	}
+	for _, tc := range []struct{ figure, want string }{
+		{"speedup", "crossed: noisy (range wider than ±10%)"},
+		{"speedup", "bars: each speedup"},
+		{"speedup-heatmap", "†"},
+		{"speedup-heatmap", "† noisy: range wider than ±10%"},
+		{"quality-vs-speed", "keep0.7: 37.90 at"},
+	} {
+		if !strings.Contains(svg[tc.figure], tc.want) {
+			t.Errorf("%s chart does not show %q", tc.figure, tc.want)
+		}
+	}
+	if strings.Count(svg["speedup-heatmap"], "×†") != 3+1 { // keep0.7 end to end at 3 lengths, paper prefill at 64
+		t.Errorf("heatmap marks %d cells, want 4", strings.Count(svg["speedup-heatmap"], "×†"))
+	}
+	if strings.Count(svg["quality-vs-speed"], "†") != 1 {
+		t.Errorf("quality chart legend marks %d configurations, want keep0.7 only", strings.Count(svg["quality-vs-speed"], "†"))
+	}
+}

@@ -44,6 +44,27 @@ func bytesUnit(max int64) unit {
 // times formats a speedup or reduction factor: "1.23×".
 func times(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) + "×" }
 
+// noisyMark follows a speedup flagged noisy (bench.Speedup.PrefillNoisy,
+// TotalNoisy): its range is too wide for the figure to say much.
+const noisyMark = "†"
+
+// speedup formats a speedup, marked when it is noisy.
+func speedup(v float64, noisy bool) string {
+	if noisy {
+		return times(v) + noisyMark
+	}
+	return times(v)
+}
+
+// speedupRange formats a speedup's range ("1.10–1.52×"), or "—" for a
+// result without ranges (older versions of bench).
+func speedupRange(r [2]float64) string {
+	if r[1] == 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(r[0], 'f', 2, 64) + "–" + times(r[1])
+}
+
 // percent formats a relative change with its sign: "-12.3%".
 func percent(v float64) string { return fmt.Sprintf("%+.1f%%", 100*v) }
 

@@ -154,7 +154,8 @@ func qualitySection(out *writer, r *bench.Result, q *Quality) {
 			}
 		}
 		if row := r.Find(n, s.Config); n > 0 && row != nil && row.Speedup != nil && s.Config != bench.Baseline {
-			cells[3], cells[4], cells[5] = times(row.Speedup.Prefill), times(row.Speedup.Total), times(1/row.Speedup.PrefillFLOPs)
+			sp := row.Speedup
+			cells[3], cells[4], cells[5] = speedup(sp.Prefill, sp.PrefillNoisy), speedup(sp.Total, sp.TotalNoisy), times(1/sp.PrefillFLOPs)
 		}
 		t.add(cells...)
 	}
@@ -162,6 +163,12 @@ func qualitySection(out *writer, r *bench.Result, q *Quality) {
 	speed := "No length of the benchmark measured every scored configuration against the baseline, so no speed is shown."
 	if n > 0 {
 		speed = fmt.Sprintf("Speed columns are from this benchmark at %d tokens.", n)
+		for _, s := range q.Scores {
+			if row := r.Find(n, s.Config); row != nil && row.Speedup != nil && s.Config != bench.Baseline && (row.Speedup.PrefillNoisy || row.Speedup.TotalNoisy) {
+				speed += " " + noisyMark + " marks a noisy speedup (see the notes under the Table-2 layout)."
+				break
+			}
+		}
 	}
 	among := ""
 	if q.Paper {

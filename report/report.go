@@ -55,8 +55,8 @@ func header(out *writer, r *bench.Result) {
 	out.printf("- Model: %s (%s, %d layers, hidden %d, FFN %d, %d query / %d KV heads of %d, vocabulary %d, %s params, %s weights)\n",
 		s.Name, s.Arch, s.Layers, s.Hidden, s.FFN, s.Heads, s.KVHeads, s.HeadDim, s.Vocab, humanCount(s.Params), s.DType)
 	out.printf("- Device: %s (backend %s; host CPU %s, %d cores)\n", m.Device, m.Backend, m.CPU, m.Cores)
-	out.printf("- Sweep: prompts of %s tokens; configurations %s; %d new tokens (greedy, no early stop); %d warmup + %d timed runs per row; module width %d\n",
-		joinInts(m.Options.Lengths), strings.Join(m.Options.Configs, ", "), m.Options.NewTokens, m.Options.Warmup, m.Options.Repeats, m.Options.ModuleWidth)
+	out.printf("- Sweep: prompts of %s tokens; configurations %s; %d new tokens (greedy, no early stop); %d warmup + %s per row%s; module width %d\n",
+		joinInts(m.Options.Lengths), strings.Join(m.Options.Configs, ", "), m.Options.NewTokens, m.Options.Warmup, timedRuns(r), adaptiveNote(r), m.Options.ModuleWidth)
 	out.printf("- Program: sdtp %s (git %s, %s, %s/%s); started %s, finished %s\n", m.Version, m.Revision, m.GoVersion, m.OS, m.Arch, m.Start, m.End)
 	if m.LoadStart > 0 || m.LoadEnd > 0 {
 		busy := ""
@@ -94,8 +94,8 @@ func table2(out *writer, r *bench.Result) {
 				withSpread(row.Prefill), "—", withSpread(row.Total), "—", memory(r, row, mu), "—"}
 			if sp := row.Speedup; sp != nil && cfg != bench.Baseline {
 				cells[3] = times(1 / sp.PrefillFLOPs)
-				cells[5] = times(sp.Prefill)
-				cells[7] = times(sp.Total)
+				cells[5] = speedup(sp.Prefill, sp.PrefillNoisy)
+				cells[7] = speedup(sp.Total, sp.TotalNoisy)
 				if sp.Memory > 0 {
 					cells[9] = percent(sp.Memory - 1)
 				}
@@ -111,21 +111,63 @@ func table2Notes(r *bench.Result) string {
 	if r.DeviceMemory() {
 		mem = "the backend's device-memory peak during the row (weights included; ≤ marks a row whose peak did not exceed an earlier row's, so it is only a bound)"
 	}
-	return fmt.Sprintf("Seconds are medians over %d timed runs, ± half their range. Prefill is timed to the first token's logits on the host; "+
+	notes := fmt.Sprintf("Seconds are medians over %s, ± half their range. Prefill is timed to the first token's logits on the host; "+
 		"end-to-end adds the greedy decode of %d new tokens. FLOPs are analytic (decoder blocks, last-token logits and the pruning modules' MLPs). "+
 		"FLOPs reduction is baseline ÷ configuration; speedups are baseline median ÷ configuration median at the same length. Memory is %s.",
-		r.Meta.Options.Repeats, r.Meta.Options.NewTokens, mem)
+		timedRuns(r), r.Meta.Options.NewTokens, mem)
+	if noisy := noisyCount(r); noisy > 0 {
+		notes += fmt.Sprintf("\n\n%s marks %d speedup(s) whose range (see the speedup ranges below) is wider than ±%.0f%% of the speedup even after %d timed runs, "+
+			"or that rest on a single run: the machine was too noisy (or the runs too few) for the figure to mean much. Rerun on a quieter machine, or allow more runs (--max-repeats).",
+			noisyMark, noisy, 100*r.Meta.Options.NoiseLimit, r.Meta.Options.MaxRepeats)
+	}
+	return notes
+}
+
+// timedRuns says how many timed runs the rows got ("3 timed runs", "3 to
+// 9 timed runs").
+func timedRuns(r *bench.Result) string {
+	lo, hi := r.TimedRuns()
+	if lo == hi {
+		return fmt.Sprintf("%d timed runs", max(hi, r.Meta.Options.Repeats))
+	}
+	return fmt.Sprintf("%d to %d timed runs", lo, hi)
+}
+
+// adaptiveNote says when rows got more runs than planned.
+func adaptiveNote(r *bench.Result) string {
+	o := &r.Meta.Options
+	if o.MaxRepeats <= o.Repeats {
+		return ""
+	}
+	return fmt.Sprintf(" (%d planned, up to %d while a speedup's range was wider than ±%.0f%%)", o.Repeats, o.MaxRepeats, 100*o.NoiseLimit)
+}
+
+// noisyCount counts the speedups flagged noisy.
+func noisyCount(r *bench.Result) int {
+	n := 0
+	for i := range r.Rows {
+		if sp := r.Rows[i].Speedup; sp != nil {
+			if sp.PrefillNoisy {
+				n++
+			}
+			if sp.TotalNoisy {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 const detailNotes = "Fastest columns use each row's fastest timed run instead of the median: on a shared machine, where other work only adds time, " +
-	"they are the less disturbed estimate. Decode ms/token divides the decode time by the new tokens after the first (the first comes from the prefill's logits). " +
+	"they are the less disturbed estimate. A speedup's range runs from the baseline's low ÷ the configuration's high to the baseline's high ÷ the configuration's low, " +
+	"each low–high a confidence interval for a median: the range of the runs below 8 runs, from 8 runs on the order statistics that hold the median with at least 90% probability. Decode ms/token divides the decode time by the new tokens after the first (the first comes from the prefill's logits). " +
 	"Alive is the number of tokens entering the last block; KV is the cache summed over layers after prefill."
 
 // details writes every measured figure of every row.
 func details(out *writer, r *bench.Result) {
 	fu, mu := units(r)
 	t := newTable(">Length", "Config", ">Prefill s", ">Decode s", ">Total s", ">Prefill fastest s", ">Total fastest s",
-		">Prefill speedup (fastest)", ">E2E speedup (fastest)", ">Decode ms/token",
+		">Prefill speedup range", ">E2E speedup range", ">Prefill speedup (fastest)", ">E2E speedup (fastest)", ">Decode ms/token",
 		">Prefill "+fu.Name, ">Module "+fu.Name, ">End-to-end "+fu.Name, ">Alive", ">KV tokens", ">KV "+mu.Name,
 		">Host peak "+mu.Name, ">Device peak "+mu.Name, ">Decode speedup")
 	for _, n := range r.Lengths() {
@@ -146,12 +188,13 @@ func details(out *writer, r *bench.Result) {
 			if !row.Memory.DeviceExact {
 				dev = "≤" + dev
 			}
-			dsp, pfs, tfs := "—", "—", "—"
+			dsp, pfs, tfs, pfr, tfr := "—", "—", "—", "—", "—"
 			if sp := row.Speedup; sp != nil && cfg != bench.Baseline {
 				dsp, pfs, tfs = times(sp.Decode), times(sp.PrefillFastest), times(sp.TotalFastest)
+				pfr, tfr = speedupRange(sp.PrefillRange), speedupRange(sp.TotalRange)
 			}
 			t.add(strconv.Itoa(n), cfg, withSpread(row.Prefill), withSpread(row.Decode), withSpread(row.Total),
-				sig(row.Prefill.Min), sig(row.Total.Min), pfs, tfs, perTok,
+				sig(row.Prefill.Min), sig(row.Total.Min), pfr, tfr, pfs, tfs, perTok,
 				sig(row.FLOPs.Prefill/fu.Div), sig(row.FLOPs.Module/fu.Div), sig(row.FLOPs.Total/fu.Div),
 				strconv.Itoa(row.Alive[len(row.Alive)-1]), strconv.Itoa(kvTok), sig(float64(row.KVBytesTotal)/mu.Div),
 				sig(float64(row.Memory.HostPeakRSS)/mu.Div), dev, dsp)

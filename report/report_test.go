@@ -320,3 +320,80 @@ func FuzzWrite(f *testing.F) {
 		}
 	})
 }
+
+// TestNoisySpeedupsFlagged: speedups the sweep flagged noisy carry a mark
+// in Table 2, the notes say what it means, the details show every
+// speedup's range, and the header tells the runs each row got.
+func TestNoisySpeedupsFlagged(t *testing.T) {
+	path := t.TempDir() + "/bench.json"
+	if err := tinyResult(t).Save(path); err != nil {
+		t.Fatal(err)
+	}
+	res, err := bench.Load(path) // a copy: the shared result stays as it was
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Meta.Options.MaxRepeats, res.Meta.Options.NoiseLimit = 9, 0.1
+	for i := range res.Rows {
+		if row := &res.Rows[i]; row.Speedup != nil && row.Config != bench.Baseline {
+			row.Speedup.PrefillNoisy = row.Length == 48 && row.Config == "paper"
+			row.Speedup.TotalNoisy = false
+		}
+	}
+	res.Find(160, "paper").Total.Samples = append(res.Find(160, "paper").Total.Samples, 1, 2, 3, 4, 5, 6)
+	var buf bytes.Buffer
+	if err := Write(&buf, res, nil); err != nil {
+		t.Fatal(err)
+	}
+	md := buf.String()
+	fu, _ := units(res)
+	head, rows := parseTable(t, md, "| Length | Config | Prefill "+fu.Name+" | FLOPs reduction")
+	for _, cells := range rows {
+		for j, h := range head {
+			if h != "Prefill speedup" && h != "E2E speedup" || cells[j] == "—" || cells[j] == "" {
+				continue
+			}
+			want := h == "Prefill speedup" && cells[0] == "48" && cells[1] == "paper"
+			if got := strings.HasSuffix(cells[j], "†"); got != want {
+				t.Errorf("%s %s %s: cell %q, marked %v, want %v", cells[0], cells[1], h, cells[j], got, want)
+			}
+		}
+	}
+	for _, want := range []string{"† marks 1 speedup(s) whose range", "wider than ±10% of the speedup even after 9 timed runs",
+		"3 to 9 timed runs per row (3 planned, up to 9 while a speedup's range was wider than ±10%)"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report does not say %q", want)
+		}
+	}
+	head, rows = parseTable(t, md, "| Length | Config | Prefill s | Decode s")
+	checked := 0
+	for _, cells := range rows {
+		n, _ := strconv.Atoi(cells[0])
+		sp := res.Find(n, cells[1]).Speedup
+		for j, h := range head {
+			var rng [2]float64
+			switch h {
+			case "Prefill speedup range":
+				rng = sp.PrefillRange
+			case "E2E speedup range":
+				rng = sp.TotalRange
+			default:
+				continue
+			}
+			if cells[1] == bench.Baseline {
+				continue
+			}
+			lo, hi, ok := strings.Cut(cells[j], "–")
+			if !ok {
+				t.Errorf("%s %s %s: %q is no range", cells[0], cells[1], h, cells[j])
+				continue
+			}
+			checkCell(t, h+" low", lo, rng[0])
+			checkCell(t, h+" high", hi, rng[1])
+			checked++
+		}
+	}
+	if checked != 2*2*2 {
+		t.Errorf("checked %d speedup ranges, want 8", checked)
+	}
+}
