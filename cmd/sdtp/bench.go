@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,7 +33,7 @@ const (
 )
 
 func runBench(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "bench", "bench [--model M] [--lengths 1024,2048,...] [--configs baseline,paper,keep0.8,...] [--new-tokens 128] [--warmup W] [--repeats R] [--out DIR]")
+	fs := newFlags(e, "bench", "bench [--model M] [--lengths 1024,2048,...] [--configs baseline,paper,keep0.8,...] [--new-tokens 128] [--warmup W] [--repeats R] [--max-repeats M] [--out DIR]")
 	var ef engineFlags
 	fs.StringVar(&ef.model, "model", "", "model: synthetic:NAME (random weights; "+strings.Join(model.SyntheticNames(), ", ")+"), a Hugging Face folder or a llama2.c .bin (default: synthetic:qwen2-small on cpu, synthetic:qwen2-7b on cuda)")
 	fs.StringVar(&ef.backend, "backend", "auto", "compute backend: cpu, cuda, or auto (cuda when a GPU is usable, else cpu)")
@@ -43,6 +44,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	newTokens := fs.Int("new-tokens", 0, "tokens to generate after each prompt, greedy with no early stop (default: 32 on cpu, 128 on cuda)")
 	warmup := fs.Int("warmup", 1, "untimed runs per row before the timed ones")
 	repeats := fs.Int("repeats", 3, "timed runs per row (the tables show their median)")
+	maxRepeats := fs.Int("max-repeats", bench.DefaultMaxRepeats, "timed runs per row at most: more rounds of every configuration run while a speedup's range is wider than --noise-limit (at or below --repeats: none)")
+	noiseLimit := fs.Float64("noise-limit", bench.DefaultNoiseLimit, "a speedup whose range (from the medians' confidence intervals) is wider than ± this fraction of it is noisy: it gets more runs, then a † in the table, report and figures")
 	seed := fs.Uint64("seed", 1, "seed of the synthetic prompts and of the random pruning-module weights")
 	width := fs.Int("module-width", 0, "hidden width of the random pruning modules (0: hidden size / 4)")
 	out := fs.String("out", "", "folder for "+benchJSON+", "+benchReport+" and the figures (default: a new bench-YYYYMMDD-HHMMSS in the current folder)")
@@ -73,7 +76,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if set["new-tokens"] {
 		o.NewTokens = *newTokens
 	}
-	o.Warmup, o.Repeats, o.Seed, o.ModuleWidth = *warmup, *repeats, *seed, *width
+	o.Warmup, o.Repeats, o.MaxRepeats, o.NoiseLimit, o.Seed, o.ModuleWidth = *warmup, *repeats, *maxRepeats, *noiseLimit, *seed, *width
 	if o.NewTokens < 0 {
 		return fmt.Errorf("--new-tokens %d: must not be negative", o.NewTokens)
 	}
@@ -82,6 +85,12 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	if o.Repeats < 1 {
 		return fmt.Errorf("--repeats %d: must be at least 1", o.Repeats)
+	}
+	if o.MaxRepeats < 0 {
+		return fmt.Errorf("--max-repeats %d: must not be negative", o.MaxRepeats)
+	}
+	if !(o.NoiseLimit > 0) || math.IsInf(o.NoiseLimit, 0) {
+		return fmt.Errorf("--noise-limit %v: must be positive and finite", o.NoiseLimit)
 	}
 	if o.ModuleWidth < 0 {
 		return fmt.Errorf("--module-width %d: must not be negative", o.ModuleWidth)
@@ -113,8 +122,12 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	o.Checkpoint = func(r *bench.Result) error { return r.Save(jsonPath) }
 	prog := newBenchProgress(e.stderr)
 	o.Progress = prog.update
-	fmt.Fprintf(e.stderr, "sdtp bench: %s on %s (%s); lengths %s; configs %s; %d new tokens; %d warmup + %d timed runs per row; writing %s\n",
-		m.Config.Name, b.Name(), b.Device(), intList(o.Lengths), strings.Join(o.Configs, ","), o.NewTokens, o.Warmup, o.Repeats, dir)
+	runs := fmt.Sprint(o.Repeats)
+	if o.MaxRepeats > o.Repeats {
+		runs = fmt.Sprintf("%d (up to %d while a speedup's range is wider than ±%g%%)", o.Repeats, o.MaxRepeats, 100*o.NoiseLimit)
+	}
+	fmt.Fprintf(e.stderr, "sdtp bench: %s on %s (%s); lengths %s; configs %s; %d new tokens; %d warmup + %s timed runs per row; writing %s\n",
+		m.Config.Name, b.Name(), b.Device(), intList(o.Lengths), strings.Join(o.Configs, ","), o.NewTokens, o.Warmup, runs, dir)
 
 	res, runErr := bench.Run(ctx, m, o)
 	prog.done()

@@ -13,7 +13,7 @@ import (
 func TestBenchReportPlot(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
 	code, out, errOut := run(t, "bench", "--backend", "cpu", "--model", "synthetic:tiny", "--lengths", "32,64,5K",
-		"--configs", "baseline,paper", "--new-tokens", "2", "--warmup", "0", "--repeats", "1", "--out", dir)
+		"--configs", "baseline,paper", "--new-tokens", "2", "--warmup", "0", "--repeats", "1", "--max-repeats", "2", "--noise-limit", "0.05", "--out", dir)
 	if code != 0 {
 		t.Fatalf("bench exit %d: %s", code, errOut)
 	}
@@ -31,6 +31,13 @@ func TestBenchReportPlot(t *testing.T) {
 	}
 	if res.Meta.Model.Name != "synthetic:tiny" || len(res.Rows) != 6 || res.Meta.CommandLine[1] != "bench" {
 		t.Errorf("bench.json: model %q, %d rows, command %v", res.Meta.Model.Name, len(res.Rows), res.Meta.CommandLine)
+	}
+	// One planned run gives no range to judge, so a second one runs.
+	if o := res.Meta.Options; o.MaxRepeats != 2 || o.NoiseLimit != 0.05 {
+		t.Errorf("bench.json options %+v, want max_repeats 2, noise_limit 0.05", o)
+	}
+	if lo, hi := res.TimedRuns(); lo != 2 || hi != 2 {
+		t.Errorf("rows got %d to %d timed runs, want 2", lo, hi)
 	}
 
 	code, out, errOut = run(t, "report", "--bench", filepath.Join(dir, "bench.json"))
@@ -167,6 +174,8 @@ func TestBenchReportPlotErrors(t *testing.T) {
 		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--lengths", "12,abc"}, "--lengths"},
 		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--lengths", "16", "--configs", "baseline,fast"}, "--configs"},
 		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--repeats", "0"}, "--repeats"},
+		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--max-repeats", "-1"}, "--max-repeats -1: must not be negative"},
+		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--noise-limit", "0"}, "--noise-limit 0: must be positive"},
 		{[]string{"bench", "--backend", "tpu"}, "--backend"},
 		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:nope"}, "--model"},
 		{[]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--module-width", "4611686018427387904"}, "--module-width: module width 4611686018427387904 must be from 1 to"},
