@@ -29,13 +29,14 @@ import (
 )
 
 func init() {
-	register(command{name: "train", summary: "train SDTP pruning modules (LLM frozen); 'train eval' scores them, 'train corpus' samples texts from a model", run: runTrain, verbs: []string{"eval", "corpus", "bench"}})
+	register(command{name: "train", summary: "train SDTP pruning modules (LLM frozen); 'train eval' scores them, 'train corpus' samples texts from a model", run: runTrain, verbs: []string{"eval", "corpus", "bench", "download"}})
 }
 
 const trainUsage = `Usage: sdtp train --model M --data FILE --out MODULE [--prune PRESET | --prune-layers L --keep-ratio R] [flags]
        sdtp train eval --model M --data FILE --module A[,B...] [flags]
        sdtp train corpus --model M --texts N --seed S --out FILE [flags]
        sdtp train bench --model M [--backend cuda] [--lengths 512,1K,2K,4K,8K] [flags]
+       sdtp train download [--dir D]
 
 'train' fits pruning modules in front of a frozen model: on the host CPU in float64
 (--backend cpu, the reference) or on a GPU (--backend cuda), L = L_cls + L_mse +
@@ -43,7 +44,8 @@ L_rank + keep-ratio loss, pruning simulated by straight-through Gumbel-softmax m
 inside attention. 'train eval' compares modules with random and keep-most-recent
 scores on held-out texts. 'train corpus' samples a JSONL corpus from the model itself.
 'train bench' measures saliency and training speed and memory on a GPU and projects
-a recipe's wall time. See docs/TRAINING.md. 'sdtp train VERB --help' lists a verb's flags.`
+a recipe's wall time. 'train download' fetches databricks-dolly-15k (the paper's
+data). See docs/TRAINING.md. 'sdtp train VERB --help' lists a verb's flags.`
 
 func runTrain(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 {
@@ -54,6 +56,8 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			return runTrainCorpus(ctx, e, args[1:])
 		case "bench":
 			return runTrainBench(ctx, e, args[1:])
+		case "download":
+			return runTrainDownload(ctx, e, args[1:])
 		}
 	}
 	return runTrainFit(ctx, e, args)
