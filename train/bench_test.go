@@ -5,11 +5,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/internal/testdata"
-	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
-	"github.com/sdtp/sdtp/train/dlm"
 )
 
 // TestBenchOnCPUBackend runs the training benchmark on the device path of
@@ -17,20 +14,7 @@ import (
 // is refused.
 func TestBenchOnCPUBackend(t *testing.T) {
 	path := testdata.Path(t, "llama2c/stories260K.bin")
-	b, err := backend.Open("cpu", backend.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	m, err := model.Open(b, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	d, err := dlm.New(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := openDevice(t, "cpu", path)
 	loss := DefaultLossConfig()
 	loss.Continuation = 8
 	o := BenchOptions{Lengths: []int{72, 40}, Repeats: 1, Schedule: prune.Schedule{Locations: []int{2, 4}, Ratio: 0.7}, Loss: loss, Seed: 3}

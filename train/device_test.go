@@ -61,24 +61,7 @@ func TestDeviceLossMatchesHost(t *testing.T) {
 		tol  float64
 	}{{"cpu", 1e-4}, {"cuda-f32", 1e-3}, {"cuda", 0.1}} {
 		t.Run(bc.name, func(t *testing.T) {
-			b, err := backend.Open(bc.name, backend.Options{Threads: 2})
-			if err != nil {
-				if bc.name != "cpu" && os.Getenv("SDTP_CUDA") != "1" {
-					t.Skipf("backend %s: %v", bc.name, err)
-				}
-				t.Fatal(err)
-			}
-			defer b.Close()
-			m, err := model.Open(b, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
-			d, err := dlm.New(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dev := Device(d, nil)
+			dev := Device(openDevice(t, bc.name, path), nil)
 			agreed := 0
 			for noise := uint64(1); noise <= 8; noise++ {
 				ho := &Objective{Model: hm, Schedule: sched, Config: cfg}
@@ -137,20 +120,7 @@ func TestDeviceTrainResumes(t *testing.T) {
 		t.Fatal("an unknown backend opened")
 	}
 	newRun := func(dir string) *Run {
-		b, err := backend.Open("cpu", backend.Options{Threads: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { b.Close() })
-		m, err := model.Open(b, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close() })
-		d, err := dlm.New(m)
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := openDevice(t, "cpu", path)
 		cfg := Config{Locations: []int{3, 4}, Ratio: 0.6, Width: 8, Loss: DefaultLossConfig(), LR: 0.003, Warmup: 1, Epochs: 2, Batch: 2, Seed: 9}
 		cfg.Loss.Continuation = 8
 		cfg.Loss.MaxPairs = 64
@@ -188,4 +158,28 @@ func TestDeviceTrainResumes(t *testing.T) {
 	if full.Last.Total == 0 || math.IsNaN(full.Last.Total) {
 		t.Errorf("last epoch's loss %v", full.Last.Total)
 	}
+}
+
+// openDevice opens the model at path on backend bn for the device path;
+// a GPU backend that does not open skips the test unless SDTP_CUDA=1.
+func openDevice(t testing.TB, bn, path string) *dlm.Model {
+	t.Helper()
+	b, err := backend.Open(bn, backend.Options{Threads: 2})
+	if err != nil {
+		if bn != "cpu" && os.Getenv("SDTP_CUDA") != "1" {
+			t.Skipf("backend %s: %v", bn, err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	m, err := model.Open(b, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	d, err := dlm.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
