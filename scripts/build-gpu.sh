@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Builds, on this machine (the GPU machine has no Go), everything one GPU
 # device call needs into .gpu/all (git-ignored; name it in the device
-# tool's carry): the sdtp binary and the test binaries of the CUDA backend,
-# of the model (transformers parity on the GPU) and of GPU training
-# (train/dlm saliency and gradients, train's objective), with the shared
-# test files those read (../shared/testdata does not travel; run the tests
-# with SDTP_TESTDATA=.gpu/all/testdata). The git revision is linked in,
-# since the copy on the GPU machine has no repository.
+# tool's carry): the sdtp binary, the cudabench kernel and layer-stack
+# benchmark, and the test binaries of the CUDA backend, of the model
+# (transformers parity on the GPU) and of GPU training (train/dlm saliency
+# and gradients, train's objective), with the shared test files those read
+# (../shared/testdata does not travel; run the tests with
+# SDTP_TESTDATA=.gpu/all/testdata). The git revision is linked in, since
+# the copy on the GPU machine has no repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ld="-s -w $(scripts/ldflags.sh)"
 mkdir -p .gpu/all
 export CGO_ENABLED=0
 go build -ldflags "$ld" -o .gpu/all/sdtp ./cmd/sdtp
+go build -ldflags "$ld" -o .gpu/all/cudabench ./cmd/cudabench
 go test -c -ldflags "$ld" -o .gpu/all/cuda.test ./backend/cuda
 go test -c -ldflags "$ld" -o .gpu/all/model.test ./model
 go test -c -ldflags "$ld" -o .gpu/all/dlm.test ./train/dlm

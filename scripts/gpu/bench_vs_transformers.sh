@@ -7,7 +7,7 @@
 #
 # Build here first (the GPU machine has no Go):
 #   CGO_ENABLED=0 go build -o .gpu/cuda/sdtp ./cmd/sdtp
-#   CGO_ENABLED=0 go build -o .gpu/cuda/cudabench ./backend/cuda/cudabench   # fallback
+#   CGO_ENABLED=0 go build -o .gpu/cuda/cudabench ./cmd/cudabench   # fallback
 # and run through the device tool with carry [".gpu/cuda"]:
 #   bash scripts/gpu/bench_vs_transformers.sh
 # Environment: LENS (comma-separated), NEW (decoded tokens), REPEATS.

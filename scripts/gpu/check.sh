@@ -2,7 +2,7 @@
 # Runs the CUDA backend's tests, kernel benchmarks and layer-stack benchmark
 # on the GPU machine, in one device call. Build here first (no Go there):
 #   CGO_ENABLED=0 go test -c -o .gpu/cuda/cuda.test ./backend/cuda
-#   CGO_ENABLED=0 go build -o .gpu/cuda/cudabench ./backend/cuda/cudabench
+#   CGO_ENABLED=0 go build -o .gpu/cuda/cudabench ./cmd/cudabench
 # then run this script through the device tool with carry [".gpu/cuda"].
 # Environment: TESTRUN (test pattern, "none" to skip), BENCH (benchmark
 # pattern, "none" to skip), LENS and DECODE (cudabench; LENS=none skips).
