@@ -72,16 +72,6 @@ type Ints interface {
 	Len() int
 }
 
-// RopeLayout says which elements of a head RoPE rotates together.
-type RopeLayout uint8
-
-const (
-	// RopeHalves rotates element i with element i+d/2 (Hugging Face layout).
-	RopeHalves RopeLayout = iota
-	// RopePairs rotates adjacent elements 2i and 2i+1 (llama2.c layout).
-	RopePairs
-)
-
 // AttentionShape describes grouped-query attention: Heads query heads share
 // KVHeads key/value heads (Heads % KVHeads == 0), each HeadDim wide.
 type AttentionShape struct {
@@ -135,8 +125,10 @@ type Backend interface {
 	// RMSNorm sets dst[i] = x[i] / sqrt(mean(x[i]²) + eps) * w.
 	RMSNorm(dst, x Tensor, w Weight, eps float32)
 	// RoPE rotates, in place, each of the heads (headDim wide) of every row
-	// of x by angle pos[row]·invFreq[j] for pair j (len(invFreq) == headDim/2).
-	RoPE(x Tensor, pos Ints, heads, headDim int, invFreq []float32, layout RopeLayout)
+	// of x by angle pos[row]·invFreq[j] for pair j (len(invFreq) ==
+	// headDim/2), pairing element j with element j+headDim/2 (the Hugging
+	// Face layout; llama2.c checkpoints are permuted into it at load).
+	RoPE(x Tensor, pos Ints, heads, headDim int, invFreq []float32)
 	// SiLUMul sets dst = silu(a) * b, element-wise.
 	SiLUMul(dst, a, b Tensor)
 	// GELU sets dst = x·Φ(x) with the exact (erf) form.
@@ -152,8 +144,6 @@ type Backend interface {
 	// index nk-nq+i and attends keys 0..nk-nq+i. dst is nq×(Heads·HeadDim).
 	// Prefill is nq == nk; one decode step is nq == 1 over the whole cache.
 	Attention(dst, q, k, v Tensor, s AttentionShape)
-	// LogSoftmax sets each row of dst to the log-softmax of that row of x.
-	LogSoftmax(dst, x Tensor)
 
 	// Sync waits for queued work and returns the first device error, if any.
 	Sync() error

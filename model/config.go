@@ -7,8 +7,6 @@ package model
 import (
 	"fmt"
 	"math"
-
-	"github.com/sdtp/sdtp/backend"
 )
 
 // Config is the shape and the numerical options of a decoder.
@@ -25,7 +23,6 @@ type Config struct {
 	MaxPos              int
 
 	RopeTheta   float64
-	RopeLayout  backend.RopeLayout
 	RopeScaling *RopeScaling
 	NormEps     float64
 

@@ -33,7 +33,7 @@ func FromHF(h *hfconfig.Config, file string) (Config, error) {
 	c := Config{
 		Arch: h.ModelType, Hidden: h.HiddenSize, FFN: h.IntermediateSize, Layers: h.NumHiddenLayers,
 		Heads: h.NumAttentionHeads, KVHeads: h.NumKeyValueHeads, HeadDim: h.HeadDim, Vocab: h.VocabSize,
-		MaxPos: h.MaxPositionEmbeddings, RopeTheta: h.RopeTheta, RopeLayout: backend.RopeHalves,
+		MaxPos: h.MaxPositionEmbeddings, RopeTheta: h.RopeTheta,
 		NormEps: h.RMSNormEps, QKVBias: h.QKVBias(), TiedEmbeddings: h.TieWordEmbeddings,
 		BOS: -1, EOS: append([]int(nil), h.EOSTokenIDs...),
 	}

@@ -246,8 +246,8 @@ func (m *Model) block(w *workspace, ly *Layer, l, n int, pos []int32, posDev bac
 		b.MatMul(k, h, ly.Wk, ly.Bk)
 		b.MatMul(v, h, ly.Wv, ly.Bv)
 	}
-	b.RoPE(q, posDev, c.Heads, c.HeadDim, m.invFreq, c.RopeLayout)
-	b.RoPE(k, posDev, c.KVHeads, c.HeadDim, m.invFreq, c.RopeLayout)
+	b.RoPE(q, posDev, c.Heads, c.HeadDim, m.invFreq)
+	b.RoPE(k, posDev, c.KVHeads, c.HeadDim, m.invFreq)
 	cache.Commit(l, pos)
 	kAll, vAll := cache.KV(l)
 	b.Attention(a, q, kAll, vAll, attn)

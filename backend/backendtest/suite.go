@@ -75,7 +75,6 @@ func Run(t *testing.T, b backend.Backend, o Options) {
 		{"Copy", s.testCopy},
 		{"Gather", s.testGather},
 		{"Attention", s.testAttention},
-		{"LogSoftmax", s.testLogSoftmax},
 		{"AddRMSNorm", s.testAddRMSNorm},
 		{"QKV", s.testQKV},
 		{"GateUp", s.testGateUp},

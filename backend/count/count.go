@@ -173,8 +173,8 @@ func (b *Backend) Ints(v []int32) backend.Ints { return b.inner.Ints(v) }
 func (b *Backend) FreeInts(v backend.Ints) { b.inner.FreeInts(v) }
 
 // RoPE forwards.
-func (b *Backend) RoPE(x backend.Tensor, pos backend.Ints, heads, headDim int, invFreq []float32, layout backend.RopeLayout) {
-	b.inner.RoPE(x, pos, heads, headDim, invFreq, layout)
+func (b *Backend) RoPE(x backend.Tensor, pos backend.Ints, heads, headDim int, invFreq []float32) {
+	b.inner.RoPE(x, pos, heads, headDim, invFreq)
 }
 
 // SiLUMul forwards.
@@ -191,9 +191,6 @@ func (b *Backend) Copy(dst, src backend.Tensor) { b.inner.Copy(dst, src) }
 
 // Gather forwards.
 func (b *Backend) Gather(dst, x backend.Tensor, idx backend.Ints) { b.inner.Gather(dst, x, idx) }
-
-// LogSoftmax forwards.
-func (b *Backend) LogSoftmax(dst, x backend.Tensor) { b.inner.LogSoftmax(dst, x) }
 
 // Sync forwards.
 func (b *Backend) Sync() error { return b.inner.Sync() }

@@ -85,13 +85,10 @@ func (b *Backend) RMSNorm(dst, x backend.Tensor, w backend.Weight, eps float32) 
 // RoPE rotates each head of every row of x in place by pos[row]·invFreq[j]
 // for pair j. The angle is the float32 product, as Hugging Face computes
 // it; its cosine and sine are rounded from float64.
-func (b *Backend) RoPE(x backend.Tensor, pos backend.Ints, heads, headDim int, invFreq []float32, layout backend.RopeLayout) {
+func (b *Backend) RoPE(x backend.Tensor, pos backend.Ints, heads, headDim int, invFreq []float32) {
 	xt, p := asTensor(x), asInts(pos)
 	if heads*headDim != xt.cols || headDim%2 != 0 || len(invFreq) != headDim/2 || len(p) != xt.rows {
 		panic(fmt.Sprintf("cpu backend: RoPE of %d×%d with %d positions, %d heads of %d, %d frequencies", xt.rows, xt.cols, len(p), heads, headDim, len(invFreq)))
-	}
-	if layout != backend.RopeHalves && layout != backend.RopePairs {
-		panic(fmt.Sprintf("cpu backend: RoPE layout %d", layout))
 	}
 	defer b.lock()()
 	half := headDim / 2
@@ -108,15 +105,9 @@ func (b *Backend) RoPE(x backend.Tensor, pos backend.Ints, heads, headDim int, i
 			for h := range heads {
 				hv := xr[h*headDim : (h+1)*headDim]
 				for j := range half {
-					var a, bb *float32
-					if layout == backend.RopeHalves {
-						a, bb = &hv[j], &hv[j+half]
-					} else {
-						a, bb = &hv[2*j], &hv[2*j+1]
-					}
-					x0, x1 := *a, *bb
-					*a = x0*cos[j] - x1*sin[j]
-					*bb = x1*cos[j] + x0*sin[j]
+					x0, x1 := hv[j], hv[j+half]
+					hv[j] = x0*cos[j] - x1*sin[j]
+					hv[j+half] = x1*cos[j] + x0*sin[j]
 				}
 			}
 		}
@@ -164,25 +155,4 @@ func (b *Backend) Copy(dst, src backend.Tensor) {
 	sameShape("Copy", d, s)
 	defer b.lock()()
 	copy(d.data, s.data)
-}
-
-// LogSoftmax sets each row of dst to the log-softmax of that row of x.
-// dst may be x.
-func (b *Backend) LogSoftmax(dst, x backend.Tensor) {
-	d, xt := asTensor(dst), asTensor(x)
-	sameShape("LogSoftmax", d, xt)
-	defer b.lock()()
-	if xt.cols == 0 {
-		return
-	}
-	b.parallel(xt.rows, func(worker, i int) {
-		xr, dr := xt.row(i), d.row(i)
-		top := b.k.maxOf(xr)
-		e := b.workerScratch(worker, len(xr))
-		copy(e, xr)
-		lse := top + float32(math.Log(float64(b.k.expScaleSum(e, 1, top))))
-		for j, v := range xr {
-			dr[j] = v - lse
-		}
-	})
 }

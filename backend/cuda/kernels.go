@@ -41,7 +41,7 @@ func bf16OnlyKernel(name string) bool {
 var kernelNames = []string{
 	"random_bf16", "f32_to_bf16", "f16_to_bf16", "bf16_to_act",
 	"add_bf16", "silu_mul_bf16", "gelu_bf16", "add_bias_bf16",
-	"rmsnorm_bf16", "log_softmax_bf16", "gather_rows_bf16", "rope_bf16",
+	"rmsnorm_bf16", "gather_rows_bf16", "rope_bf16",
 	"flash_attn_d64", "flash_attn_d128", "flash_attn_d64_m2", "flash_attn_d128_m2", "flash_attn_d128_m2q", "flash_attn_d128_m2n32",
 	"gemv_bf16", "gemv_qkv_bf16", "gemv_gateup_bf16", "add_rmsnorm_bf16", "copy_bf16", "decode_mma_d64", "decode_mma_d128",
 	"decode_mma_d128_n32_s3", "decode_mma_d128_n32_s4", "decode_mma_d128_n64_s2", "decode_mma_d128_n64_s3",

@@ -165,7 +165,7 @@ const gemvSmemCols = 8192
 const maxRopePairs = 256
 
 // RoPE rotates the heads of every row of x in place.
-func (b *Backend) RoPE(x backend.Tensor, pos backend.Ints, heads, headDim int, invFreq []float32, layout backend.RopeLayout) {
+func (b *Backend) RoPE(x backend.Tensor, pos backend.Ints, heads, headDim int, invFreq []float32) {
 	xt, p := asTensor("RoPE", x), asInts("RoPE", pos)
 	if len(p.host) != xt.rows || heads*headDim > xt.cols || headDim%2 != 0 || len(invFreq) != headDim/2 {
 		panic(fmt.Sprintf("cuda: RoPE: x %s, %d positions, %d heads of %d, %d frequencies", xt, len(p.host), heads, headDim, len(invFreq)))
@@ -177,8 +177,7 @@ func (b *Backend) RoPE(x backend.Tensor, pos backend.Ints, heads, headDim int, i
 	defer b.leave()
 	n := uint64(xt.rows) * uint64(heads) * uint64(headDim/2)
 	b.args().ptr(xt.ptr).ptr(p.ptr).u64(uint64(xt.rows)).i32(xt.cols).i32(heads).i32(headDim).
-		i32(boolInt(layout == backend.RopePairs)).floats(invFreq, maxRopePairs).
-		launch("rope_bf16", b.grid1(n), block256, 0)
+		floats(invFreq, maxRopePairs).launch("rope_bf16", b.grid1(n), block256, 0)
 }
 
 // SiLUMul sets dst = silu(a) * b.
@@ -234,16 +233,3 @@ func (b *Backend) Copy(dst, src backend.Tensor) {
 
 // smallCopyElems is the largest Copy done by the copy_bf16 kernel.
 const smallCopyElems = 1 << 20
-
-// LogSoftmax sets each row of dst to the log-softmax of that row of x.
-func (b *Backend) LogSoftmax(dst, x backend.Tensor) {
-	d, xt := asTensor("LogSoftmax", dst), asTensor("LogSoftmax", x)
-	sameShape("LogSoftmax", d, xt)
-	b.enter()
-	defer b.leave()
-	threads := 1024
-	if xt.cols <= 4096 {
-		threads = 256
-	}
-	b.args().ptr(d.ptr).ptr(xt.ptr).i32(xt.cols).launch("log_softmax_bf16", dim3{d.rows, 1, 1}, dim3{threads, 1, 1}, 0)
-}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/model"
 )
 
@@ -126,8 +125,8 @@ func (m *Model) block(l int, x [][]float64, pos []int) {
 		q := matvec(ly.Wq, h, ly.Bq, c.QDim())
 		k := matvec(ly.Wk, h, ly.Bk, c.KVDim())
 		v := matvec(ly.Wv, h, ly.Bv, c.KVDim())
-		rope(q, c.Heads, hd, pos[i], inv, c.RopeLayout)
-		rope(k, c.KVHeads, hd, pos[i], inv, c.RopeLayout)
+		rope(q, c.Heads, hd, pos[i], inv)
+		rope(k, c.KVHeads, hd, pos[i], inv)
 		qs[i] = q
 		m.K[l] = append(m.K[l], k)
 		m.V[l] = append(m.V[l], v)
@@ -210,16 +209,13 @@ func rmsnorm(x, w []float64, eps float64) []float64 {
 	return out
 }
 
-func rope(x []float64, heads, hd, pos int, inv []float32, layout backend.RopeLayout) {
+func rope(x []float64, heads, hd, pos int, inv []float32) {
 	for h := 0; h < heads; h++ {
 		v := x[h*hd : (h+1)*hd]
 		for j := 0; j < hd/2; j++ {
 			a := float64(pos) * float64(inv[j])
 			cs, sn := math.Cos(a), math.Sin(a)
 			i0, i1 := j, j+hd/2
-			if layout == backend.RopePairs {
-				i0, i1 = 2*j, 2*j+1
-			}
 			v0, v1 := v[i0], v[i1]
 			v[i0] = v0*cs - v1*sn
 			v[i1] = v0*sn + v1*cs

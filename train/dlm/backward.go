@@ -172,8 +172,8 @@ func (d *Model) blockBack(w *workspace, l int, x, keep backend.Tensor, pos backe
 		dkeep = w.dkeep
 	}
 	d.T.MaskedAttentionBack(w.dq, w.dk, w.dv, dkeep, w.da, w.q, w.k, w.v, keep, d.attnShape())
-	b.RoPE(w.dq, pos, c.Heads, c.HeadDim, d.neg, c.RopeLayout)
-	b.RoPE(w.dk, pos, c.KVHeads, c.HeadDim, d.neg, c.RopeLayout)
+	b.RoPE(w.dq, pos, c.Heads, c.HeadDim, d.neg)
+	b.RoPE(w.dk, pos, c.KVHeads, c.HeadDim, d.neg)
 	d.T.MatMulBackInput(w.dh, w.dq, ly.Wq, false)
 	d.T.MatMulBackInput(w.dh, w.dk, ly.Wk, true)
 	d.T.MatMulBackInput(w.dh, w.dv, ly.Wv, true)

@@ -93,8 +93,8 @@ func (m *Model) blockBack(bt *blockTrace, ly *Layer, dx []float64, pos []int) []
 		dkeep = make([]float64, n)
 	}
 	nn.AttentionBack(dq, dk, dv, dkeep, da, bt.q, bt.k, bt.v, bt.keep, n, m.attnShape())
-	nn.RoPEBack(dq, pos, c.Heads, c.HeadDim, m.inv, c.RopeLayout)
-	nn.RoPEBack(dk, pos, c.KVHeads, c.HeadDim, m.inv, c.RopeLayout)
+	nn.RoPEBack(dq, pos, c.Heads, c.HeadDim, m.inv)
+	nn.RoPEBack(dk, pos, c.KVHeads, c.HeadDim, m.inv)
 	dh1 := make([]float64, n*d)
 	nn.LinearBackInput(dh1, dq, ly.Wq, n, d, qd)
 	nn.LinearBackInput(dh1, dk, ly.Wk, n, d, kvd)

@@ -1,25 +1,25 @@
 package lm
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
-	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/train/internal/gradcheck"
 )
 
-// tinyConfigs are the decoder variants the whole-model checks cover: HF
-// and llama2.c RoPE layouts, QKV bias, grouped and plain multi-head
-// attention, tied and separate classifiers.
+// tinyConfigs are the decoder variants the whole-model checks cover: QKV
+// bias, grouped and plain multi-head attention, tied and separate
+// classifiers.
 func tinyConfigs() map[string]model.Config {
 	base := model.Config{Arch: "llama", Hidden: 8, FFN: 12, Layers: 3, Heads: 2, KVHeads: 1, HeadDim: 4, Vocab: 13, MaxPos: 64, RopeTheta: 100, NormEps: 1e-5}
 	qwen := base
 	qwen.Arch, qwen.QKVBias = "qwen2", true
 	l2c := base
-	l2c.Arch, l2c.RopeLayout, l2c.TiedEmbeddings, l2c.KVHeads = "llama2c", backend.RopePairs, true, 2
+	l2c.Arch, l2c.TiedEmbeddings, l2c.KVHeads = "llama2c", true, 2
 	return map[string]model.Config{"llama": base, "qwen2": qwen, "llama2c": l2c}
 }
 
@@ -216,6 +216,26 @@ func TestEmbeddingRefusesInputsItCannotModel(t *testing.T) {
 	} {
 		if _, err := m.Forward(tc.ids, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Forward(%v): err %v, want %q", tc.ids, err, tc.want)
+		}
+	}
+}
+
+// TestDigestIsStable: a checkpoint records the model's digest and is
+// refused by another model, so the digest must not change with the code.
+// The values are those the code gave before the RoPE layout left
+// model.Config (commit 2f6954b).
+func TestDigestIsStable(t *testing.T) {
+	cs := tinyConfigs()
+	for name, want := range map[string]string{
+		"llama": "3eaffca4cc7f7a256f518b4b2033bf668c38fbff602f9b7ba000ca89cf4bfb0e",
+		"qwen2": "04db49b4df76d400361d8763a84267d4b7b0f76fa5992a77ced740c85e524965",
+	} {
+		m, err := NewRandom(cs[name], 42)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("%x", m.Digest()); got != want {
+			t.Errorf("%s: digest %s, want %s", name, got, want)
 		}
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
+	"strings"
 
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/model"
@@ -184,7 +186,9 @@ func (m *Model) Digest() [sha256.Size]byte {
 		fmt.Fprintf(h, "%+v|", *s)
 		c.RopeScaling = nil // %+v would print the pointer
 	}
-	fmt.Fprintf(h, "%+v|", c)
+	// The config printed as before RopeLayout (always 0) left model.Config,
+	// so that checkpoints written then still resume.
+	io.WriteString(h, strings.Replace(fmt.Sprintf("%+v|", c), " RopeScaling:", " RopeLayout:0 RopeScaling:", 1))
 	buf := make([]byte, 0, 1<<16)
 	put := func(v []float64) {
 		var n [8]byte

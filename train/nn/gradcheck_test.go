@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/train/internal/gradcheck"
 )
 
@@ -67,48 +66,36 @@ func TestRMSNormGrad(t *testing.T) {
 }
 
 func TestRoPEGrad(t *testing.T) {
-	for _, layout := range []backend.RopeLayout{backend.RopeHalves, backend.RopePairs} {
-		rng := rand.New(rand.NewPCG(5, uint64(layout)))
-		heads, hd := 2, 6
-		pos := []int{0, 3, 7}
-		inv := []float64{1, 0.1, 0.01}
-		x, r := randVec(rng, len(pos)*heads*hd, 1), randVec(rng, len(pos)*heads*hd, 1)
-		y := make([]float64, len(x))
-		f := func() float64 { copy(y, x); RoPE(y, pos, heads, hd, inv, layout); return weighted(r, y) }
-		dx := append([]float64(nil), r...)
-		RoPEBack(dx, pos, heads, hd, inv, layout)
-		gradcheck.Check(t, "dx", x, dx, f)
-	}
+	rng := rand.New(rand.NewPCG(5, 0))
+	heads, hd := 2, 6
+	pos := []int{0, 3, 7}
+	inv := []float64{1, 0.1, 0.01}
+	x, r := randVec(rng, len(pos)*heads*hd, 1), randVec(rng, len(pos)*heads*hd, 1)
+	y := make([]float64, len(x))
+	f := func() float64 { copy(y, x); RoPE(y, pos, heads, hd, inv); return weighted(r, y) }
+	dx := append([]float64(nil), r...)
+	RoPEBack(dx, pos, heads, hd, inv)
+	gradcheck.Check(t, "dx", x, dx, f)
 }
 
-// TestRoPELayouts checks both layouts against the rotation written out:
-// pair j of each head turns by pos·invFreq[j]; the halves layout pairs
-// element j with j+d/2, the pairs layout 2j with 2j+1.
-func TestRoPELayouts(t *testing.T) {
+// TestRoPERotation checks RoPE against the rotation written out: pair j
+// of each head, element j with j+d/2, turns by pos·invFreq[j].
+func TestRoPERotation(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 7))
 	heads, hd := 2, 4
 	pos := []int{5}
 	inv := []float64{0.3, 0.02}
 	x := randVec(rng, heads*hd, 1)
-	for _, tc := range []struct {
-		layout backend.RopeLayout
-		pair   func(j int) (int, int)
-	}{
-		{backend.RopeHalves, func(j int) (int, int) { return j, j + hd/2 }},
-		{backend.RopePairs, func(j int) (int, int) { return 2 * j, 2*j + 1 }},
-	} {
-		y := append([]float64(nil), x...)
-		RoPE(y, pos, heads, hd, inv, tc.layout)
-		for h := 0; h < heads; h++ {
-			for j := 0; j < hd/2; j++ {
-				a, b := tc.pair(j)
-				a, b = a+h*hd, b+h*hd
-				th := float64(pos[0]) * inv[j]
-				wa := x[a]*math.Cos(th) - x[b]*math.Sin(th)
-				wb := x[a]*math.Sin(th) + x[b]*math.Cos(th)
-				if math.Abs(y[a]-wa) > 1e-15 || math.Abs(y[b]-wb) > 1e-15 {
-					t.Errorf("layout %d head %d pair %d: got (%v,%v), want (%v,%v)", tc.layout, h, j, y[a], y[b], wa, wb)
-				}
+	y := append([]float64(nil), x...)
+	RoPE(y, pos, heads, hd, inv)
+	for h := 0; h < heads; h++ {
+		for j := 0; j < hd/2; j++ {
+			a, b := j+h*hd, j+hd/2+h*hd
+			th := float64(pos[0]) * inv[j]
+			wa := x[a]*math.Cos(th) - x[b]*math.Sin(th)
+			wb := x[a]*math.Sin(th) + x[b]*math.Cos(th)
+			if math.Abs(y[a]-wa) > 1e-15 || math.Abs(y[b]-wb) > 1e-15 {
+				t.Errorf("head %d pair %d: got (%v,%v), want (%v,%v)", h, j, y[a], y[b], wa, wb)
 			}
 		}
 	}

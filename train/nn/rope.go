@@ -1,27 +1,23 @@
 package nn
 
-import (
-	"math"
-
-	"github.com/sdtp/sdtp/backend"
-)
+import "math"
 
 // RoPE rotates, in place, each of the heads (headDim wide) of every row of
-// x by the angle pos[row]·invFreq[j] for pair j. The layout says which
-// elements form pair j: element j and j+headDim/2 (Hugging Face), or 2j and
-// 2j+1 (llama2.c).
-func RoPE(x []float64, pos []int, heads, headDim int, invFreq []float64, layout backend.RopeLayout) {
-	rotate(x, pos, heads, headDim, invFreq, layout, 1)
+// x by the angle pos[row]·invFreq[j] for pair j: element j with element
+// j+headDim/2 (the Hugging Face layout, which llama2.c checkpoints are
+// permuted into at load).
+func RoPE(x []float64, pos []int, heads, headDim int, invFreq []float64) {
+	rotate(x, pos, heads, headDim, invFreq, 1)
 }
 
 // RoPEBack turns, in place, the gradient with respect to RoPE's output into
 // the gradient with respect to its input: the rotation is orthogonal, so
 // its transpose is the rotation by the opposite angle.
-func RoPEBack(dx []float64, pos []int, heads, headDim int, invFreq []float64, layout backend.RopeLayout) {
-	rotate(dx, pos, heads, headDim, invFreq, layout, -1)
+func RoPEBack(dx []float64, pos []int, heads, headDim int, invFreq []float64) {
+	rotate(dx, pos, heads, headDim, invFreq, -1)
 }
 
-func rotate(x []float64, pos []int, heads, headDim int, invFreq []float64, layout backend.RopeLayout, sign float64) {
+func rotate(x []float64, pos []int, heads, headDim int, invFreq []float64, sign float64) {
 	half := headDim / 2
 	width := heads * headDim
 	cos := make([]float64, half)
@@ -36,9 +32,6 @@ func rotate(x []float64, pos []int, heads, headDim int, invFreq []float64, layou
 			head := row[h*headDim : (h+1)*headDim]
 			for j := 0; j < half; j++ {
 				a, b := j, j+half
-				if layout == backend.RopePairs {
-					a, b = 2*j, 2*j+1
-				}
 				x0, x1 := head[a], head[b]
 				head[a] = x0*cos[j] - x1*sin[j]
 				head[b] = x0*sin[j] + x1*cos[j]

@@ -1,4 +1,4 @@
-// Element-wise, normalisation, gather, RoPE, softmax and weight-making
+// Element-wise, normalisation, gather, RoPE and weight-making
 // kernels. Rows are contiguous; "vec" says every pointer is 16-byte aligned
 // so 8-element vector accesses are allowed.
 
@@ -140,21 +140,6 @@ extern "C" __global__ void rmsnorm_bf16(act* dst, const act* x, const act* w, in
   }
 }
 
-// log_softmax_bf16: one block per row; float32 throughout.
-extern "C" __global__ void log_softmax_bf16(act* dst, const act* x, int cols) {
-  __shared__ float scratch[33];
-  const act* xr = x + (u64)blockIdx.x * cols;
-  act* dr = dst + (u64)blockIdx.x * cols;
-  float m = NEG_INF;
-  for (int c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, a2f(xr[c]));
-  m = block_max(m, scratch);
-  float s = 0.f;
-  for (int c = threadIdx.x; c < cols; c += blockDim.x) s += expf(a2f(xr[c]) - m);
-  s = block_sum(s, scratch);
-  float lse = m + logf(s);
-  for (int c = threadIdx.x; c < cols; c += blockDim.x) dr[c] = f2a(a2f(xr[c]) - lse);
-}
-
 // gather_rows_bf16: dst[i] = src[idx[i]]; one block per destination row.
 extern "C" __global__ void gather_rows_bf16(act* dst, const act* src, const int* idx, int cols, int vec) {
   const act* s = src + (u64)idx[blockIdx.x] * cols;
@@ -172,10 +157,9 @@ struct RopeFreqs {
 };
 
 // rope_bf16 rotates, in place, the first heads*hd columns of each row
-// (row stride `stride`) by pos[row]*inv_freq[j]; pairs selects the
-// adjacent-pairs layout, otherwise element j pairs with j+hd/2.
-extern "C" __global__ void rope_bf16(act* x, const int* pos, u64 rows, int stride, int heads, int hd, int pairs,
-                                     RopeFreqs fr) {
+// (row stride `stride`) by pos[row]*inv_freq[j]; element j pairs with
+// j+hd/2.
+extern "C" __global__ void rope_bf16(act* x, const int* pos, u64 rows, int stride, int heads, int hd, RopeFreqs fr) {
   int half = hd / 2;
   u64 total = rows * (u64)heads * half;
   for (u64 t = global_tid(); t < total; t += global_threads()) {
@@ -184,8 +168,7 @@ extern "C" __global__ void rope_bf16(act* x, const int* pos, u64 rows, int strid
     int h = (int)(rh % heads);
     u64 r = rh / heads;
     act* p = x + r * stride + (u64)h * hd;
-    int i0 = pairs ? 2 * j : j;
-    int i1 = pairs ? 2 * j + 1 : j + half;
+    int i0 = j, i1 = j + half;
     float ang = __fmul_rn((float)pos[r], fr.f[j]);
     float sn, cs;
     sincosf(ang, &sn, &cs);
