@@ -2,7 +2,8 @@
 // sdtp runs (llama, mistral, qwen2) into one validated struct, filling the
 // defaults transformers would use. Both the transformers 4 layout (rope_theta,
 // rope_scaling, torch_dtype) and the transformers 5 layout (rope_parameters,
-// dtype, layer_types) are understood.
+// dtype, layer_types) are understood. It also names the stored tensors
+// (TensorName), the one table every weight loader reads them by.
 package hfconfig
 
 import "encoding/json"

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/sdtp/sdtp/hfconfig"
 	"github.com/sdtp/sdtp/internal/filekind"
 	"github.com/sdtp/sdtp/internal/mmap"
 )
@@ -178,28 +179,30 @@ func (c *Checkpoint) layout() int {
 		off += n
 	}
 	// stacked adds one tensor per layer from an array of nLayers blocks.
-	stacked := func(pattern string, ropeHeads int, shape ...int) {
+	stacked := func(r hfconfig.Role, ropeHeads int, shape ...int) {
 		for l := 0; l < h.NLayers; l++ {
-			add(fmt.Sprintf(pattern, l), ropeHeads, shape...)
+			add(hfconfig.TensorName(r, l), ropeHeads, shape...)
 		}
 	}
-	add("model.embed_tokens.weight", 0, h.VocabSize, h.Dim)
-	stacked("model.layers.%d.input_layernorm.weight", 0, h.Dim)
-	stacked("model.layers.%d.self_attn.q_proj.weight", h.NHeads, h.Dim, h.Dim)
-	stacked("model.layers.%d.self_attn.k_proj.weight", h.NKVHeads, h.KVDim(), h.Dim)
-	stacked("model.layers.%d.self_attn.v_proj.weight", 0, h.KVDim(), h.Dim)
-	stacked("model.layers.%d.self_attn.o_proj.weight", 0, h.Dim, h.Dim)
-	stacked("model.layers.%d.post_attention_layernorm.weight", 0, h.Dim)
-	stacked("model.layers.%d.mlp.gate_proj.weight", 0, h.HiddenDim, h.Dim) // w1
-	stacked("model.layers.%d.mlp.down_proj.weight", 0, h.Dim, h.HiddenDim) // w2
-	stacked("model.layers.%d.mlp.up_proj.weight", 0, h.HiddenDim, h.Dim)   // w3
-	add("model.norm.weight", 0, h.Dim)
+	embed := hfconfig.TensorName(hfconfig.Embed, 0)
+	add(embed, 0, h.VocabSize, h.Dim)
+	stacked(hfconfig.AttnNorm, 0, h.Dim)
+	stacked(hfconfig.Q, h.NHeads, h.Dim, h.Dim)
+	stacked(hfconfig.K, h.NKVHeads, h.KVDim(), h.Dim)
+	stacked(hfconfig.V, 0, h.KVDim(), h.Dim)
+	stacked(hfconfig.O, 0, h.Dim, h.Dim)
+	stacked(hfconfig.MLPNorm, 0, h.Dim)
+	stacked(hfconfig.Gate, 0, h.HiddenDim, h.Dim) // w1
+	stacked(hfconfig.Down, 0, h.Dim, h.HiddenDim) // w2
+	stacked(hfconfig.Up, 0, h.HiddenDim, h.Dim)   // w3
+	add(hfconfig.TensorName(hfconfig.FinalNorm, 0), 0, h.Dim)
 	off += 2 * h.SeqLen * h.HeadDim() / 2 // freq_cis_real, freq_cis_imag: unused
+	head := hfconfig.TensorName(hfconfig.LMHead, 0)
 	if h.SharedClassifier {
-		c.slots["lm_head.weight"] = c.slots["model.embed_tokens.weight"]
-		c.names = append(c.names, "lm_head.weight")
+		c.slots[head] = c.slots[embed]
+		c.names = append(c.names, head)
 	} else {
-		add("lm_head.weight", 0, h.VocabSize, h.Dim)
+		add(head, 0, h.VocabSize, h.Dim)
 	}
 	sort.Strings(c.names)
 	return off

@@ -69,59 +69,19 @@ func (ld *loader) weight(name string, rows, cols int) (backend.Weight, error) {
 	return w, nil
 }
 
-func (ld *loader) vector(name string, n int) (backend.Weight, error) { return ld.weight(name, 1, n) }
-
 // loadWeights fills m's weights from src under the Hugging Face names.
 func loadWeights(m *Model, src TensorSource, file string) error {
-	c := &m.Config
 	ld := &loader{src: src, b: m.B, file: file, m: m}
-	d, q, kv := c.Hidden, c.QDim(), c.KVDim()
-	var err error
-	if m.Embed, err = ld.weight("model.embed_tokens.weight", c.Vocab, d); err != nil {
-		return err
-	}
-	m.Layers = make([]Layer, c.Layers)
-	for l := range m.Layers {
-		p := fmt.Sprintf("model.layers.%d.", l)
-		ly := &m.Layers[l]
-		for _, s := range []struct {
-			w    *backend.Weight
-			name string
-			r, c int
-		}{
-			{&ly.AttnNorm, "input_layernorm.weight", 1, d},
-			{&ly.Wq, "self_attn.q_proj.weight", q, d},
-			{&ly.Wk, "self_attn.k_proj.weight", kv, d},
-			{&ly.Wv, "self_attn.v_proj.weight", kv, d},
-			{&ly.Wo, "self_attn.o_proj.weight", d, q},
-			{&ly.MLPNorm, "post_attention_layernorm.weight", 1, d},
-			{&ly.Gate, "mlp.gate_proj.weight", c.FFN, d},
-			{&ly.Up, "mlp.up_proj.weight", c.FFN, d},
-			{&ly.Down, "mlp.down_proj.weight", d, c.FFN},
-		} {
-			if *s.w, err = ld.weight(p+s.name, s.r, s.c); err != nil {
-				return err
-			}
+	m.Layers = make([]Layer, m.Config.Layers)
+	for _, t := range m.Config.Tensors() {
+		w, err := ld.weight(t.Name(), t.Rows, t.Cols)
+		if err != nil {
+			return err
 		}
-		if c.QKVBias {
-			if ly.Bq, err = ld.vector(p+"self_attn.q_proj.bias", q); err != nil {
-				return err
-			}
-			if ly.Bk, err = ld.vector(p+"self_attn.k_proj.bias", kv); err != nil {
-				return err
-			}
-			if ly.Bv, err = ld.vector(p+"self_attn.v_proj.bias", kv); err != nil {
-				return err
-			}
-		}
+		*m.Slot(t) = w
 	}
-	if m.Norm, err = ld.vector("model.norm.weight", d); err != nil {
-		return err
-	}
-	if c.TiedEmbeddings {
+	if m.Config.TiedEmbeddings {
 		m.LMHead = m.Embed
-	} else if m.LMHead, err = ld.weight("lm_head.weight", c.Vocab, d); err != nil {
-		return err
 	}
 	return nil
 }

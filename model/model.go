@@ -14,20 +14,13 @@ import (
 
 // Layer holds the weights of one decoder block. Bq, Bk, Bv are nil unless
 // the config has QKV biases.
-type Layer struct {
-	AttnNorm, Wq, Wk, Wv, Wo backend.Weight
-	Bq, Bk, Bv               backend.Weight
-	MLPNorm, Gate, Up, Down  backend.Weight
-}
+type Layer = Block[backend.Weight]
 
 // Model is a loaded decoder on one backend.
 type Model struct {
-	Config  Config
-	B       backend.Backend
-	Embed   backend.Weight
-	Layers  []Layer
-	Norm    backend.Weight
-	LMHead  backend.Weight
+	Config Config
+	B      backend.Backend
+	Weights[backend.Weight]
 	invFreq []float32
 	// closers release what the weights borrow (mapped files), after the weights.
 	closers []io.Closer

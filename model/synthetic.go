@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/hfconfig"
 )
 
 // SyntheticPrefix marks a model spec that names a synthetic shape.
@@ -67,66 +68,39 @@ func NewSynthetic(b backend.Backend, c Config, o SyntheticOptions) (*Model, erro
 		return nil, err
 	}
 	m := &Model{Config: c, B: b, invFreq: c.InvFreq()}
-	var err error
-	rnd := func(name string, rows, cols int, scale float64) backend.Weight {
-		if err != nil {
-			return nil
-		}
-		h := fnv.New64a()
-		h.Write([]byte(name))
-		var w backend.Weight
-		w, err = b.RandomWeight(o.DType, rows, cols, o.Seed^h.Sum64(), float32(scale))
-		if err != nil {
-			err = fmt.Errorf("synthetic weight %s: %w", name, err)
-			return nil
-		}
-		m.weights = append(m.weights, w)
-		return w
-	}
-	ones := func(name string, cols int) backend.Weight {
-		if err != nil {
-			return nil
-		}
-		var w backend.Weight
-		w, err = b.ConstWeight(o.DType, 1, cols, 1)
-		if err != nil {
-			err = fmt.Errorf("synthetic weight %s: %w", name, err)
-			return nil
-		}
-		m.weights = append(m.weights, w)
-		return w
-	}
-	fan := func(n int) float64 { return math.Sqrt(3 / float64(n)) }
-	d, q, kv := c.Hidden, c.QDim(), c.KVDim()
-	m.Embed = rnd("model.embed_tokens.weight", c.Vocab, d, 1)
 	m.Layers = make([]Layer, c.Layers)
-	for l := range m.Layers {
-		p := fmt.Sprintf("model.layers.%d.", l)
-		ly := &m.Layers[l]
-		ly.AttnNorm = ones(p+"input_layernorm.weight", d)
-		ly.Wq = rnd(p+"self_attn.q_proj.weight", q, d, fan(d))
-		ly.Wk = rnd(p+"self_attn.k_proj.weight", kv, d, fan(d))
-		ly.Wv = rnd(p+"self_attn.v_proj.weight", kv, d, fan(d))
-		if c.QKVBias {
-			ly.Bq = rnd(p+"self_attn.q_proj.bias", 1, q, 0.02)
-			ly.Bk = rnd(p+"self_attn.k_proj.bias", 1, kv, 0.02)
-			ly.Bv = rnd(p+"self_attn.v_proj.bias", 1, kv, 0.02)
+	for _, t := range c.Tensors() {
+		var w backend.Weight
+		var err error
+		if t.Role.IsNorm() {
+			w, err = b.ConstWeight(o.DType, 1, t.Cols, 1)
+		} else {
+			h := fnv.New64a()
+			h.Write([]byte(t.Name()))
+			w, err = b.RandomWeight(o.DType, t.Rows, t.Cols, o.Seed^h.Sum64(), float32(syntheticScale(t)))
 		}
-		ly.Wo = rnd(p+"self_attn.o_proj.weight", d, q, fan(q))
-		ly.MLPNorm = ones(p+"post_attention_layernorm.weight", d)
-		ly.Gate = rnd(p+"mlp.gate_proj.weight", c.FFN, d, fan(d))
-		ly.Up = rnd(p+"mlp.up_proj.weight", c.FFN, d, fan(d))
-		ly.Down = rnd(p+"mlp.down_proj.weight", d, c.FFN, fan(c.FFN))
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("synthetic weight %s: %w", t.Name(), err)
+		}
+		m.weights = append(m.weights, w)
+		*m.Slot(t) = w
 	}
-	m.Norm = ones("model.norm.weight", d)
 	if c.TiedEmbeddings {
 		m.LMHead = m.Embed
-	} else {
-		m.LMHead = rnd("lm_head.weight", c.Vocab, d, fan(d))
-	}
-	if err != nil {
-		m.Close()
-		return nil, err
 	}
 	return m, nil
+}
+
+// syntheticScale is the half-width of a synthetic tensor's uniform values:
+// variance 1/fan_in for projections and the classifier, 1 for the
+// embedding, small for biases.
+func syntheticScale(t Tensor) float64 {
+	switch {
+	case t.Role == hfconfig.Embed:
+		return 1
+	case t.Role.IsBias():
+		return 0.02
+	}
+	return math.Sqrt(3 / float64(t.Cols))
 }
