@@ -12,11 +12,11 @@ import (
 
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/backend/cpu"
-	"github.com/sdtp/sdtp/internal/refmodel"
 	"github.com/sdtp/sdtp/internal/testdata"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/safetensors"
+	"github.com/sdtp/sdtp/train/lm"
 )
 
 // recorder wraps a pruner and remembers what it kept and what it saw.
@@ -38,7 +38,7 @@ func (r *recorder) Keep(ctx context.Context, b backend.Backend, layer int, hidde
 type fixture struct {
 	b      backend.Backend
 	m      *model.Model
-	ref    *refmodel.Weights
+	ref    *lm.Model // the float64 reference decoder
 	prompt []int
 }
 
@@ -60,7 +60,7 @@ func loadFixture(t *testing.T, name string) *fixture {
 		t.Fatal(err)
 	}
 	defer set.Close()
-	w, err := refmodel.Load(&m.Config, set)
+	ref, err := lm.Load(m.Config, set)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,39 @@ func loadFixture(t *testing.T, name string) *fixture {
 	if err := json.Unmarshal(raw, &g); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{b: b, m: m, ref: w, prompt: g.PromptIDs}
+	return &fixture{b: b, m: m, ref: ref, prompt: g.PromptIDs}
+}
+
+// reference runs the float64 decoder over ids, pruning by hand as the
+// engine did: before block l it keeps, of the prompt's rows alive there,
+// those keep[l] lists (nil: all), and every row after the prompt (decoded
+// tokens, never pruned). It returns the logits of the last row and the
+// positions entering each block.
+func reference(t *testing.T, m *lm.Model, ids []int, prompt int, keep [][]int32) ([]float64, [][]int) {
+	t.Helper()
+	x, err := m.Embedding(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, decoded := m.Config.Hidden, len(ids)-prompt
+	pos := seqInts(len(ids), 0)
+	var alive [][]int
+	var tr *lm.Trace
+	for l := range m.Layers {
+		if keep[l] != nil {
+			var nx []float64
+			var np []int
+			for _, r := range append(append([]int32(nil), keep[l]...), seqPos(decoded, len(pos)-decoded)...) {
+				nx = append(nx, x[int(r)*d:int(r+1)*d]...)
+				np = append(np, pos[r])
+			}
+			x, pos = nx, np
+		}
+		alive = append(alive, pos)
+		tr = m.Blocks(l, l+1).ForwardFrom(x, pos, nil)
+		x = tr.Output()
+	}
+	return tr.Logits(len(pos) - 1), alive
 }
 
 func seqPos(n, from int) []int32 {
@@ -134,16 +166,19 @@ func TestPrunedPrefillAndDecodeMatchReference(t *testing.T) {
 			if alive[c.Layers-1] == n {
 				t.Fatal("nothing was pruned; the test would prove nothing")
 			}
-			ref := refmodel.New(c, f.ref)
-			refLogits := ref.Forward(f.prompt, seqInts(n, 0), rec.keep)
+			refLogits, refPos := reference(t, f.ref, f.prompt, n, rec.keep)
 			if e := maxAbs(got, refLogits); e > 1e-4 {
 				t.Fatalf("pruned prefill logits differ from the reference by %.3g", e)
 			}
 			for l := 0; l < c.Layers; l++ {
-				if !sameI32(cache.Positions(l), ref.P[l]) {
-					t.Fatalf("layer %d cache positions %v, reference %v", l, cache.Positions(l), ref.P[l])
+				if !sameI32(cache.Positions(l), refPos[l]) {
+					t.Fatalf("layer %d cache positions %v, reference %v", l, cache.Positions(l), refPos[l])
 				}
 			}
+			// Decode steps after pruning attend to each layer's retained
+			// keys: the reference reruns the pruned prompt with the decoded
+			// tokens after it, which causal attention makes the same.
+			ids := append([]int(nil), f.prompt...)
 			tok := 5
 			for step := 0; step < 3; step++ {
 				p := n + step
@@ -151,7 +186,8 @@ func TestPrunedPrefillAndDecodeMatchReference(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				refLogits := ref.Forward([]int{tok}, []int{p}, nil)
+				ids = append(ids, tok)
+				refLogits, _ := reference(t, f.ref, ids, n, rec.keep)
 				if e := maxAbs(got, refLogits); e > 1e-4 {
 					t.Fatalf("decode step %d after pruning differs from the reference by %.3g", step, e)
 				}

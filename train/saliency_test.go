@@ -28,7 +28,7 @@ func TestSaliencyDefinition(t *testing.T) {
 			t.Fatalf("cont %d: loss %v, want %v", cont, loss, want)
 		}
 		for l := range m.Config.Layers {
-			tail := m.Tail(l)
+			tail := m.Blocks(l, m.Config.Layers)
 			x := append([]float64(nil), tr.Input(l)...)
 			for i := range ids {
 				f := func(eps float64) float64 {

@@ -138,15 +138,21 @@ func (t *Trace) Input(layer int) []float64 { return t.blocks[layer].x }
 // Output returns the final hidden states, before the final norm.
 func (t *Trace) Output() []float64 { return t.out }
 
-// LogProbs returns the next-token log-probabilities at row i (final norm,
-// classifier, log-softmax).
-func (t *Trace) LogProbs(i int) []float64 {
+// Logits returns the next-token logits at row i (final norm, classifier).
+func (t *Trace) Logits(i int) []float64 {
 	c := &t.m.Config
 	d := c.Hidden
 	h := make([]float64, d)
 	nn.RMSNorm(h, t.out[i*d:(i+1)*d], t.m.Norm, 1, d, c.NormEps)
 	lg := make([]float64, c.Vocab)
 	nn.Linear(lg, h, t.m.LMHead, nil, 1, d, c.Vocab)
+	return lg
+}
+
+// LogProbs returns the next-token log-probabilities at row i (the
+// log-softmax of Logits).
+func (t *Trace) LogProbs(i int) []float64 {
+	lg := t.Logits(i)
 	nn.LogSoftmax(lg, lg)
 	return lg
 }

@@ -1,8 +1,10 @@
-// Package lm is the frozen language model on the host, in float64, for
-// training pruning modules: the Llama-family decoder forward pass with a
-// per-layer key keep mask inside attention, and the backward pass that
-// carries gradients to every block's input and to the masks (never to the
-// model's own weights, which stay frozen).
+// Package lm is the frozen language model on the host, in float64: the
+// Llama-family decoder forward pass with a per-layer key keep mask inside
+// attention, and the backward pass that carries gradients to every block's
+// input and to the masks (never to the model's own weights, which stay
+// frozen). Training pruning modules runs on it, and it is the one float64
+// reference decoder the engine's tests check against (Blocks runs any
+// range of blocks, so a test can prune between them by hand).
 package lm
 
 import (
@@ -107,12 +109,13 @@ func (m *Model) init() {
 	}
 }
 
-// Tail returns the model made of blocks from..Layers−1 (with the same
-// classifier), sharing the weights: running it from the hidden states
-// entering block from continues the full model's pass.
-func (m *Model) Tail(from int) *Model {
+// Blocks returns the model made of blocks from..to−1 (with the same
+// final norm and classifier), sharing the weights: running it from the
+// hidden states entering block from continues the full model's pass up to
+// block to; with to = Config.Layers, to the logits.
+func (m *Model) Blocks(from, to int) *Model {
 	t := *m
-	t.Layers = m.Layers[from:]
+	t.Layers = m.Layers[from:to]
 	t.Config.Layers = len(t.Layers)
 	return &t
 }
