@@ -2,12 +2,9 @@ package model
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
-	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/hfconfig"
-	"github.com/sdtp/sdtp/llama2c"
 )
 
 // LoadHFConfig reads a Hugging Face config.json into a Config.
@@ -56,23 +53,4 @@ func FromHF(h *hfconfig.Config, file string) (Config, error) {
 		return Config{}, fmt.Errorf("%s: %w", file, err)
 	}
 	return c, nil
-}
-
-// OpenLlama2C loads a llama2.c legacy checkpoint. Its q and k rows come
-// permuted into the Hugging Face RoPE order by package llama2c, so the
-// model rotates halves like every other.
-func OpenLlama2C(b backend.Backend, path string) (*Model, error) {
-	ck, err := llama2c.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	c, err := FromHF(ck.Config(), path)
-	if err != nil {
-		ck.Close()
-		return nil, err
-	}
-	c.Arch = "llama2c"
-	c.Name = strings.TrimSuffix(filepath.Base(path), ".bin")
-	c.EOS = nil
-	return newModel(b, c, ck, path, ck)
 }

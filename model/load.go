@@ -3,12 +3,8 @@ package model
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/sdtp/sdtp/backend"
-	"github.com/sdtp/sdtp/llama2c"
 	"github.com/sdtp/sdtp/safetensors"
 )
 
@@ -86,25 +82,38 @@ func loadWeights(m *Model, src TensorSource, file string) error {
 	return nil
 }
 
-// Open loads a model from spec: "synthetic:NAME" (random weights of a
-// named shape, bf16), a llama2.c checkpoint file (.bin), or a Hugging Face
-// model folder (config.json and safetensors weights).
+// Open loads a model from spec (see Locate): a synthetic shape gets
+// random bf16 weights made by the backend; stored weights are mapped, not
+// copied, where the backend allows.
 func Open(b backend.Backend, spec string) (*Model, error) {
-	if strings.HasPrefix(spec, SyntheticPrefix) {
-		c, err := SyntheticConfig(spec)
-		if err != nil {
-			return nil, err
-		}
-		return NewSynthetic(b, c, SyntheticOptions{DType: backend.BF16})
-	}
-	st, err := os.Stat(spec)
+	src, err := Locate(spec)
 	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", spec, err)
+		return nil, err
 	}
-	if st.IsDir() {
-		return OpenHF(b, spec)
+	return open(b, src)
+}
+
+// OpenHF loads a Hugging Face model folder.
+func OpenHF(b backend.Backend, dir string) (*Model, error) {
+	src, err := Locate(dir)
+	if err != nil {
+		return nil, err
 	}
-	return OpenLlama2C(b, spec)
+	if src.kind != hfSource {
+		return nil, fmt.Errorf("model %s: not a Hugging Face model folder", dir)
+	}
+	return open(b, src)
+}
+
+func open(b backend.Backend, src *Source) (*Model, error) {
+	if src.Synthetic() {
+		return NewSynthetic(b, src.Config, SyntheticOptions{DType: backend.BF16})
+	}
+	ts, closer, err := src.OpenTensors()
+	if err != nil {
+		return nil, err
+	}
+	return newModel(b, src.Config, ts, src.Spec, closer)
 }
 
 // newModel validates c and loads weights from src into a model that owns closer.
@@ -121,41 +130,12 @@ func newModel(b backend.Backend, c Config, src TensorSource, file string, closer
 	return m, nil
 }
 
-// OpenHF loads a Hugging Face model folder.
-func OpenHF(b backend.Backend, dir string) (*Model, error) {
-	c, err := LoadHFConfig(filepath.Join(dir, "config.json"))
-	if err != nil {
-		return nil, err
-	}
-	c.Name = filepath.Base(filepath.Clean(dir))
-	set, err := safetensors.OpenModel(dir)
-	if err != nil {
-		return nil, err
-	}
-	return newModel(b, c, set, dir, set)
-}
-
 // ReadConfig returns the configuration of the model spec names (as Open
 // accepts it) without loading weights.
 func ReadConfig(spec string) (Config, error) {
-	if strings.HasPrefix(spec, SyntheticPrefix) {
-		return SyntheticConfig(spec)
-	}
-	st, err := os.Stat(spec)
-	if err != nil {
-		return Config{}, fmt.Errorf("model %s: %w", spec, err)
-	}
-	if st.IsDir() {
-		c, err := LoadHFConfig(filepath.Join(spec, "config.json"))
-		c.Name = filepath.Base(filepath.Clean(spec))
-		return c, err
-	}
-	ck, err := llama2c.Open(spec)
+	src, err := Locate(spec)
 	if err != nil {
 		return Config{}, err
 	}
-	defer ck.Close()
-	c, err := FromHF(ck.Config(), spec)
-	c.Arch, c.Name = "llama2c", strings.TrimSuffix(filepath.Base(spec), ".bin")
-	return c, err
+	return src.Config, nil
 }
