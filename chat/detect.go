@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -28,11 +29,66 @@ func Detect(tokenizerConfigPath string) (Template, error) {
 	return t, nil
 }
 
-// Errors DetectJSON returns for configs it cannot use.
+// Errors DetectJSON returns for configs it cannot use, and Resolve's error
+// when it finds no tokenizer_config.json.
 var (
 	ErrUnrecognised = errors.New("unrecognised chat template")
 	ErrNoTemplate   = errors.New("no chat_template")
+	ErrNoConfig     = errors.New("no tokenizer_config.json")
 )
+
+// FindConfig returns the tokenizer_config.json beside or in the first of
+// paths (tokenizer or model files, or folders; empty ones are skipped)
+// that has one, or "" when none does.
+func FindConfig(paths ...string) string {
+	for _, dir := range paths {
+		if dir == "" {
+			continue
+		}
+		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+			dir = filepath.Dir(dir)
+		}
+		p := filepath.Join(dir, "tokenizer_config.json")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// Resolve returns the template named name (as ByName), or when name is
+// empty the one Detect finds in the tokenizer_config.json of FindConfig(paths...);
+// ErrNoConfig when there is none.
+func Resolve(name string, paths ...string) (Template, error) {
+	if name != "" {
+		return ByName(name)
+	}
+	p := FindConfig(paths...)
+	if p == "" {
+		return nil, ErrNoConfig
+	}
+	return Detect(p)
+}
+
+// Source returns the chat_template text of a tokenizer_config.json (its
+// "default" entry when it lists named templates), "" when it has none.
+func Source(tokenizerConfigPath string) (string, error) {
+	data, err := os.ReadFile(tokenizerConfigPath)
+	if err != nil {
+		return "", fmt.Errorf("chat template: %w", err)
+	}
+	var cfg struct {
+		ChatTemplate json.RawMessage `json:"chat_template"`
+	}
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return "", fmt.Errorf("%s: parsing JSON: %w", tokenizerConfigPath, err)
+	}
+	src, err := templateSource(cfg.ChatTemplate)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", tokenizerConfigPath, err)
+	}
+	return src, nil
+}
 
 // chooseHint tells how to get past a template Detect does not know.
 const chooseHint = "choose one with --chat-template chatml|llama2|mistral|llama3"

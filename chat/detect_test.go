@@ -2,6 +2,7 @@ package chat
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,4 +126,60 @@ func FuzzDetectJSON(f *testing.F) {
 			t.Errorf("%s: %v", tm.Name(), err)
 		}
 	})
+}
+
+// TestFindConfigAndResolve covers the lookup beside a file, in a folder,
+// the first path that has one winning, and a name overriding detection.
+func TestFindConfigAndResolve(t *testing.T) {
+	cfg := writeConfig(t, map[string]any{"chat_template": llama3Template})
+	dir := filepath.Dir(cfg)
+	file := filepath.Join(dir, "tokenizer.json")
+	if err := os.WriteFile(file, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	none := t.TempDir()
+	for _, tc := range []struct {
+		paths []string
+		want  string
+	}{
+		{[]string{dir}, cfg}, {[]string{file}, cfg}, {[]string{"", none, file}, cfg},
+		{[]string{none}, ""}, {nil, ""},
+	} {
+		if got := FindConfig(tc.paths...); got != tc.want {
+			t.Errorf("FindConfig(%q) = %q, want %q", tc.paths, got, tc.want)
+		}
+	}
+	if tm, err := Resolve("", none, dir); err != nil || tm.Name() != "llama3" {
+		t.Errorf("Resolve detected %v, %v; want llama3", tm, err)
+	}
+	if tm, err := Resolve("chatml", dir); err != nil || tm.Name() != "chatml" {
+		t.Errorf("Resolve(chatml) = %v, %v", tm, err)
+	}
+	if _, err := Resolve("", none); !errors.Is(err, ErrNoConfig) {
+		t.Errorf("Resolve without a config: %v, want ErrNoConfig", err)
+	}
+	if _, err := Resolve("nope", dir); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("Resolve(nope): %v", err)
+	}
+}
+
+// TestSource reads the template text: a string, the "default" of a list,
+// or "" when the config has none.
+func TestSource(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  map[string]any
+		want string
+	}{
+		{map[string]any{"chat_template": "{{ x }}"}, "{{ x }}"},
+		{map[string]any{"chat_template": []map[string]string{{"name": "tool_use", "template": "a"}, {"name": "default", "template": "b"}}}, "b"},
+		{map[string]any{"bos_token": "<s>"}, ""},
+	} {
+		got, err := Source(writeConfig(t, tc.cfg))
+		if err != nil || got != tc.want {
+			t.Errorf("Source(%v) = %q, %v; want %q", tc.cfg, got, err, tc.want)
+		}
+	}
+	if _, err := Source(writeConfig(t, map[string]any{"chat_template": 3})); err == nil || !strings.Contains(err.Error(), "tokenizer_config.json") {
+		t.Errorf("Source of a number: %v", err)
+	}
 }
