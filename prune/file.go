@@ -13,12 +13,12 @@ const FileFormat = "sdtp-prune-module/1"
 
 // header is the JSON stored under the "sdtp" metadata key of a module file.
 type header struct {
-	Format    string         `json:"format"`
-	Locations []int          `json:"locations"`
-	Ratio     float64        `json:"ratio"`
-	Width     int            `json:"hidden_width"`
-	Model     ModelInfo      `json:"model"`
-	Training  map[string]any `json:"training,omitempty"`
+	Format    string          `json:"format"`
+	Locations []int           `json:"locations"`
+	Ratio     float64         `json:"ratio"`
+	Width     int             `json:"hidden_width"`
+	Model     ModelInfo       `json:"model"`
+	Training  json.RawMessage `json:"training,omitempty"`
 }
 
 func tensorName(stage int, part string) string { return fmt.Sprintf("stage.%d.%s", stage, part) }

@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -30,8 +31,10 @@ type Module struct {
 	Schedule Schedule
 	Width    int
 	Model    ModelInfo
-	// Training records how the module was made (free-form: "random", data, steps, losses).
-	Training map[string]any
+	// Training records how the module was made, as a JSON object whose
+	// "kind" says who made it: {"kind": "random", "seed": S} here,
+	// train.Record for trained modules.
+	Training json.RawMessage
 	Stages   []Stage
 }
 
@@ -48,7 +51,14 @@ func NewRandom(info ModelInfo, s Schedule, width int, seed uint64) (*Module, err
 	if err := CheckWidth(width, info.Hidden); err != nil {
 		return nil, err
 	}
-	m := &Module{Schedule: s, Width: width, Model: info, Training: map[string]any{"kind": "random", "seed": seed}}
+	rec, err := json.Marshal(struct {
+		Kind string `json:"kind"`
+		Seed uint64 `json:"seed"`
+	}{"random", seed})
+	if err != nil {
+		return nil, err
+	}
+	m := &Module{Schedule: s, Width: width, Model: info, Training: rec}
 	d := info.Hidden
 	for i := range s.Locations {
 		st := Stage{W1: make([]float32, width*d), B1: make([]float32, width), W2: make([]float32, 2*width), B2: make([]float32, 2)}

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/sdtp/sdtp/prune"
@@ -60,7 +61,7 @@ func ParamsFromModule(m *prune.Module) (*Params, error) {
 
 // ToModule rounds the parameters to float32 into a module with the given
 // schedule, model description and training record.
-func (p *Params) ToModule(s prune.Schedule, info prune.ModelInfo, training map[string]any) (*prune.Module, error) {
+func (p *Params) ToModule(s prune.Schedule, info prune.ModelInfo, training json.RawMessage) (*prune.Module, error) {
 	if info.Hidden != p.Hidden {
 		return nil, fmt.Errorf("module hidden size %d, parameters have %d", info.Hidden, p.Hidden)
 	}

@@ -440,15 +440,16 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	record := map[string]any{
-		"kind": "trained", "data": df.data, "texts": len(texts), "max_tokens": df.maxTokens, "steps": res.Steps,
-		"config": cfg, "first_epoch": res.First, "last_epoch": res.Last,
-		"version": version.Version, "revision": version.Revision(),
-	}
+	rec := &train.Record{Kind: train.RecordKind, Data: df.data, Texts: len(texts), MaxTokens: df.maxTokens, Steps: res.Steps,
+		Config: cfg, FirstEpoch: res.First, LastEpoch: res.Last, Version: version.Version, Revision: version.Revision()}
 	if df.backend != train.HostBackend {
-		record["backend"] = df.backendName()
+		rec.Backend = df.backendName()
 	}
-	mod, err := res.Params.ToModule(sched, train.ModelInfo(m.Frozen), record)
+	js, err := rec.JSON()
+	if err != nil {
+		return err
+	}
+	mod, err := res.Params.ToModule(sched, train.ModelInfo(m.Frozen), js)
 	if err != nil {
 		return err
 	}
@@ -532,21 +533,19 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--module %s: locations %v differ from the evaluated schedule's %v", paths[i], mod.Schedule.Locations, sched.Locations)
 		}
 	}
-	trained := map[string]any{}
-	if cfg, ok := mods[0].Training["config"].(map[string]any); ok {
-		if l, ok := cfg["loss"].(map[string]any); ok {
-			trained = l
-		}
+	rec, trained, err := train.ReadRecord(mods[0])
+	if err != nil {
+		return fmt.Errorf("--module %s: %w", paths[0], err)
 	}
 	if *target == "" {
 		*target = string(train.TargetAbs)
-		if t, ok := trained["target"].(string); ok {
-			*target = t
+		if trained {
+			*target = string(rec.Config.Loss.Target)
 		}
 	}
 	if *over == "" {
 		*over = "continuation"
-		if w, ok := trained["saliency_whole_sequence"].(bool); ok && w {
+		if trained && rec.Config.Loss.WholeSequenceSaliency {
 			*over = "sequence"
 		}
 	}

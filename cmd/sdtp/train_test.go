@@ -13,6 +13,7 @@ import (
 
 	"github.com/sdtp/sdtp/internal/testdata"
 	"github.com/sdtp/sdtp/prune"
+	"github.com/sdtp/sdtp/train"
 )
 
 // TestTrainWorkflow runs corpus → saliency → train → train eval on
@@ -76,8 +77,9 @@ func TestTrainWorkflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Training["kind"] != "trained" || len(m.Stages) != 2 || m.Width != 16 {
-		t.Fatalf("module %+v", m.Training)
+	rec, trained, err := train.ReadRecord(m)
+	if err != nil || !trained || rec.Steps < 1 || len(m.Stages) != 2 || m.Width != 16 {
+		t.Fatalf("module %s: %v", m.Training, err)
 	}
 	if _, err := os.Stat(mod + ".ckpt"); err != nil {
 		t.Fatalf("no checkpoint: %v", err)
