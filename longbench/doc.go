@@ -6,7 +6,8 @@
 // metrics (package longbench/metrics) with their post-processing and
 // rounding.
 //
-// The package needs no inference engine: the runner drives any Generator,
-// and prompt building any Tokenizer and ChatTemplate, so the commands can
-// plug in the real engine while the tests use fakes.
+// The runner drives any Generator, and prompt building any Tokenizer and
+// ChatTemplate, so the tests can use fakes; ModelGenerator is the one on
+// the inference engine, with pred.py's decoding rules (one BOS, greedy,
+// samsum's newline stop and min_length).
 package longbench

@@ -7,6 +7,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Config is the shape and the numerical options of a decoder.
@@ -139,4 +140,23 @@ func (c *Config) ParamCount() int64 {
 		n += int64(c.Vocab) * d
 	}
 	return n
+}
+
+// StopIDs returns the ids that end generation on this model, given the
+// tokenizer's end-of-sequence ids (nil without a tokenizer): llama2.c
+// checkpoints stop when BOS is sampled, as llama2.c's run does; other
+// models at their own and the tokenizer's EOS ids. Negative and repeated
+// ids are left out.
+func (c *Config) StopIDs(tokenizerEOS []int) []int {
+	ids := []int{c.BOS}
+	if c.Arch != "llama2c" {
+		ids = append(append([]int(nil), c.EOS...), tokenizerEOS...)
+	}
+	var out []int
+	for _, id := range ids {
+		if id >= 0 && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }

@@ -44,3 +44,29 @@ func TestTensorsFillEverySlot(t *testing.T) {
 		}
 	}
 }
+
+func TestStopIDs(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		c      Config
+		tokEOS []int
+		want   []int
+	}{
+		{"llama2c stops at BOS only", Config{Arch: "llama2c", BOS: 1, EOS: []int{2}}, []int{2, 1}, []int{1}},
+		{"model and tokenizer EOS, once each", Config{Arch: "qwen2", BOS: -1, EOS: []int{151643, 151645}}, []int{151645}, []int{151643, 151645}},
+		{"no tokenizer", Config{Arch: "llama", BOS: 1, EOS: []int{2}}, nil, []int{2}},
+		{"negative ids left out", Config{Arch: "llama", BOS: 1, EOS: []int{-1}}, []int{2}, []int{2}},
+	} {
+		got := tc.c.StopIDs(tc.tokEOS)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+				break
+			}
+		}
+	}
+}

@@ -37,7 +37,8 @@ type EngineInfo struct {
 // interleave; each has its own KV cache).
 type ModelEngine struct {
 	Model *model.Model
-	// StopIDs end generation (EOS); see StopIDs for the usual choice.
+	// StopIDs end generation (EOS): model.Config.StopIDs with the
+	// tokenizer's EOS ids (session.Session.StopIDs).
 	StopIDs []int
 }
 
@@ -50,31 +51,6 @@ func (e *ModelEngine) Info() EngineInfo {
 // Generate implements Engine.
 func (e *ModelEngine) Generate(ctx context.Context, req generate.Request, dec generate.Decoder) (*generate.Result, error) {
 	return generate.Run(ctx, e.Model, dec, req)
-}
-
-// StopIDs returns the ids that end generation for a model and its
-// tokenizer (nil when there is none), as 'sdtp generate' chooses them:
-// llama2.c checkpoints stop when BOS is sampled, other models at the
-// model's and the tokenizer's EOS ids.
-func StopIDs(c *model.Config, tok Tokenizer) []int {
-	var ids []int
-	if c.Arch == "llama2c" {
-		ids = []int{c.BOS}
-	} else {
-		ids = append(ids, c.EOS...)
-		if tok != nil {
-			ids = append(ids, tok.EOS()...)
-		}
-	}
-	seen := map[int]bool{}
-	out := ids[:0]
-	for _, id := range ids {
-		if id >= 0 && !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 // Tokenizer is the part of tokenizer.Tokenizer the server uses.

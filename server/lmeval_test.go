@@ -61,6 +61,15 @@ func syntheticTiny(t testing.TB) realModel {
 	return realModel{name: "synthetic:tiny", m: m}
 }
 
+// stopIDs are the ids that end generation on rm.
+func (rm realModel) stopIDs() []int {
+	var eos []int
+	if rm.tok != nil {
+		eos = rm.tok.EOS()
+	}
+	return rm.m.Config.StopIDs(eos)
+}
+
 // serveReal serves rm on a loopback httptest server.
 func serveReal(t *testing.T, rm realModel) *testEnv {
 	t.Helper()
@@ -68,7 +77,7 @@ func serveReal(t *testing.T, rm realModel) *testEnv {
 	if rm.tok != nil {
 		o.Tokenizer = rm.tok
 	}
-	eng := &ModelEngine{Model: rm.m, StopIDs: StopIDs(&rm.m.Config, o.Tokenizer)}
+	eng := &ModelEngine{Model: rm.m, StopIDs: rm.stopIDs()}
 	s, err := New(eng, o)
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +247,7 @@ func TestLMEvalGenerateUntilReplay(t *testing.T) {
 				payload := map[string]any{"prompt": prompt, "model": rm.name, "max_tokens": 40, "temperature": 0, "stop": append(until, eos), "seed": 1234}
 				var out completionOut
 				env.post("/v1/completions", payload, http.StatusOK, &out)
-				res, err := generate.Run(context.Background(), rm.m, rm.tok, generate.Request{Prompt: ids, MaxTokens: 40, StopIDs: StopIDs(&rm.m.Config, rm.tok), StopStrings: append(until, eos)})
+				res, err := generate.Run(context.Background(), rm.m, rm.tok, generate.Request{Prompt: ids, MaxTokens: 40, StopIDs: rm.stopIDs(), StopStrings: append(until, eos)})
 				if err != nil {
 					t.Fatal(err)
 				}

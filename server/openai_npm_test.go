@@ -135,7 +135,7 @@ func TestOpenAINpmClient(t *testing.T) {
 	rm := stories260K(t)
 	script := jsclientDir(t)
 	o := Options{ModelName: "stories260K", Tokenizer: rm.tok, Chat: chatML, APIKey: "test-key"}
-	eng := &ModelEngine{Model: rm.m, StopIDs: StopIDs(&rm.m.Config, rm.tok)}
+	eng := &ModelEngine{Model: rm.m, StopIDs: rm.stopIDs()}
 	s, err := New(eng, o)
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,11 @@
 package train
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/model"
@@ -60,4 +63,23 @@ func GenerateCorpus(ctx context.Context, models []*model.Model, tok tokenizer.To
 		return nil, err
 	}
 	return out, nil
+}
+
+// CorpusJSONL encodes texts as JSONL {"text": ...} rows, in order,
+// leaving out empty ones (the data readers refuse them); written counts
+// the rows.
+func CorpusJSONL(texts []string) (jsonl []byte, written int, err error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for _, t := range texts {
+		if strings.TrimSpace(t) == "" {
+			continue
+		}
+		if err := enc.Encode(map[string]string{"text": t}); err != nil {
+			return nil, 0, err
+		}
+		written++
+	}
+	return buf.Bytes(), written, nil
 }

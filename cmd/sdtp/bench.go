@@ -20,6 +20,7 @@ import (
 	"github.com/sdtp/sdtp/plot"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/report"
+	"github.com/sdtp/sdtp/session"
 )
 
 func init() {
@@ -34,11 +35,9 @@ const (
 
 func runBench(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "bench", "bench [--model M] [--lengths 1024,2048,...] [--configs baseline,paper,keep0.8,...] [--new-tokens 128] [--warmup W] [--repeats R] [--max-repeats M] [--out DIR]")
-	var ef engineFlags
-	fs.StringVar(&ef.model, "model", "", "model: synthetic:NAME (random weights; "+strings.Join(model.SyntheticNames(), ", ")+"), a Hugging Face folder or a llama2.c .bin (default: synthetic:qwen2-small on cpu, synthetic:qwen2-7b on cuda)")
-	fs.StringVar(&ef.backend, "backend", "auto", "compute backend: cpu, cuda, or auto (cuda when a GPU is usable, else cpu)")
-	fs.IntVar(&ef.device, "device", 0, "GPU index for the cuda backend")
-	fs.IntVar(&ef.threads, "threads", 0, "CPU worker threads (0: all cores)")
+	var so session.Options
+	fs.StringVar(&so.Model, "model", "", "model: synthetic:NAME (random weights; "+strings.Join(model.SyntheticNames(), ", ")+"), a Hugging Face folder or a llama2.c .bin (default: synthetic:qwen2-small on cpu, synthetic:qwen2-7b on cuda)")
+	registerBackend(fs, &so, "cpu, cuda, or auto (cuda when a GPU is usable, else cpu)")
 	lengths := fs.String("lengths", "", "prompt lengths in tokens, comma-separated (default: 256,512,1024,2048 on cpu; 1024,2048,...,32768 on cuda)")
 	configs := fs.String("configs", "", "configurations, comma-separated: baseline, "+prune.Presets+" (default: baseline,paper,keep0.8,keep0.7 on cpu, plus paper-low on cuda)")
 	newTokens := fs.Int("new-tokens", 0, "tokens to generate after each prompt, greedy with no early stop (default: 32 on cpu, 128 on cuda)")
@@ -56,14 +55,14 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
-	b, err := ef.openBackend()
+	b, err := session.OpenBackend(so)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 	o := bench.DefaultOptions(b.Name())
 	if !set["model"] {
-		ef.model = bench.DefaultModel(b.Name())
+		so.Model = bench.DefaultModel(b.Name())
 	}
 	if set["lengths"] {
 		if o.Lengths, err = parseLengths(*lengths); err != nil {
@@ -97,7 +96,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	o.CommandLine = e.argv
 
-	m, err := ef.openModel(b)
+	m, err := session.OpenModel(b, so.Model)
 	if err != nil {
 		return err
 	}

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/sdtp/sdtp/chat"
 	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/internal/sysinfo"
+	"github.com/sdtp/sdtp/session"
 	"github.com/sdtp/sdtp/tokenizer"
 )
 
@@ -40,10 +39,10 @@ type generateOutput struct {
 
 func runGenerate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "generate", "generate [--model M] [--tokenizer T] (--prompt P | --chat MSG | --prompt-ids IDS) [flags]\n\nWithout --model it runs synthetic:tiny (random weights: a smoke test) and says so on stderr;\nwithout a tokenizer it prints token ids.")
-	var ef engineFlags
-	ef.register(fs, "synthetic:tiny")
-	var pf pruneFlags
-	pf.register(fs)
+	var o session.Options
+	registerEngine(fs, &o, "synthetic:tiny")
+	var pf session.Pruning
+	registerPruning(fs, &pf)
 	prompt := fs.String("prompt", "", "prompt text, sent as is (BOS added when the tokenizer adds one)")
 	chatMsg := fs.String("chat", "", "a user message, wrapped in the model's chat template")
 	system := fs.String("system", "", "system message for --chat")
@@ -80,15 +79,15 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("give only one of --prompt, --chat, --prompt-ids")
 	}
 	if !flagSet(fs, "model") {
-		fmt.Fprintf(e.stderr, "sdtp generate: no --model given: running %s, a tiny model with random weights whose output means nothing (a smoke test); give --model for a real one\n", ef.model)
+		fmt.Fprintf(e.stderr, "sdtp generate: no --model given: running %s, a tiny model with random weights whose output means nothing (a smoke test); give --model for a real one\n", o.Model)
 	}
 
-	eng, err := ef.open()
+	sess, err := session.Open(o)
 	if err != nil {
 		return err
 	}
-	defer eng.Close()
-	b, m, tok := eng.b, eng.m, eng.tok
+	defer sess.Close()
+	b, m, tok := sess.B, sess.M, sess.Tok
 	var ids []int
 	switch {
 	case *promptIDs != "":
@@ -105,7 +104,7 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	case tok == nil && (*prompt != "" || *chatMsg != ""):
 		return fmt.Errorf("--prompt and --chat need a tokenizer: give --tokenizer (or use --prompt-ids)")
 	case *chatMsg != "":
-		tmpl, err := chatTemplate(&ef, *tmplName)
+		tmpl, err := sess.ChatTemplate(*tmplName)
 		if err != nil {
 			return err
 		}
@@ -128,7 +127,7 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		}
 		ids = []int{m.Config.BOS}
 	}
-	pr, cleanup, err := pf.pruner(m)
+	pr, cleanup, err := sess.Pruner(pf)
 	if err != nil {
 		return err
 	}
@@ -144,15 +143,8 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	if *stops != "" {
 		req.StopStrings = strings.Split(*stops, "|")
 	}
-	switch {
-	case *noEOS:
-	case m.Config.Arch == "llama2c":
-		req.StopIDs = []int{m.Config.BOS} // llama2.c stops only when BOS is sampled
-	default:
-		req.StopIDs = m.Config.EOS
-		if tok != nil {
-			req.StopIDs = append(append([]int(nil), req.StopIDs...), tok.EOS()...)
-		}
+	if !*noEOS {
+		req.StopIDs = sess.StopIDs()
 	}
 	var dec generate.Decoder
 	if tok != nil {
@@ -203,31 +195,6 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "[%d prompt tokens, %d new; prefill %.3fs, decode %.3fs]\n", res.PromptTokens, len(res.Tokens), res.PrefillSeconds, res.DecodeSeconds)
 	return nil
-}
-
-// chatTemplate returns the named template, or the one detected from the
-// tokenizer_config.json beside the tokenizer or model.
-func chatTemplate(ef *engineFlags, name string) (chat.Template, error) {
-	if name != "" {
-		t, err := chat.ByName(name)
-		if err != nil {
-			return nil, fmt.Errorf("--chat-template: %w", err)
-		}
-		return t, nil
-	}
-	for _, dir := range []string{ef.tokenizer, ef.model} {
-		if dir == "" {
-			continue
-		}
-		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
-			dir = filepath.Dir(dir)
-		}
-		p := filepath.Join(dir, "tokenizer_config.json")
-		if _, err := os.Stat(p); err == nil {
-			return chat.Detect(p)
-		}
-	}
-	return nil, fmt.Errorf("no tokenizer_config.json with a chat template found next to the tokenizer or model; choose one with --chat-template (%s)", strings.Join(chat.Names(), ", "))
 }
 
 func parseIDs(s string) ([]int, error) {

@@ -14,10 +14,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/sdtp/sdtp/chat"
 	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/internal/version"
 	"github.com/sdtp/sdtp/longbench"
+	"github.com/sdtp/sdtp/session"
 	"github.com/sdtp/sdtp/tokenizer"
 )
 
@@ -156,55 +156,6 @@ func lbTasks(_ context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
-// templateFlagHelp documents --chat-template for prompt and run.
-func templateFlagHelp() string {
-	return "chat template for the tasks that use one: none, official-llama2 (pred.py's \"[INST]prompt[/INST]\"), or one of " +
-		strings.Join(chat.Names(), ", ") + "; default: detected from tokenizer_config.json beside the tokenizer, none if there is none"
-}
-
-// resolveTemplate turns --chat-template into a longbench.ChatTemplate; dirs
-// are searched for tokenizer_config.json when name is empty. The second
-// result names what was chosen, for meta.json.
-func resolveTemplate(name string, dirs ...string) (longbench.ChatTemplate, string, error) {
-	switch name {
-	case "none":
-		return nil, "none", nil
-	case "official-llama2":
-		return longbench.OfficialLlama2Template(), name, nil
-	}
-	var t chat.Template
-	if name != "" {
-		var err error
-		if t, err = chat.ByName(name); err != nil {
-			return nil, "", fmt.Errorf("--chat-template %q: want none, official-llama2 or one of %s", name, strings.Join(chat.Names(), ", "))
-		}
-	} else {
-		for _, d := range dirs {
-			if d == "" {
-				continue
-			}
-			if st, err := os.Stat(d); err == nil && !st.IsDir() {
-				d = filepath.Dir(d)
-			}
-			p := filepath.Join(d, "tokenizer_config.json")
-			if _, err := os.Stat(p); err != nil {
-				continue
-			}
-			var err error
-			if t, err = chat.Detect(p); err != nil {
-				return nil, "", fmt.Errorf("%s: %w (choose one with --chat-template)", p, err)
-			}
-			break
-		}
-		if t == nil {
-			return nil, "none", nil
-		}
-	}
-	return longbench.TemplateFunc(func(user string) (string, error) {
-		return t.Render([]chat.Message{{Role: "user", Content: user}}, true)
-	}), t.Name(), nil
-}
-
 func lbPrompt(_ context.Context, e *env, args []string) error {
 	fs := newFlags(e, "longbench prompt", "longbench prompt --data FILE [--task T] [--index I] [--tokenizer TOK [--max-length L] [--positions P]] [--chat-template NAME]")
 	data := fs.String("data", "", "a LongBench data file (data/<task>.jsonl or <task>_e.jsonl) (required)")
@@ -213,7 +164,7 @@ func lbPrompt(_ context.Context, e *env, args []string) error {
 	tokPath := fs.String("tokenizer", "", "tokenizer (tokenizer.json, tokenizer.bin or a folder) for truncation and the token count")
 	maxLen := fs.Int("max-length", 0, "truncate the prompt in the middle to this many tokens, as the runner does (needs --tokenizer; 0: no truncation, or with --positions the runner's default)")
 	positions := fs.Int("positions", 0, "the model's positions: fit the prompt to them as the runner does, leaving room for the task's new tokens and the chat template (needs --tokenizer)")
-	tmplName := fs.String("chat-template", "", templateFlagHelp())
+	tmplName := fs.String("chat-template", "", longbench.TemplateHelp())
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -265,7 +216,7 @@ func lbPrompt(_ context.Context, e *env, args []string) error {
 		}
 	}
 	opt.MaxLength, opt.Positions = *maxLen, *positions
-	if opt.Template, _, err = resolveTemplate(*tmplName, *tokPath); err != nil {
+	if opt.Template, _, err = longbench.ResolveTemplate(*tmplName, *tokPath); err != nil {
 		return err
 	}
 	if _, err := opt.MaxLengthFor(task); err != nil {
@@ -312,17 +263,17 @@ func runLongbenchConfig(ctx context.Context, e *env, cfg longbench.RunConfig) er
 func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 	var none longbench.RunConfig
 	fs := newFlags(e, "longbench run", "longbench run --model M --data D --out DIR [--tasks T,...] [--prune-module F --prune P] [--limit K] [flags]")
-	var ef engineFlags
-	ef.register(fs, "")
-	var pf pruneFlags
-	pf.register(fs)
+	var o session.Options
+	registerEngine(fs, &o, "")
+	var pf session.Pruning
+	registerPruning(fs, &pf)
 	data := fs.String("data", "longbench-data", "folder holding data/<task>.jsonl (as download leaves it)")
 	taskList := fs.String("tasks", "all", "comma-separated tasks, or all, en, zh, code")
 	eFlag := fs.Bool("e", false, "run on LongBench-E (<task>_e.jsonl; 13 tasks)")
 	limit := fs.Int("limit", 0, "only the first K rows of each task (0: all)")
 	out := fs.String("out", "", "output folder: one <task>.jsonl of predictions per task and meta.json (required; a run resumes there)")
 	maxLen := fs.Int("max-length", 0, "truncate prompts in the middle to this many tokens before the chat template (0: per task, the model's positions minus the task's new tokens minus the template's tokens); a prompt that still does not fit is cut shorter")
-	tmplName := fs.String("chat-template", "", templateFlagHelp())
+	tmplName := fs.String("chat-template", "", longbench.TemplateHelp())
 	if err := parseFlags(fs, args); err != nil {
 		return none, nil, err
 	}
@@ -341,11 +292,11 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 	if err != nil {
 		return none, nil, fmt.Errorf("--tasks: %w", err)
 	}
-	eng, err := openLongbenchEngine(&ef, &pf)
+	eng, err := openLongbenchEngine(o, pf)
 	if err != nil {
 		return none, nil, err
 	}
-	tmpl, tmplUsed, err := resolveTemplate(*tmplName, ef.tokenizer, ef.model)
+	tmpl, tmplUsed, err := longbench.ResolveTemplate(*tmplName, o.Tokenizer, o.Model)
 	if err != nil {
 		eng.close()
 		return none, nil, err
@@ -361,7 +312,7 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 		eng.close()
 		return none, nil, fmt.Errorf("the model does not say how many positions it has: give --max-length")
 	}
-	opt := longbench.PromptOptions{Tokenizer: eng.tok, MaxLength: *maxLen, Template: tmpl, Positions: max(eng.maxPos, 0)}
+	opt := longbench.PromptOptions{Tokenizer: eng.sess.Tok, MaxLength: *maxLen, Template: tmpl, Positions: max(eng.maxPos, 0)}
 	if err := checkTaskLengths(e, opt, tasks, eng.info); err != nil {
 		eng.close()
 		return none, nil, err

@@ -393,7 +393,7 @@ func TestLongbenchRunFitsEveryTemplate(t *testing.T) {
 		}
 		defer closeEngine()
 		for _, name := range templates {
-			tmpl, _, err := resolveTemplate(name, m.tok, m.model)
+			tmpl, _, err := longbench.ResolveTemplate(name, m.tok, m.model)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
+	"github.com/sdtp/sdtp/session"
 )
 
 func init() {
@@ -49,11 +50,11 @@ func runPruneInit(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
 	}
-	pf := pruneFlags{preset: *preset} // --keep-ratio's default belongs to --prune-layers
+	pf := session.Pruning{Preset: *preset} // --keep-ratio's default belongs to --prune-layers
 	if *layers != "" {
-		pf = pruneFlags{layers: *layers, ratio: *ratio}
+		pf = session.Pruning{Layers: *layers, Ratio: *ratio}
 	}
-	s, err := pf.schedule(c.Layers, nil)
+	s, err := pf.Schedule(c.Layers, nil)
 	if err != nil {
 		return err
 	}

@@ -48,12 +48,12 @@ func runSaliency(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--continuation %d must not be negative", *cont)
 	}
 	df.requireTokens(*cont+2, fmt.Sprintf("--continuation %d (with a prompt of 2 or more before it)", *cont))
-	m, ex, err := df.load(e)
+	tx, err := df.load(e)
 	if err != nil {
 		return err
 	}
-	defer m.Close()
-	texts, lines := idsOf(ex)
+	defer tx.Close()
+	m, texts, lines := tx.Model, tx.IDs, tx.Lines
 	hdr := saliencyMeta{Meta: newMeta(e, &df), Format: saliencyFormat, Layers: m.Config().Layers, Hidden: m.Config().Hidden, Texts: len(texts), Continuation: *cont}
 	js, err := json.Marshal(hdr)
 	if err != nil {
@@ -65,7 +65,7 @@ func runSaliency(ctx context.Context, e *env, args []string) error {
 		if _, err := w.Write(append(js, '\n')); err != nil {
 			return err
 		}
-		salErr = train.WriteSaliency(ctx, w, m.Frozen, texts, lines, *cont, df.workers, func(done, total int) { pr.update("saliency", done, total) })
+		salErr = train.WriteSaliency(ctx, w, m, texts, lines, *cont, df.workers, func(done, total int) { pr.update("saliency", done, total) })
 		return salErr
 	})
 	pr.end()

@@ -2,21 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/sdtp/sdtp/chat"
-	"github.com/sdtp/sdtp/model"
-	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/server"
+	"github.com/sdtp/sdtp/session"
 )
 
 func init() {
@@ -25,10 +20,10 @@ func init() {
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "serve", "serve --model M [--tokenizer T] [--prune-module F --prune P] [--addr 127.0.0.1:8080] [--api-key K] [flags]")
-	var ef engineFlags
-	ef.register(fs, "")
-	var pf pruneFlags
-	pf.register(fs)
+	var so session.Options
+	registerEngine(fs, &so, "")
+	var pf session.Pruning
+	registerPruning(fs, &pf)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (host:port)")
 	name := fs.String("served-model-name", "", "model id clients send and /v1/models lists (default: the model's name, e.g. its folder name)")
 	apiKey := fs.String("api-key", "", "require \"Authorization: Bearer KEY\" on every endpoint but /health (default: $SDTP_API_KEY; empty: no key)")
@@ -77,17 +72,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		queueLen = -1 // server.Options: negative means no queue
 	}
 
-	eng, err := ef.open()
+	sess, err := session.Open(so)
 	if err != nil {
 		return err
 	}
-	defer eng.Close()
-	b, m, tok := eng.b, eng.m, eng.tok
-	pr, err := newServePruners(m, pf)
+	defer sess.Close()
+	b, m, tok := sess.B, sess.M, sess.Tok
+	pr, err := sess.Pruners(pf)
 	if err != nil {
 		return err
 	}
-	defer pr.close()
+	defer pr.Close()
 
 	o := server.Options{
 		ModelName:       *name,
@@ -106,7 +101,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if tok != nil {
 		o.Tokenizer = tok
-		tmpl, err := chatTemplate(&ef, *tmplName)
+		tmpl, err := sess.ChatTemplate(*tmplName)
 		switch {
 		case err == nil:
 			o.Chat = func(msgs []server.Message) (string, error) {
@@ -116,7 +111,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 				}
 				return tmpl.Render(cm, true)
 			}
-			o.ChatTemplate = chatTemplateSource(&ef)
+			o.ChatTemplate = sess.ChatTemplateSource()
 		case *tmplName != "":
 			return err
 		default:
@@ -125,17 +120,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	} else {
 		logger.Warn("no tokenizer: prompts must be token ids and output text renders ids as <id:N>; give --tokenizer for text")
 	}
-	if pr.enabled() {
-		o.Pruners = pr.get
-		o.DefaultPrune = pr.defaultName
-		if _, err := pr.get(pr.defaultName); err != nil {
-			if pf.preset != "" {
+	if pr.Enabled() {
+		o.Pruners = pr.Get
+		o.DefaultPrune = pr.DefaultName()
+		if _, err := pr.Get(o.DefaultPrune); err != nil {
+			if pf.Preset != "" {
 				return fmt.Errorf("--prune: %w", err)
 			}
 			return err
 		}
 	}
-	s, err := server.New(&server.ModelEngine{Model: m, StopIDs: server.StopIDs(&m.Config, o.Tokenizer)}, o)
+	s, err := server.New(&server.ModelEngine{Model: m, StopIDs: sess.StopIDs()}, o)
 	if err != nil {
 		return err
 	}
@@ -154,120 +149,3 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	})()
 	return s.Serve(ctx, ln)
 }
-
-// chatTemplateSource returns the chat_template text of the
-// tokenizer_config.json beside the tokenizer or model ("" when none), for
-// /tokenizer_info.
-func chatTemplateSource(ef *engineFlags) string {
-	for _, dir := range []string{ef.tokenizer, ef.model} {
-		if dir == "" {
-			continue
-		}
-		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
-			dir = filepath.Dir(dir)
-		}
-		data, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
-		if err != nil {
-			continue
-		}
-		var cfg struct {
-			ChatTemplate json.RawMessage `json:"chat_template"`
-		}
-		if json.Unmarshal(data, &cfg) != nil {
-			continue
-		}
-		var s string
-		if json.Unmarshal(cfg.ChatTemplate, &s) == nil {
-			return s
-		}
-		var named []struct{ Name, Template string }
-		if json.Unmarshal(cfg.ChatTemplate, &named) == nil {
-			for _, n := range named {
-				if n.Name == "default" {
-					return n.Template
-				}
-			}
-		}
-	}
-	return ""
-}
-
-// servePruners builds per-request pruners that share one scorer (the
-// module's weights are uploaded once).
-type servePruners struct {
-	m           *model.Model
-	pf          pruneFlags
-	mod         *prune.Module
-	scorer      prune.Scorer
-	closeScorer func()
-	defaultName string
-}
-
-// newServePruners loads the scorer the flags choose; with no pruning flags
-// it holds none, and pruning stays unavailable unless a baseline scorer
-// is chosen.
-func newServePruners(m *model.Model, pf pruneFlags) (*servePruners, error) {
-	p := &servePruners{m: m, pf: pf, closeScorer: func() {}}
-	switch pf.scorer {
-	case "random":
-		p.scorer = prune.RandomScorer{Seed: pf.seed}
-	case "recent":
-		p.scorer = prune.RecentScorer{}
-	case "module":
-		if pf.module == "" {
-			if pf.preset != "" || pf.layers != "" {
-				return nil, fmt.Errorf("--prune-module is required with --prune-scorer module (or use --prune-scorer random|recent)")
-			}
-			return p, nil
-		}
-		mod, err := prune.Load(pf.module)
-		if err != nil {
-			return nil, fmt.Errorf("--prune-module: %w", err)
-		}
-		if err := mod.Check(m.Config.Hidden, m.Config.Layers); err != nil {
-			return nil, fmt.Errorf("--prune-module %s: %w", pf.module, err)
-		}
-		sc, err := prune.NewModuleScorer(m.B, mod)
-		if err != nil {
-			return nil, fmt.Errorf("--prune-module %s: %w", pf.module, err)
-		}
-		p.mod, p.scorer, p.closeScorer = mod, sc, sc.Close
-	default:
-		return nil, fmt.Errorf("--prune-scorer %q: want module, random or recent", pf.scorer)
-	}
-	p.defaultName = "default"
-	if pf.preset != "" {
-		p.defaultName = pf.preset
-	}
-	return p, nil
-}
-
-func (p *servePruners) enabled() bool { return p.scorer != nil }
-
-// get returns a pruner for a schedule name: "default" (the flags'
-// schedule, else the module's) or a preset.
-func (p *servePruners) get(name string) (model.Pruner, error) {
-	if p.scorer == nil {
-		return nil, errors.New("this server has no pruning module (start it with --prune-module, or --prune-scorer random|recent)")
-	}
-	var s prune.Schedule
-	var err error
-	if name == "default" {
-		var def *prune.Schedule
-		if p.mod != nil {
-			def = &p.mod.Schedule
-		}
-		s, err = p.pf.schedule(p.m.Config.Layers, def)
-	} else {
-		s, err = prune.ParsePreset(name, p.m.Config.Layers)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if p.mod != nil && !slices.Equal(s.Locations, p.mod.Schedule.Locations) {
-		return nil, fmt.Errorf("schedule locations %v differ from the module's %v (a module has one MLP per location; only the ratio may change)", s.Locations, p.mod.Schedule.Locations)
-	}
-	return &prune.Pruner{Schedule: s, Scorer: p.scorer}, nil
-}
-
-func (p *servePruners) close() { p.closeScorer() }

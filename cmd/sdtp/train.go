@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,15 +16,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/internal/sysinfo"
 	"github.com/sdtp/sdtp/internal/version"
-	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
+	"github.com/sdtp/sdtp/session"
 	"github.com/sdtp/sdtp/tokenizer"
 	"github.com/sdtp/sdtp/train"
-	"github.com/sdtp/sdtp/train/data"
 )
 
 func init() {
@@ -123,109 +120,64 @@ func (f *dataFlags) backendName() string {
 	return f.backend + " (train/dlm)"
 }
 
-// load opens the model (on the host or a GPU, by --backend) and reads and
-// tokenizes the texts. The caller closes the model.
-func (f *dataFlags) load(e *env) (*openModel, []data.Example, error) {
+// load checks the flags, then opens the model (on the host or a GPU, by
+// --backend) and reads and tokenizes the texts; the caller closes them.
+func (f *dataFlags) load(e *env) (*train.Texts, error) {
 	switch {
 	case f.model == "":
-		return nil, nil, fmt.Errorf("--model is required")
+		return nil, fmt.Errorf("--model is required")
 	case f.data == "":
-		return nil, nil, fmt.Errorf("--data is required")
+		return nil, fmt.Errorf("--data is required")
 	case f.maxTokens < max(2, f.need):
 		if f.need > 2 {
-			return nil, nil, fmt.Errorf("--max-tokens %d is too short: %s needs texts of at least %d tokens", f.maxTokens, f.needWhat, f.need)
+			return nil, fmt.Errorf("--max-tokens %d is too short: %s needs texts of at least %d tokens", f.maxTokens, f.needWhat, f.need)
 		}
-		return nil, nil, fmt.Errorf("--max-tokens %d must be at least 2", f.maxTokens)
+		return nil, fmt.Errorf("--max-tokens %d must be at least 2", f.maxTokens)
 	case f.minTokens < f.need && flagSet(f.fs, "min-tokens"):
-		return nil, nil, fmt.Errorf("--min-tokens %d is too small: %s needs texts of at least %d tokens", f.minTokens, f.needWhat, f.need)
+		return nil, fmt.Errorf("--min-tokens %d is too small: %s needs texts of at least %d tokens", f.minTokens, f.needWhat, f.need)
 	}
 	f.minTokens = max(f.minTokens, f.need)
 	switch {
 	case f.minTokens < 2 || f.minTokens > f.maxTokens:
-		return nil, nil, fmt.Errorf("--min-tokens %d must be in [2, --max-tokens %d]", f.minTokens, f.maxTokens)
+		return nil, fmt.Errorf("--min-tokens %d must be in [2, --max-tokens %d]", f.minTokens, f.maxTokens)
 	case f.limit < 0 || f.workers < 0:
-		return nil, nil, fmt.Errorf("--limit and --workers must not be negative")
-	}
-	if _, err := data.ParseFormat(f.format); err != nil {
-		return nil, nil, fmt.Errorf("--data-format: %w", err)
-	}
-	tok, err := f.openTokenizer()
-	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("--limit and --workers must not be negative")
 	}
 	if f.device < 0 {
-		return nil, nil, fmt.Errorf("--device %d must not be negative", f.device)
+		return nil, fmt.Errorf("--device %d must not be negative", f.device)
 	}
-	fm, closeModel, err := train.Open(f.model, train.OpenOptions{Backend: f.backend, Device: f.device})
-	if err != nil {
-		return nil, nil, fmt.Errorf("--model %s on --backend %s: %w", f.model, f.backend, err)
-	}
-	m := &openModel{Frozen: fm, close: closeModel}
-	if tok.VocabSize() > m.Config().Vocab {
-		m.Close()
-		return nil, nil, fmt.Errorf("--tokenizer has %d tokens, the model only %d", tok.VocabSize(), m.Config().Vocab)
-	}
-	ex, err := f.readTexts(e, tok)
-	if err != nil {
-		m.Close()
-		return nil, nil, err
-	}
-	return m, ex, nil
+	return f.texts(e, true)
 }
 
-// openModel is a loaded frozen model and what releases it.
-type openModel struct {
-	train.Frozen
-	close func() error
-}
-
-// Close releases the model (its GPU memory).
-func (m *openModel) Close() error { return m.close() }
-
-// readTexts reads and tokenizes --data.
-func (f *dataFlags) readTexts(e *env, tok tokenizer.Tokenizer) ([]data.Example, error) {
-	format, err := data.ParseFormat(f.format)
-	if err != nil {
-		return nil, fmt.Errorf("--data-format: %w", err)
-	}
-	texts, err := data.ReadFile(f.data, format)
+// texts reads and tokenizes --data, after opening the model (by --backend)
+// when withModel.
+func (f *dataFlags) texts(e *env, withModel bool) (*train.Texts, error) {
+	tok, err := needTokenizer(f.model, f.tokenizer)
 	if err != nil {
 		return nil, err
 	}
-	if f.limit > 0 && len(texts) > f.limit {
-		texts = texts[:f.limit]
+	read := train.ReadTexts
+	if withModel {
+		read = train.LoadTexts
 	}
-	ex, skipped, err := data.Tokenize(tok, texts, f.maxTokens, f.minTokens)
+	t, err := read(train.TextOptions{Model: f.model, Open: train.OpenOptions{Backend: f.backend, Device: f.device}, Tokenizer: tok,
+		Data: f.data, Format: f.format, MaxTokens: f.maxTokens, MinTokens: f.minTokens, Limit: f.limit})
 	if err != nil {
 		return nil, err
 	}
-	if skipped > 0 {
-		fmt.Fprintf(e.stderr, "sdtp: %d of %d texts in %s have fewer than %d tokens and are skipped\n", skipped, len(texts), f.data, f.minTokens)
+	if t.Skipped > 0 {
+		fmt.Fprintf(e.stderr, "sdtp: %d of %d texts in %s have fewer than %d tokens and are skipped\n", t.Skipped, t.Read, f.data, f.minTokens)
 	}
-	if len(ex) == 0 {
-		return nil, fmt.Errorf("%s: no text has at least %d tokens", f.data, f.minTokens)
-	}
-	return ex, nil
+	return t, nil
 }
 
-func (f *dataFlags) openTokenizer() (tokenizer.Tokenizer, error) {
-	ef := engineFlags{model: f.model, tokenizer: f.tokenizer}
-	tok, err := ef.openTokenizer()
-	if err != nil {
-		return nil, err
+// needTokenizer opens the tokenizer of a command that reads text.
+func needTokenizer(model, path string) (tokenizer.Tokenizer, error) {
+	tok, err := session.OpenTokenizer(model, path)
+	if err == nil && tok == nil {
+		err = fmt.Errorf("--tokenizer is required (the model folder has no tokenizer.json)")
 	}
-	if tok == nil {
-		return nil, fmt.Errorf("--tokenizer is required (the model folder has no tokenizer.json)")
-	}
-	return tok, nil
-}
-
-func idsOf(ex []data.Example) (texts [][]int, lines []int) {
-	for _, x := range ex {
-		texts = append(texts, x.IDs)
-		lines = append(lines, x.Line)
-	}
-	return texts, lines
+	return tok, err
 }
 
 // scheduleFlags choose a keep schedule.
@@ -241,8 +193,7 @@ func (f *scheduleFlags) register(fs *flag.FlagSet, what string) {
 }
 
 func (f *scheduleFlags) schedule(layers int, def *prune.Schedule) (prune.Schedule, error) {
-	pf := pruneFlags{preset: f.preset, layers: f.layers, ratio: f.ratio}
-	return pf.schedule(layers, def)
+	return session.Pruning{Preset: f.preset, Layers: f.layers, Ratio: f.ratio}.Schedule(layers, def)
 }
 
 // progress shows long work on stderr: a rewritten line on a terminal, a
@@ -391,11 +342,12 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	df.requireTokens(*cont+16, fmt.Sprintf("--continuation %d (with a prompt of 16 or more before it)", *cont))
-	m, ex, err := df.load(e)
+	tx, err := df.load(e)
 	if err != nil {
 		return err
 	}
-	defer m.Close()
+	defer tx.Close()
+	m := tx.Model
 	sched, err := sf.schedule(m.Config().Layers, nil)
 	if err != nil {
 		return err
@@ -412,7 +364,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if *noMSE {
 		loss.Weights.MSE = 0
 	}
-	texts, _ := idsOf(ex)
+	texts := tx.IDs
 	cfg := train.Config{Locations: sched.Locations, Ratio: sched.Ratio, Width: *width, Loss: loss, LR: *lr, Warmup: *warmup, WeightDecay: *wd, Epochs: *epochs, Batch: *batch, Clip: *clip, Seed: *seed}
 	if *resume {
 		if _, err := os.Stat(*ckpt); errors.Is(err, os.ErrNotExist) {
@@ -420,7 +372,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	pr := newProgress(e.stderr)
-	run := &train.Run{Model: m.Frozen, Texts: texts, Config: cfg, Checkpoint: *ckpt, CheckpointEvery: *every, Resume: *resume, LogPath: *logPath, Workers: df.workers,
+	run := &train.Run{Model: m, Texts: texts, Config: cfg, Checkpoint: *ckpt, CheckpointEvery: *every, Resume: *resume, LogPath: *logPath, Workers: df.workers,
 		Progress: func(p train.Progress) {
 			switch p.Phase {
 			case "resume":
@@ -449,7 +401,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	mod, err := res.Params.ToModule(sched, train.ModelInfo(m.Frozen), js)
+	mod, err := res.Params.ToModule(sched, train.ModelInfo(m), js)
 	if err != nil {
 		return err
 	}
@@ -507,11 +459,12 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	df.requireTokens(*cont+2, fmt.Sprintf("--continuation %d (with a prompt of 2 or more before it)", *cont))
-	m, ex, err := df.load(e)
+	tx, err := df.load(e)
 	if err != nil {
 		return err
 	}
-	defer m.Close()
+	defer tx.Close()
+	m := tx.Model
 	c := m.Config()
 	var mods []*prune.Module
 	for _, p := range paths {
@@ -569,9 +522,8 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 		train.NamedScorer{Name: "recent", New: func(int) train.Scorer {
 			return train.BaselineScorer{Scorer: prune.RecentScorer{}, Hidden: c.Hidden}
 		}})
-	texts, _ := idsOf(ex)
 	pr := newProgress(e.stderr)
-	rep, err := train.Evaluate(ctx, m.Frozen, texts, train.EvalConfig{Schedule: sched, Continuation: *cont, Target: tgt, WholeSequenceSaliency: *over == "sequence", Workers: df.workers},
+	rep, err := train.Evaluate(ctx, m, tx.IDs, train.EvalConfig{Schedule: sched, Continuation: *cont, Target: tgt, WholeSequenceSaliency: *over == "sequence", Workers: df.workers},
 		scorers, func(done, total int) { pr.update("eval", done, total) })
 	pr.end()
 	if err != nil {
@@ -593,26 +545,8 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 		_, err := fmt.Fprintln(e.stdout, string(js))
 		return err
 	}
-	printEval(e.stdout, rep, sched, *cont)
+	rep.WriteTables(e.stdout, sched, *cont)
 	return nil
-}
-
-// printEval prints the report as two markdown tables.
-func printEval(w io.Writer, rep *train.EvalReport, s prune.Schedule, cont int) {
-	fmt.Fprintf(w, "%d held-out texts, mean prompt %.1f tokens, %d predictions (last prompt token + %d continuation tokens each), %s\n\n",
-		rep.Texts, rep.PromptMean, rep.Predictions, cont-1, s)
-	fmt.Fprintln(w, "| scores | next-token agreement | KL(full ‖ pruned) | prompt alive after last stage |")
-	fmt.Fprintln(w, "|---|---|---|---|")
-	for _, sr := range rep.Scorers {
-		fmt.Fprintf(w, "| %s | %.4f | %.5f | %.3f |\n", sr.Name, sr.Agreement, sr.KL, sr.Alive)
-	}
-	fmt.Fprintln(w, "\n| scores | block | Spearman | Kendall | kept-set overlap |")
-	fmt.Fprintln(w, "|---|---|---|---|---|")
-	for _, sr := range rep.Scorers {
-		for _, l := range sr.Locations {
-			fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f |\n", sr.Name, l.Layer, l.Spearman, l.Kendall, l.Overlap)
-		}
-	}
 }
 
 func runTrainCorpus(ctx context.Context, e *env, args []string) error {
@@ -642,37 +576,18 @@ func runTrainCorpus(ctx context.Context, e *env, args []string) error {
 	if err := checkOutFile("--out", *out); err != nil {
 		return err
 	}
-	ef := engineFlags{model: *spec, tokenizer: *tokPath}
-	tok, err := ef.openTokenizer()
+	tok, err := needTokenizer(*spec, *tokPath)
 	if err != nil {
 		return err
-	}
-	if tok == nil {
-		return fmt.Errorf("--tokenizer is required (the model folder has no tokenizer.json)")
 	}
 	if *workers == 0 {
 		*workers = runtime.NumCPU()
 	}
-	var models []*model.Model
-	defer func() {
-		for _, m := range models {
-			b := m.B
-			m.Close()
-			b.Close()
-		}
-	}()
-	for range min(*workers, *n) {
-		b, err := backend.Open("cpu", backend.Options{Threads: 1})
-		if err != nil {
-			return err
-		}
-		m, err := model.Open(b, *spec)
-		if err != nil {
-			b.Close()
-			return fmt.Errorf("--model: %w", err)
-		}
-		models = append(models, m)
+	models, closeModels, err := session.OpenCPUModels(*spec, min(*workers, *n))
+	if err != nil {
+		return err
 	}
+	defer closeModels()
 	pr := newProgress(e.stderr)
 	texts, err := train.GenerateCorpus(ctx, models, tok, train.CorpusConfig{Texts: *n, Seed: *seed, MaxTokens: *maxTok, Temperature: *temp, TopP: *topP},
 		func(done, total int) { pr.update("corpus", done, total) })
@@ -680,23 +595,14 @@ func runTrainCorpus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	written := 0
-	for _, t := range texts {
-		if strings.TrimSpace(t) == "" {
-			continue // the data readers refuse empty texts
-		}
-		if err := enc.Encode(map[string]string{"text": t}); err != nil {
-			return err
-		}
-		written++
+	jsonl, written, err := train.CorpusJSONL(texts)
+	if err != nil {
+		return err
 	}
 	if written == 0 {
 		return fmt.Errorf("all %d samples are empty (each ended at once); nothing written to %s", len(texts), *out)
 	}
-	if err := atomicfile.WriteFile(*out, buf.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(*out, jsonl); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	empty := ""

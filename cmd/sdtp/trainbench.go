@@ -71,17 +71,13 @@ func runTrainBench(ctx context.Context, e *env, args []string) error {
 	var dataLengths []int
 	if df.data != "" {
 		df.requireTokens(*cont+2, fmt.Sprintf("--continuation %d", *cont))
-		tok, err := df.openTokenizer()
-		if err != nil {
-			return err
-		}
 		df.minTokens = max(df.minTokens, *cont+2)
-		ex, err := df.readTexts(e, tok)
+		tx, err := df.texts(e, false)
 		if err != nil {
 			return err
 		}
-		for _, x := range ex {
-			dataLengths = append(dataLengths, len(x.IDs))
+		for _, ids := range tx.IDs {
+			dataLengths = append(dataLengths, len(ids))
 		}
 	}
 	fm, closeModel, err := train.Open(df.model, train.OpenOptions{Backend: df.backend, Device: df.device, Synthetic: true})

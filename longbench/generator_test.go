@@ -1,0 +1,108 @@
+package longbench
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sdtp/sdtp/backend"
+	_ "github.com/sdtp/sdtp/backend/cpu"
+	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/tokenizer"
+)
+
+// bosTok encodes text as one id per byte after BOS 1.
+type bosTok struct{ bos int }
+
+func (b bosTok) BOS() int                           { return b.bos }
+func (b bosTok) DecodeSkipSpecial(ids []int) string { return "" }
+func (b bosTok) EncodeWithSpecial(s string) []int {
+	ids := []int{}
+	if b.bos >= 0 {
+		ids = append(ids, b.bos)
+	}
+	if strings.HasPrefix(s, "<s>") { // a chat template that wrote BOS as text
+		ids, s = append(ids, b.bos), s[3:]
+	}
+	for _, c := range []byte(s) {
+		ids = append(ids, int(c))
+	}
+	return ids
+}
+
+func TestEncodePromptKeepsOneBOS(t *testing.T) {
+	for _, tc := range []struct {
+		tok    bosTok
+		prompt string
+		want   []int
+	}{
+		{bosTok{1}, "ab", []int{1, 'a', 'b'}},
+		{bosTok{1}, "<s>ab", []int{1, 'a', 'b'}},
+		{bosTok{-1}, "ab", []int{'a', 'b'}},
+	} {
+		if got := EncodePrompt(tc.tok, tc.prompt); !slices.Equal(got, tc.want) {
+			t.Errorf("EncodePrompt(%q) = %v, want %v", tc.prompt, got, tc.want)
+		}
+	}
+}
+
+// TestModelGeneratorSamsumRule checks pred.py's samsum rule on a real
+// engine: a stop id may not be the first new token with StopAtNewline
+// (min_length), ends generation at once without it, and the newline ends
+// generation too.
+func TestModelGeneratorSamsumRule(t *testing.T) {
+	tok, err := tokenizer.Load(testdata.Path(t, "llama2c/tok512.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := backend.Open("cpu", backend.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	m, err := model.Open(b, "synthetic:tiny") // 512 tokens, as tok512
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	const prompt = "Once upon a time"
+	free, err := generate.Run(context.Background(), m, tok, generate.Request{Prompt: EncodePrompt(tok, prompt), MaxTokens: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := free.IDs()[0]
+	g := NewModelGenerator(m, tok, []int{first}, nil)
+	res, err := g.Generate(context.Background(), GenRequest{Prompt: prompt, MaxNewTokens: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Text != "" || res.PromptTokens != len(EncodePrompt(tok, prompt)) || res.AliveTokens != res.PromptTokens {
+		t.Errorf("without StopAtNewline the stop id %d came first and should end at once: %+v", first, res)
+	}
+	res, err = g.Generate(context.Background(), GenRequest{Prompt: prompt, MaxNewTokens: 24, StopAtNewline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Text == "" || strings.Contains(res.Text, "\n") {
+		t.Errorf("with StopAtNewline: text %q, want a first token that is not a stop id and no newline", res.Text)
+	}
+}
+
+func TestResolveTemplate(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, want, err string
+	}{
+		{"none", "none", ""}, {"official-llama2", "official-llama2", ""}, {"chatml", "chatml", ""},
+		{"", "none", ""}, // no tokenizer_config.json beside dir
+		{"bogus", "", "want none, official-llama2 or one of"},
+	} {
+		_, got, err := ResolveTemplate(tc.name, dir)
+		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("ResolveTemplate(%q) = %q, %v; want %q, %q", tc.name, got, err, tc.want, tc.err)
+		}
+	}
+}
