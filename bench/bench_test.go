@@ -2,11 +2,14 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/backend/count"
@@ -291,6 +294,37 @@ func TestRunTiny(t *testing.T) {
 	}
 	if back.Meta.Model.Layers != c.Layers || len(back.Rows) != len(res.Rows) || back.Rows[4].Prefill.Median != res.Rows[4].Prefill.Median {
 		t.Errorf("round trip lost data")
+	}
+	// A bench.json written before the meta blocks were one type held its
+	// times as RFC 3339 text to the second, in the local zone.
+	js, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(js, &raw); err != nil {
+		t.Fatal(err)
+	}
+	var meta map[string]any
+	if err := json.Unmarshal(raw["meta"], &meta); err != nil {
+		t.Fatal(err)
+	}
+	meta["start"], meta["end"] = "2026-11-26T12:59:00+01:00", "2026-11-26T13:05:10+01:00"
+	if raw["meta"], err = json.Marshal(meta); err != nil {
+		t.Fatal(err)
+	}
+	if js, err = json.Marshal(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old, err := Load(path)
+	if err != nil {
+		t.Fatalf("old bench.json: %v", err)
+	}
+	if m := old.Meta; m.Start.UTC().Format(time.RFC3339) != "2026-11-26T11:59:00Z" || m.End.Sub(m.Start) != 6*time.Minute+10*time.Second || m.Command[1] != "bench" || m.Revision != res.Meta.Revision {
+		t.Errorf("old bench.json read as %+v", m.Meta)
 	}
 }
 

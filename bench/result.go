@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/sdtp/sdtp/internal/atomicfile"
+	"github.com/sdtp/sdtp/internal/runmeta"
 )
 
 // Result is one benchmark sweep: how it was run and one row per
@@ -18,27 +20,32 @@ type Result struct {
 // Meta records what produced a result, so a number can be traced to the
 // program, the machine and the command that made it.
 type Meta struct {
-	Program     string   `json:"program"`
-	Version     string   `json:"version"`
-	Revision    string   `json:"git_revision"`
-	GoVersion   string   `json:"go_version"`
-	OS          string   `json:"os"`
-	Arch        string   `json:"arch"`
-	Host        string   `json:"host,omitempty"`
-	Cores       int      `json:"cores"`
-	CPU         string   `json:"cpu"`
-	Backend     string   `json:"backend"`
-	Device      string   `json:"device"`
-	Model       Shape    `json:"model"`
-	CommandLine []string `json:"command_line"`
-	Start       string   `json:"start"`
-	End         string   `json:"end,omitempty"`
+	runmeta.Meta
+	GoVersion string    `json:"go_version"`
+	OS        string    `json:"os"`
+	Arch      string    `json:"arch"`
+	Host      string    `json:"host,omitempty"`
+	Cores     int       `json:"cores"`
+	CPU       string    `json:"cpu"`
+	Backend   string    `json:"backend"`
+	Device    string    `json:"device"`
+	Model     Shape     `json:"model"`
+	End       time.Time `json:"end,omitzero"`
 	// LoadStart and LoadEnd are the 1-minute load averages when the sweep
 	// began and when it last finished a length: above Cores, other work
 	// competed for the processor and timings are noisier.
 	LoadStart float64  `json:"load_average_start"`
 	LoadEnd   float64  `json:"load_average_end"`
 	Options   Settings `json:"options"`
+}
+
+// UnmarshalJSON reads the block, old field spellings included.
+func (m *Meta) UnmarshalJSON(data []byte) error {
+	type plain Meta
+	if err := json.Unmarshal(data, (*plain)(m)); err != nil {
+		return err
+	}
+	return m.ReadLegacy(data)
 }
 
 // Shape is the model's architecture as the report needs it.

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/internal/runmeta"
 	"github.com/sdtp/sdtp/internal/sysinfo"
-	"github.com/sdtp/sdtp/internal/version"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
 )
@@ -93,7 +93,7 @@ func run(ctx context.Context, m *model.Model, o Options, times func(n int, cfg s
 		}
 		s.res.Rows = append(s.res.Rows, rows...)
 		fillSpeedups(&s.res)
-		s.res.Meta.End = time.Now().Format(time.RFC3339)
+		s.res.Meta.End = time.Now().UTC()
 		s.res.Meta.LoadEnd = loadAverage()
 		if o.Checkpoint != nil {
 			if err := o.Checkpoint(&s.res); err != nil {
@@ -451,10 +451,10 @@ func newMeta(m *model.Model, o Options, cfgs []Config, width int, start time.Tim
 	for i, cfg := range cfgs {
 		names[i] = cfg.Name
 	}
+	meta := runmeta.New(o.CommandLine)
+	meta.Program, meta.Start = "sdtp bench", start.UTC()
 	return Meta{
-		Program:   "sdtp bench",
-		Version:   version.Version,
-		Revision:  version.Revision(),
+		Meta:      meta,
 		GoVersion: runtime.Version(),
 		OS:        runtime.GOOS,
 		Arch:      runtime.GOARCH,
@@ -468,9 +468,7 @@ func newMeta(m *model.Model, o Options, cfgs []Config, width int, start time.Tim
 			Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Vocab: c.Vocab, MaxPos: c.MaxPos,
 			QKVBias: c.QKVBias, TiedEmbeddings: c.TiedEmbeddings, Params: c.ParamCount(), DType: m.Embed.DType().String(),
 		},
-		CommandLine: o.CommandLine,
-		Start:       start.Format(time.RFC3339),
-		LoadStart:   loadAverage(),
+		LoadStart: loadAverage(),
 		Options: Settings{
 			Lengths: o.Lengths, Configs: names, NewTokens: o.NewTokens,
 			Warmup: o.Warmup, Repeats: o.Repeats, MaxRepeats: o.maxRepeats(), NoiseLimit: o.noiseLimit(),

@@ -1,34 +1,26 @@
 package longbench
 
-import (
-	"bytes"
-	"strings"
-	"testing"
-	"time"
-)
+import "testing"
 
-func TestProgressTerminalLine(t *testing.T) {
-	var buf bytes.Buffer
-	now := time.Unix(0, 0)
-	p := &Progress{w: &buf, tty: true, now: func() time.Time { return now }}
-	p.begin(10)
-	now = now.Add(4 * time.Second)
-	p.step("hotpotqa", 3, 5)
-	now = now.Add(4 * time.Second)
+func TestProgressCountsRows(t *testing.T) {
+	var got []RunProgress
+	p := &Progress{Report: func(r RunProgress) { got = append(got, r) }}
+	p.begin(3)
 	p.step("hotpotqa", 4, 5)
-	p.finish()
-	// 2 rows in 8 s: 0.25 rows/s, 8 rows left, 32 s.
-	if got := buf.String(); !strings.Contains(got, "hotpotqa 4/5 | all 2/10 | 0.25 rows/s | ETA 32s") || !strings.HasSuffix(got, "\n") {
-		t.Errorf("progress output %q", got)
-	}
-}
-
-func TestProgressLogsWhenNotATerminal(t *testing.T) {
-	var buf bytes.Buffer
-	p := NewProgress(&buf)
-	p.begin(2)
+	p.step("hotpotqa", 5, 5)
 	p.step("lcc", 1, 2)
-	if got := buf.String(); !strings.Contains(got, "task=lcc") || !strings.Contains(got, "done=1 total=2") || strings.Contains(got, "\r") {
-		t.Errorf("log output %q", got)
+	p.finish()
+	want := []RunProgress{{"hotpotqa", 4, 5, 1, 3}, {"hotpotqa", 5, 5, 2, 3}, {"lcc", 1, 2, 3, 3}}
+	if len(got) != len(want) {
+		t.Fatalf("reports %v, want %v", got, want)
 	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("report %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	var none *Progress // a run without progress reporting
+	none.begin(1)
+	none.step("lcc", 1, 1)
+	none.finish()
 }

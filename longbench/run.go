@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/sdtp/sdtp/internal/atomicfile"
+	"github.com/sdtp/sdtp/internal/runmeta"
 )
 
 // GenRequest is one generation: greedy decoding of up to MaxNewTokens
@@ -48,10 +48,7 @@ type Generator interface {
 // when the run starts. A resumed run must have the same Settings; Info is
 // recorded but not compared.
 type RunMeta struct {
-	Version  string            `json:"version"`
-	Revision string            `json:"revision"`
-	Command  []string          `json:"command"`
-	Started  time.Time         `json:"started"`
+	runmeta.Meta
 	Settings map[string]string `json:"settings"`       // model, backend, pruning schedule, truncation, template, ...
 	Info     map[string]string `json:"info,omitempty"` // device name, ...
 }
@@ -78,6 +75,15 @@ func (m RunMeta) Model() string {
 		return n
 	}
 	return m.Settings["model"]
+}
+
+// UnmarshalJSON reads meta.json, old field spellings included.
+func (m *RunMeta) UnmarshalJSON(data []byte) error {
+	type plain RunMeta
+	if err := json.Unmarshal(data, (*plain)(m)); err != nil {
+		return err
+	}
+	return m.ReadLegacy(data)
 }
 
 // RunConfig is what Run needs.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,7 +95,7 @@ func runCfg(data, out string, g Generator, tasks ...string) RunConfig {
 		ts = append(ts, task)
 	}
 	return RunConfig{Data: data, Tasks: ts, Out: out, Generator: g, Prompt: PromptOptions{Template: OfficialLlama2Template()},
-		Meta: RunMeta{Settings: map[string]string{"model": "fake"}}, Progress: NewProgress(io.Discard)}
+		Meta: RunMeta{Settings: map[string]string{"model": "fake"}}, Progress: &Progress{}}
 }
 
 // checkPredFile checks that path holds exactly the ids of rows 0..n-1 of

@@ -12,6 +12,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sdtp/sdtp/bench"
 )
@@ -57,7 +58,7 @@ func header(out *writer, r *bench.Result) {
 	out.printf("- Device: %s (backend %s; host CPU %s, %d cores)\n", m.Device, m.Backend, m.CPU, m.Cores)
 	out.printf("- Sweep: prompts of %s tokens; configurations %s; %d new tokens (greedy, no early stop); %d warmup + %s per row%s; module width %d\n",
 		joinInts(m.Options.Lengths), strings.Join(m.Options.Configs, ", "), m.Options.NewTokens, m.Options.Warmup, timedRuns(r), adaptiveNote(r), m.Options.ModuleWidth)
-	out.printf("- Program: sdtp %s (git %s, %s, %s/%s); started %s, finished %s\n", m.Version, m.Revision, m.GoVersion, m.OS, m.Arch, m.Start, m.End)
+	out.printf("- Program: sdtp %s (git %s, %s, %s/%s); started %s, finished %s\n", m.Version, m.Revision, m.GoVersion, m.OS, m.Arch, stamp(m.Start), stamp(m.End))
 	if m.LoadStart > 0 || m.LoadEnd > 0 {
 		busy := ""
 		if max(m.LoadStart, m.LoadEnd) > float64(m.Cores) {
@@ -65,9 +66,17 @@ func header(out *writer, r *bench.Result) {
 		}
 		out.printf("- Load average (1 minute): %.2f at the start, %.2f at the end, on %d cores%s\n", m.LoadStart, m.LoadEnd, m.Cores, busy)
 	}
-	if len(m.CommandLine) > 0 {
-		out.printf("- Command: `%s`\n", strings.Join(m.CommandLine, " "))
+	if len(m.Command) > 0 {
+		out.printf("- Command: `%s`\n", strings.Join(m.Command, " "))
 	}
+}
+
+// stamp writes a time as RFC 3339 to the second ("" for none).
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339)
 }
 
 // table2 writes one block of rows per length: the baseline's absolute

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,7 +13,7 @@ import (
 	"time"
 
 	"github.com/sdtp/sdtp/bench"
-	"github.com/sdtp/sdtp/internal/sysinfo"
+	"github.com/sdtp/sdtp/internal/progress"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/plot"
 	"github.com/sdtp/sdtp/prune"
@@ -119,8 +117,19 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	jsonPath := filepath.Join(dir, benchJSON)
 	o.Checkpoint = func(r *bench.Result) error { return r.Save(jsonPath) }
-	prog := newBenchProgress(e.stderr)
-	o.Progress = prog.update
+	prog := progress.New(e.stderr)
+	o.Progress = func(ev bench.Progress) {
+		if ev.Err != nil {
+			prog.Warn("sdtp bench: row failed", "length", ev.Length, "config", ev.Config, "err", ev.Err)
+			return
+		}
+		run := "warmup"
+		if !ev.Warmup {
+			run = fmt.Sprintf("run %d", ev.Repeat)
+		}
+		prog.Show(progress.Status{Phase: "bench", Done: ev.Run, Total: ev.Runs, ETA: ev.ETA, Fields: []any{"length", ev.Length, "config", ev.Config,
+			"run", run, "prefill_s", fmt.Sprintf("%.3f", ev.Prefill), "decode_s", fmt.Sprintf("%.3f", ev.Decode)}})
+	}
 	runs := fmt.Sprint(o.Repeats)
 	if o.MaxRepeats > o.Repeats {
 		runs = fmt.Sprintf("%d (up to %d while a speedup's range is wider than ±%g%%)", o.Repeats, o.MaxRepeats, 100*o.NoiseLimit)
@@ -129,7 +138,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		m.Config.Name, b.Name(), b.Device(), intList(o.Lengths), strings.Join(o.Configs, ","), o.NewTokens, o.Warmup, runs, dir)
 
 	res, runErr := bench.Run(ctx, m, o)
-	prog.done()
+	prog.End()
 	if res == nil {
 		return runErr
 	}
@@ -226,62 +235,3 @@ func intList(v []int) string {
 	}
 	return strings.Join(s, ",")
 }
-
-// benchProgress shows the sweep's progress on stderr: one rewritten line
-// on a terminal, structured log records otherwise.
-type benchProgress struct {
-	w    io.Writer
-	tty  bool
-	log  *slog.Logger
-	line int
-}
-
-func newBenchProgress(w io.Writer) *benchProgress {
-	p := &benchProgress{w: w, tty: sysinfo.IsTerminal(w)}
-	if !p.tty {
-		p.log = slog.New(slog.NewTextHandler(w, nil))
-	}
-	return p
-}
-
-func (p *benchProgress) update(ev bench.Progress) {
-	what := "warmup"
-	if !ev.Warmup {
-		what = fmt.Sprintf("run %d", ev.Repeat)
-	}
-	if ev.Err != nil {
-		if p.tty {
-			p.clear()
-			fmt.Fprintf(p.w, "sdtp bench: %d tokens, %s failed: %v\n", ev.Length, ev.Config, ev.Err)
-		} else {
-			p.log.Warn("row failed", "length", ev.Length, "config", ev.Config, "err", ev.Err)
-		}
-		return
-	}
-	if !p.tty {
-		p.log.Info("bench", "done", fmt.Sprintf("%d/%d", ev.Run, ev.Runs), "length", ev.Length, "config", ev.Config, "run", what,
-			"prefill_s", round3(ev.Prefill), "decode_s", round3(ev.Decode), "elapsed", ev.Elapsed.Round(time.Second), "eta", ev.ETA.Round(time.Second))
-		return
-	}
-	s := fmt.Sprintf("[%d/%d] %d tokens %-9s %-7s prefill %.3fs decode %.3fs | elapsed %s, ETA %s",
-		ev.Run, ev.Runs, ev.Length, ev.Config, what, ev.Prefill, ev.Decode, ev.Elapsed.Round(time.Second), ev.ETA.Round(time.Second))
-	p.clear()
-	fmt.Fprint(p.w, s)
-	p.line = len(s)
-}
-
-func (p *benchProgress) clear() {
-	if p.line > 0 {
-		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.line))
-		p.line = 0
-	}
-}
-
-// done ends the progress line.
-func (p *benchProgress) done() {
-	if p.tty {
-		p.clear()
-	}
-}
-
-func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }

@@ -29,8 +29,8 @@ func TestBenchReportPlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Meta.Model.Name != "synthetic:tiny" || len(res.Rows) != 6 || res.Meta.CommandLine[1] != "bench" {
-		t.Errorf("bench.json: model %q, %d rows, command %v", res.Meta.Model.Name, len(res.Rows), res.Meta.CommandLine)
+	if res.Meta.Model.Name != "synthetic:tiny" || len(res.Rows) != 6 || res.Meta.Command[1] != "bench" {
+		t.Errorf("bench.json: model %q, %d rows, command %v", res.Meta.Model.Name, len(res.Rows), res.Meta.Command)
 	}
 	// One planned run gives no range to judge, so a second one runs.
 	if o := res.Meta.Options; o.MaxRepeats != 2 || o.NoiseLimit != 0.05 {

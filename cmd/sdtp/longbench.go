@@ -12,10 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/sdtp/sdtp/internal/atomicfile"
-	"github.com/sdtp/sdtp/internal/version"
+	"github.com/sdtp/sdtp/internal/progress"
+	"github.com/sdtp/sdtp/internal/runmeta"
 	"github.com/sdtp/sdtp/longbench"
 	"github.com/sdtp/sdtp/session"
 	"github.com/sdtp/sdtp/tokenizer"
@@ -247,7 +247,17 @@ func lbRun(ctx context.Context, e *env, args []string) error {
 // runLongbenchConfig runs cfg and says what it did; rows that failed make
 // it an error, after the run.
 func runLongbenchConfig(ctx context.Context, e *env, cfg longbench.RunConfig) error {
+	pr := progress.New(e.stderr)
+	cfg.Progress = &longbench.Progress{
+		Report: func(p longbench.RunProgress) {
+			pr.Update("longbench", p.Done, p.Total, "task", p.Task, "row", fmt.Sprintf("%d/%d", p.TaskDone, p.TaskRows))
+		},
+		Failed: func(task, id string, err error) {
+			pr.Warn("longbench row failed", "task", task, "_id", id, "error", err)
+		},
+	}
 	st, err := longbench.Run(ctx, cfg)
+	pr.End()
 	if err != nil {
 		return err
 	}
@@ -325,8 +335,7 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 		Out:       *out,
 		Prompt:    opt,
 		Generator: eng.gen,
-		Meta:      longbench.RunMeta{Version: version.Version, Revision: version.Revision(), Command: e.argv, Started: time.Now().UTC(), Settings: settings, Info: eng.info},
-		Progress:  longbench.NewProgress(e.stderr),
+		Meta:      longbench.RunMeta{Meta: runmeta.New(e.argv), Settings: settings, Info: eng.info},
 	}, eng.close, nil
 }
 

@@ -7,27 +7,13 @@ import (
 	"io"
 
 	"github.com/sdtp/sdtp/internal/atomicfile"
+	"github.com/sdtp/sdtp/internal/progress"
 	"github.com/sdtp/sdtp/train"
 )
 
 func init() {
 	register(command{name: "saliency", summary: "per-token SDTP saliency (gradient x input of the mean next-token loss) at every block, for a JSONL corpus", run: runSaliency})
 }
-
-// saliencyMeta is the first line of a saliency file.
-type saliencyMeta struct {
-	Meta   meta   `json:"meta"`
-	Format string `json:"format"`
-	Layers int    `json:"layers"`
-	Hidden int    `json:"hidden_size"`
-	Texts  int    `json:"texts"`
-	// Continuation is the number of final tokens whose predictions T
-	// averages (0: every position).
-	Continuation int `json:"continuation"`
-}
-
-// saliencyFormat names the file layout documented in docs/TRAINING.md.
-const saliencyFormat = "sdtp-saliency/1"
 
 func runSaliency(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "saliency", "saliency --model M [--tokenizer T] --data FILE --out FILE [flags]")
@@ -54,21 +40,21 @@ func runSaliency(ctx context.Context, e *env, args []string) error {
 	}
 	defer tx.Close()
 	m, texts, lines := tx.Model, tx.IDs, tx.Lines
-	hdr := saliencyMeta{Meta: newMeta(e, &df), Format: saliencyFormat, Layers: m.Config().Layers, Hidden: m.Config().Hidden, Texts: len(texts), Continuation: *cont}
+	hdr := train.SaliencyHeader{Meta: newMeta(e, &df), Format: train.SaliencyFormat, Layers: m.Config().Layers, Hidden: m.Config().Hidden, Texts: len(texts), Continuation: *cont}
 	js, err := json.Marshal(hdr)
 	if err != nil {
 		return err
 	}
-	pr := newProgress(e.stderr)
+	pr := progress.New(e.stderr)
 	var salErr error // the computation's own error, reported without the --out prefix
 	err = atomicfile.Write(*out, func(w io.Writer) error {
 		if _, err := w.Write(append(js, '\n')); err != nil {
 			return err
 		}
-		salErr = train.WriteSaliency(ctx, w, m, texts, lines, *cont, df.workers, func(done, total int) { pr.update("saliency", done, total) })
+		salErr = train.WriteSaliency(ctx, w, m, texts, lines, *cont, df.workers, func(done, total int) { pr.Update("saliency", done, total) })
 		return salErr
 	})
-	pr.end()
+	pr.End()
 	if salErr != nil {
 		return salErr
 	}

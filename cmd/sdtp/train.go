@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -17,7 +15,7 @@ import (
 	"time"
 
 	"github.com/sdtp/sdtp/internal/atomicfile"
-	"github.com/sdtp/sdtp/internal/sysinfo"
+	"github.com/sdtp/sdtp/internal/progress"
 	"github.com/sdtp/sdtp/internal/version"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/session"
@@ -60,22 +58,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	return runTrainFit(ctx, e, args)
 }
 
-// meta is the block that heads every result file.
-type meta struct {
-	Program  string    `json:"program"`
-	Version  string    `json:"version"`
-	Revision string    `json:"revision"`
-	Model    string    `json:"model"`
-	Backend  string    `json:"backend"`
-	Command  []string  `json:"command"`
-	Start    time.Time `json:"start"`
-	Data     string    `json:"data,omitempty"`
-	Schedule string    `json:"schedule,omitempty"`
-}
-
-func newMeta(e *env, f *dataFlags) meta {
-	return meta{Program: "sdtp", Version: version.Version, Revision: version.Revision(), Model: f.model,
-		Backend: f.backendName(), Command: e.argv, Start: time.Now().UTC(), Data: f.data}
+// newMeta is the meta block of a train command's result file.
+func newMeta(e *env, f *dataFlags) train.Meta {
+	return train.NewMeta(e.argv, f.model, f.backendName(), f.data)
 }
 
 // dataFlags choose the texts a command reads.
@@ -196,70 +181,6 @@ func (f *scheduleFlags) schedule(layers int, def *prune.Schedule) (prune.Schedul
 	return session.Pruning{Preset: f.preset, Layers: f.layers, Ratio: f.ratio}.Schedule(layers, def)
 }
 
-// progress shows long work on stderr: a rewritten line on a terminal, a
-// log record at most every 10 seconds (and at the end) otherwise.
-type progress struct {
-	w     io.Writer
-	tty   bool
-	log   *slog.Logger
-	start time.Time
-	last  time.Time
-	phase string
-	from  int // done at the phase's first report
-	width int
-}
-
-func newProgress(w io.Writer) *progress {
-	p := &progress{w: w, tty: sysinfo.IsTerminal(w)}
-	if !p.tty {
-		p.log = slog.New(slog.NewTextHandler(w, nil))
-	}
-	return p
-}
-
-// update reports done of total in phase, with extra key/value details.
-func (p *progress) update(phase string, done, total int, extra ...any) {
-	now := time.Now()
-	if phase != p.phase {
-		// The rate counts the work done since the phase's first report,
-		// so a phase resumed part-way (training from a checkpoint) is not
-		// credited with the work before it.
-		p.end()
-		p.phase, p.start, p.from = phase, now, done
-	}
-	elapsed := now.Sub(p.start)
-	rate, eta := 0.0, time.Duration(0)
-	if elapsed > 100*time.Millisecond {
-		rate = float64(done-p.from) / elapsed.Seconds()
-		eta = time.Duration(float64(total-done) / rate * float64(time.Second))
-	}
-	if !p.tty {
-		if done < total && now.Sub(p.last) < 10*time.Second {
-			return
-		}
-		p.last = now
-		args := append([]any{"done", fmt.Sprintf("%d/%d", done, total), "rate_per_s", math.Round(rate*100) / 100, "elapsed", elapsed.Round(time.Second), "eta", eta.Round(time.Second)}, extra...)
-		p.log.Info(phase, args...)
-		return
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %d/%d (%.2f/s, ETA %s)", phase, done, total, rate, eta.Round(time.Second))
-	for i := 0; i+1 < len(extra); i += 2 {
-		fmt.Fprintf(&b, " %v %v", extra[i], extra[i+1])
-	}
-	s := b.String()
-	fmt.Fprintf(p.w, "\r%-*s", p.width, s)
-	p.width = len(s)
-}
-
-// end finishes the progress line.
-func (p *progress) end() {
-	if p.tty && p.width > 0 {
-		fmt.Fprintln(p.w)
-		p.width = 0
-	}
-}
-
 func runTrainFit(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "train", "")
 	fs.Usage = func() {
@@ -371,7 +292,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "--resume: no checkpoint at %s yet; starting afresh\n", *ckpt)
 		}
 	}
-	pr := newProgress(e.stderr)
+	pr := progress.New(e.stderr)
 	run := &train.Run{Model: m, Texts: texts, Config: cfg, Checkpoint: *ckpt, CheckpointEvery: *every, Resume: *resume, LogPath: *logPath, Workers: df.workers,
 		Progress: func(p train.Progress) {
 			switch p.Phase {
@@ -381,14 +302,14 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 				}
 				fmt.Fprintf(e.stderr, "resuming from %s at step %d of %d\n", *ckpt, p.Done, p.Total)
 			case "train":
-				pr.update("train", p.Done, p.Total, "loss", fmt.Sprintf("%.4f", p.Terms.Total))
+				pr.Update("train", p.Done, p.Total, "loss", fmt.Sprintf("%.4f", p.Terms.Total))
 			default:
-				pr.update(p.Phase, p.Done, p.Total)
+				pr.Update(p.Phase, p.Done, p.Total)
 			}
 		}}
 	started := time.Now()
 	res, err := run.Train(ctx)
-	pr.end()
+	pr.End()
 	if err != nil {
 		return err
 	}
@@ -411,23 +332,6 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "wrote %s: %s, width %d, %d texts, %d steps in %s; loss %.4f (first epoch) -> %.4f (last epoch) [cls %.4f mse %.4f rank %.4f ratio %.5f]\n",
 		*out, sched, mod.Width, len(texts), res.Steps, time.Since(started).Round(time.Second), res.First.Total, res.Last.Total, res.Last.Cls, res.Last.MSE, res.Last.Rank, res.Last.Ratio)
 	return nil
-}
-
-// evalOutput is what 'train eval' writes.
-type evalOutput struct {
-	Meta   meta              `json:"meta"`
-	Config evalOutputConfig  `json:"config"`
-	Report *train.EvalReport `json:"report"`
-}
-
-type evalOutputConfig struct {
-	Locations    []int    `json:"locations"`
-	Ratio        float64  `json:"ratio"`
-	Continuation int      `json:"continuation"`
-	Target       string   `json:"target"`
-	SaliencyOver string   `json:"saliency_over"`
-	Modules      []string `json:"modules"`
-	RandomSeed   uint64   `json:"random_seed"`
 }
 
 func runTrainEval(ctx context.Context, e *env, args []string) error {
@@ -522,16 +426,16 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 		train.NamedScorer{Name: "recent", New: func(int) train.Scorer {
 			return train.BaselineScorer{Scorer: prune.RecentScorer{}, Hidden: c.Hidden}
 		}})
-	pr := newProgress(e.stderr)
+	pr := progress.New(e.stderr)
 	rep, err := train.Evaluate(ctx, m, tx.IDs, train.EvalConfig{Schedule: sched, Continuation: *cont, Target: tgt, WholeSequenceSaliency: *over == "sequence", Workers: df.workers},
-		scorers, func(done, total int) { pr.update("eval", done, total) })
-	pr.end()
+		scorers, func(done, total int) { pr.Update("eval", done, total) })
+	pr.End()
 	if err != nil {
 		return err
 	}
 	mt := newMeta(e, &df)
 	mt.Schedule = sched.String()
-	out := evalOutput{Meta: mt, Report: rep, Config: evalOutputConfig{Locations: sched.Locations, Ratio: sched.Ratio, Continuation: *cont, Target: string(tgt), SaliencyOver: *over, Modules: paths, RandomSeed: *seed}}
+	out := train.EvalFile{Meta: mt, Report: rep, Config: train.EvalFileConfig{Locations: sched.Locations, Ratio: sched.Ratio, Continuation: *cont, Target: string(tgt), SaliencyOver: *over, Modules: paths, RandomSeed: *seed}}
 	js, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return err
@@ -588,10 +492,10 @@ func runTrainCorpus(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closeModels()
-	pr := newProgress(e.stderr)
+	pr := progress.New(e.stderr)
 	texts, err := train.GenerateCorpus(ctx, models, tok, train.CorpusConfig{Texts: *n, Seed: *seed, MaxTokens: *maxTok, Temperature: *temp, TopP: *topP},
-		func(done, total int) { pr.update("corpus", done, total) })
-	pr.end()
+		func(done, total int) { pr.Update("corpus", done, total) })
+	pr.End()
 	if err != nil {
 		return err
 	}

@@ -43,8 +43,8 @@ func TestTrainWorkflow(t *testing.T) {
 	lines := 0
 	for sc.Scan() {
 		if lines == 0 {
-			var h saliencyMeta
-			if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.Format != saliencyFormat || h.Layers != 5 {
+			var h train.SaliencyHeader
+			if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.Format != train.SaliencyFormat || h.Layers != 5 {
 				t.Fatalf("meta line %q: %v", sc.Text(), err)
 			}
 		}
@@ -93,7 +93,7 @@ func TestTrainWorkflow(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("eval: exit %d: %s", code, errOut)
 	}
-	var rep evalOutput
+	var rep train.EvalFile
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%v in %s", err, out)
 	}

@@ -13,7 +13,7 @@ import (
 
 // trainBenchOutput is what 'train bench' writes.
 type trainBenchOutput struct {
-	Meta        meta               `json:"meta"`
+	Meta        train.Meta         `json:"meta"`
 	Result      *train.BenchResult `json:"result"`
 	Projections []benchProjection  `json:"projections"`
 }
