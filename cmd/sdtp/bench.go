@@ -5,14 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sdtp/sdtp/bench"
+	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/internal/progress"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/plot"
@@ -63,7 +64,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		so.Model = bench.DefaultModel(b.Name())
 	}
 	if set["lengths"] {
-		if o.Lengths, err = parseLengths(*lengths); err != nil {
+		if o.Lengths, err = bench.ParseLengths(*lengths); err != nil {
 			return fmt.Errorf("--lengths: %w", err)
 		}
 	}
@@ -135,7 +136,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		runs = fmt.Sprintf("%d (up to %d while a speedup's range is wider than ±%g%%)", o.Repeats, o.MaxRepeats, 100*o.NoiseLimit)
 	}
 	fmt.Fprintf(e.stderr, "sdtp bench: %s on %s (%s); lengths %s; configs %s; %d new tokens; %d warmup + %s timed runs per row; writing %s\n",
-		m.Config.Name, b.Name(), b.Device(), intList(o.Lengths), strings.Join(o.Configs, ","), o.NewTokens, o.Warmup, runs, dir)
+		m.Config.Name, b.Name(), b.Device(), bench.FormatLengths(o.Lengths), strings.Join(o.Configs, ","), o.NewTokens, o.Warmup, runs, dir)
 
 	res, runErr := bench.Run(ctx, m, o)
 	prog.End()
@@ -192,46 +193,5 @@ func writeBenchOutputs(e *env, dir string, res *bench.Result, figures bool) erro
 // writeReportFile renders the full report of res (with LongBench quality
 // q, when not nil) into path.
 func writeReportFile(path string, res *bench.Result, q *report.Quality) error {
-	var sb strings.Builder
-	if err := report.Write(&sb, res, q); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(sb.String()), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-// parseLengths parses "1024,2K,4096" into token counts (a K suffix
-// multiplies by 1024).
-func parseLengths(s string) ([]int, error) {
-	var out []int
-	for _, f := range splitList(s) {
-		mul := 1
-		if strings.HasSuffix(f, "K") || strings.HasSuffix(f, "k") {
-			mul, f = 1024, f[:len(f)-1]
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n <= 0 || n > 1<<24 {
-			return nil, fmt.Errorf("%q is not a positive token count", f)
-		}
-		out = append(out, n*mul)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no lengths given")
-	}
-	return out, nil
-}
-
-func intList(v []int) string {
-	s := make([]string, len(v))
-	for i, x := range v {
-		s[i] = strconv.Itoa(x)
-	}
-	return strings.Join(s, ",")
+	return atomicfile.Write(path, func(w io.Writer) error { return report.Write(w, res, q) })
 }

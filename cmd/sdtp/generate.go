@@ -91,13 +91,8 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	var ids []int
 	switch {
 	case *promptIDs != "":
-		if ids, err = parseIDs(*promptIDs); err != nil {
+		if ids, err = parseIDs(*promptIDs, m.Config.Vocab); err != nil {
 			return fmt.Errorf("--prompt-ids: %w", err)
-		}
-		for _, id := range ids {
-			if id >= m.Config.Vocab {
-				return fmt.Errorf("--prompt-ids: token id %d is outside the model's vocabulary of %d", id, m.Config.Vocab)
-			}
 		}
 	case flagSet(fs, "prompt-ids"):
 		return fmt.Errorf("--prompt-ids: no token ids given")
@@ -197,14 +192,19 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func parseIDs(s string) ([]int, error) {
+// parseIDs reads token ids separated by spaces, commas or newlines, each
+// in [0, vocab).
+func parseIDs(s string, vocab int) ([]int, error) {
 	var ids []int
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\n' || r == '\t' }) {
-		v, err := strconv.Atoi(f)
-		if err != nil || v < 0 {
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' }) {
+		id, err := strconv.Atoi(f)
+		switch {
+		case err != nil || id < 0:
 			return nil, fmt.Errorf("%q is not a token id", f)
+		case id >= vocab:
+			return nil, fmt.Errorf("token id %d is outside the vocabulary of %d", id, vocab)
 		}
-		ids = append(ids, v)
+		ids = append(ids, id)
 	}
 	return ids, nil
 }

@@ -104,7 +104,7 @@ func TestGenerateErrors(t *testing.T) {
 		{[]string{"generate", "--prune-layers", "4", "--prune-scorer", "recent"}, "--prune-layers needs --keep-ratio"},
 		{[]string{"generate", "--temperature", "inf"}, "--temperature +Inf must be finite"},
 		{[]string{"generate", "--prompt-ids", ""}, "--prompt-ids: no token ids given"},
-		{[]string{"generate", "--prompt-ids", "1 99999"}, "--prompt-ids: token id 99999 is outside the model's vocabulary of"},
+		{[]string{"generate", "--prompt-ids", "1 99999"}, "--prompt-ids: token id 99999 is outside the vocabulary of"},
 		{[]string{"generate", "--model", testdata.Path(t, "llama2c/stories260K.bin"), "--tokenizer", testdata.Path(t, "qwen2/tokenizer.json"), "--prompt", "x"}, "--tokenizer has 151665 tokens but the model's vocabulary only 512"},
 		{[]string{"generate", "--keep-ratio", "0.5", "--prune-scorer", "recent"}, "--keep-ratio needs locations"},
 		{[]string{"generate", "--prune", "paper", "--keep-ratio", "0.5", "--prune-scorer", "recent"}, "--keep-ratio and --prune are exclusive"},
@@ -148,7 +148,7 @@ func TestGenerateSaysWhatItRuns(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if ids, err := parseIDs(out); err != nil || len(ids) != 3 {
+	if ids, err := parseIDs(out, 512); err != nil || len(ids) != 3 {
 		t.Errorf("stdout %q, want the 3 new token ids only (%v)", out, err)
 	}
 	for _, want := range []string{"no --model given: running synthetic:tiny", "random weights", "no tokenizer", "printing the new token ids"} {

@@ -6,12 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/internal/progress"
@@ -113,22 +111,11 @@ func lbValidate(_ context.Context, e *env, args []string) error {
 		return fmt.Errorf("--dir %s: %w (download the data with 'sdtp longbench download --dir %s')", *dir, err, *dir)
 	}
 	checks := longbench.Validate(*dir)
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "file\trows\tofficial\tstatus")
-	bad := 0
-	for _, c := range checks {
-		status := "ok"
-		if len(c.Problems) > 0 {
-			bad++
-			status = strings.Join(c.Problems, "; ")
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", c.File, c.Rows, c.Want, status)
+	bad, err := longbench.WriteChecks(e.stdout, checks)
+	if err == nil && bad > 0 {
+		err = fmt.Errorf("%d of %d data files in %s have problems", bad, len(checks), *dir)
 	}
-	tw.Flush()
-	if bad > 0 {
-		return fmt.Errorf("%d of %d data files in %s have problems", bad, len(checks), *dir)
-	}
-	return nil
+	return err
 }
 
 func lbTasks(_ context.Context, e *env, args []string) error {
@@ -136,24 +123,7 @@ func lbTasks(_ context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "task\tlanguage\tcategory\tmetric\tmax new\tchat template\trows\tLongBench-E rows")
-	for _, t := range longbench.Tasks() {
-		n, err := t.MaxNewTokens()
-		if err != nil {
-			return err
-		}
-		tmpl := "yes"
-		if !t.UsesChatTemplate() {
-			tmpl = "no"
-		}
-		erows := "-"
-		if t.ERows > 0 {
-			erows = strconv.Itoa(t.ERows)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\n", t.Name, t.Language, t.Category, t.Metric, n, tmpl, t.Rows, erows)
-	}
-	return tw.Flush()
+	return longbench.WriteTasks(e.stdout)
 }
 
 func lbPrompt(_ context.Context, e *env, args []string) error {
@@ -392,66 +362,9 @@ func lbScore(_ context.Context, e *env, args []string) error {
 		}
 	}
 	if *asJSON {
-		return writeScoresJSON(e.stdout, scores, *eFlag)
+		return longbench.WriteScoresJSON(e.stdout, scores, *eFlag)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := "task\tmetric\trows\tfailed\tscore\thit rate\t"
-	if *eFlag {
-		head += strings.Join(longbench.Buckets(), "\t") + "\t"
-	}
-	fmt.Fprintln(tw, head)
-	for _, s := range scores {
-		line := fmt.Sprintf("%s\t%s\t%d\t%d\t%.2f\t%.2f\t", s.Task.Name, s.Task.Metric, s.Rows, s.Failed, s.Score, s.HitRate)
-		if *eFlag {
-			for _, b := range longbench.Buckets() {
-				line += fmt.Sprintf("%.2f\t", s.Buckets[b])
-			}
-		}
-		fmt.Fprintln(tw, line)
-	}
-	return tw.Flush()
-}
-
-// writeScoresJSON writes scores like eval.py's json.dump(..., indent=4):
-// floats as Python prints them ("64.5", "100.0"); an empty LongBench-E
-// bucket, NaN in Python, is null.
-func writeScoresJSON(w io.Writer, scores []longbench.TaskScore, e bool) error {
-	var b strings.Builder
-	b.WriteString("{")
-	for i, s := range scores {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, "\n    %q: ", s.Task.Name)
-		if !e {
-			b.WriteString(pyFloat(s.Score))
-			continue
-		}
-		b.WriteString("{")
-		for j, k := range longbench.Buckets() {
-			if j > 0 {
-				b.WriteString(",")
-			}
-			fmt.Fprintf(&b, "\n        %q: %s", k, pyFloat(s.Buckets[k]))
-		}
-		b.WriteString("\n    }")
-	}
-	b.WriteString("\n}\n")
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// pyFloat formats x as Python's repr of a float (shortest round trip, ".0"
-// on whole numbers); NaN becomes null.
-func pyFloat(x float64) string {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return "null"
-	}
-	s := strconv.FormatFloat(x, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".e") {
-		s += ".0"
-	}
-	return s
+	return longbench.WriteScores(e.stdout, scores, *eFlag)
 }
 
 func lbReport(_ context.Context, e *env, args []string) error {

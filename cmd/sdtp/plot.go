@@ -23,9 +23,6 @@ func runPlot(_ context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *file == "" {
-		return fmt.Errorf("--bench is required")
-	}
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
@@ -38,11 +35,7 @@ func runPlot(_ context.Context, e *env, args []string) error {
 	if len(fmts) == 0 {
 		return fmt.Errorf("--formats: no format given")
 	}
-	res, err := bench.Load(*file)
-	if err != nil {
-		return fmt.Errorf("--bench: %w", err)
-	}
-	q, err := lb.score(e, res)
+	res, q, err := loadBench(e, *file, lb)
 	if err != nil {
 		return err
 	}

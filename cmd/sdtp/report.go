@@ -22,14 +22,7 @@ func runReport(_ context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *file == "" {
-		return fmt.Errorf("--bench is required")
-	}
-	res, err := bench.Load(*file)
-	if err != nil {
-		return fmt.Errorf("--bench: %w", err)
-	}
-	q, err := lb.score(e, res)
+	res, q, err := loadBench(e, *file, lb)
 	if err != nil {
 		return err
 	}
@@ -59,18 +52,26 @@ func (f *longbenchFlag) Set(v string) error {
 	return nil
 }
 
-// score scores the runs, or returns nil when none were given; it warns on
-// stderr of runs whose model is not the one res measured.
-func (f longbenchFlag) score(e *env, res *bench.Result) (*report.Quality, error) {
-	if len(f) == 0 {
-		return nil, nil
+// loadBench reads the --bench result of report and plot and scores their
+// --longbench runs (nil quality when none were given), warning on stderr
+// of runs whose model is not the one the bench measured.
+func loadBench(e *env, file string, lb longbenchFlag) (*bench.Result, *report.Quality, error) {
+	if file == "" {
+		return nil, nil, fmt.Errorf("--bench is required")
 	}
-	q, err := report.ScoreLongBench(f)
+	res, err := bench.Load(file)
 	if err != nil {
-		return nil, fmt.Errorf("--longbench: %w", err)
+		return nil, nil, fmt.Errorf("--bench: %w", err)
+	}
+	if len(lb) == 0 {
+		return res, nil, nil
+	}
+	q, err := report.ScoreLongBench(lb)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--longbench: %w", err)
 	}
 	for _, w := range q.ModelWarnings(res) {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
-	return q, nil
+	return res, q, nil
 }

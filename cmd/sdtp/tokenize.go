@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/sdtp/sdtp/tokenizer"
 )
@@ -41,7 +40,7 @@ func runTokenize(_ context.Context, e *env, args []string) error {
 	out := bufio.NewWriter(e.stdout)
 	defer out.Flush()
 	if *decode {
-		ids, err := parseTokenIDs(string(in), tok.VocabSize())
+		ids, err := parseIDs(string(in), tok.VocabSize())
 		if err != nil {
 			return fmt.Errorf("stdin: %w", err)
 		}
@@ -72,18 +71,4 @@ func runTokenize(_ context.Context, e *env, args []string) error {
 	}
 	out.WriteByte('\n')
 	return nil
-}
-
-// parseTokenIDs reads ids separated by spaces, commas or newlines, each in
-// [0, vocab).
-func parseTokenIDs(s string, vocab int) ([]int, error) {
-	var ids []int
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' }) {
-		id, err := strconv.Atoi(f)
-		if err != nil || id < 0 || id >= vocab {
-			return nil, fmt.Errorf("%q is not a token id of this tokenizer (0..%d)", f, vocab-1)
-		}
-		ids = append(ids, id)
-	}
-	return ids, nil
 }

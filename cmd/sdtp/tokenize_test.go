@@ -57,7 +57,7 @@ func TestTokenizeCommandErrors(t *testing.T) {
 		{"no tokenizer", "x", nil, "usage"},
 		{"missing file", "x", []string{"--tokenizer", "/nonexistent/tokenizer.json"}, "--tokenizer"},
 		{"bad id", "1 x", []string{"--tokenizer", bin, "--decode"}, `"x" is not a token id`},
-		{"id out of range", "32000", []string{"--tokenizer", bin, "--decode"}, `"32000" is not a token id`},
+		{"id out of range", "32000", []string{"--tokenizer", bin, "--decode"}, `token id 32000 is outside the vocabulary of`},
 	} {
 		_, _, err := runTokenizeCmd(t, c.stdin, c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/sdtp/sdtp/bench"
 	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/train"
@@ -49,7 +50,7 @@ func runTrainBench(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	ls, err := parseLengths(*lengths)
+	ls, err := bench.ParseLengths(*lengths)
 	if err != nil {
 		return fmt.Errorf("--lengths: %w", err)
 	}
