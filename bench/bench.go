@@ -152,33 +152,34 @@ func (c Config) Alive(n, layers int) []int {
 	return c.Schedule.Alive(n, layers)
 }
 
-// check validates the options that do not depend on the model.
-func (o *Options) check() error {
+// Check validates the options that do not depend on the model; errors
+// name the 'sdtp bench' flag of the value at fault.
+func (o *Options) Check() error {
 	if len(o.Lengths) == 0 {
-		return fmt.Errorf("no prompt lengths")
+		return fmt.Errorf("--lengths: no prompt lengths")
 	}
 	for _, n := range o.Lengths {
 		if n <= 0 {
-			return fmt.Errorf("prompt length %d must be positive", n)
+			return fmt.Errorf("--lengths: prompt length %d must be positive", n)
 		}
 	}
 	if o.NewTokens < 0 {
-		return fmt.Errorf("new tokens %d must not be negative", o.NewTokens)
+		return fmt.Errorf("--new-tokens %d: must not be negative", o.NewTokens)
 	}
 	if o.Warmup < 0 {
-		return fmt.Errorf("warmup runs %d must not be negative", o.Warmup)
+		return fmt.Errorf("--warmup %d: must not be negative", o.Warmup)
 	}
 	if o.Repeats < 1 {
-		return fmt.Errorf("repeats %d must be at least 1", o.Repeats)
+		return fmt.Errorf("--repeats %d: must be at least 1", o.Repeats)
 	}
 	if o.ModuleWidth < 0 {
-		return fmt.Errorf("module width %d must not be negative", o.ModuleWidth)
+		return fmt.Errorf("--module-width %d: must not be negative", o.ModuleWidth)
 	}
 	if o.MaxRepeats < 0 {
-		return fmt.Errorf("maximum repeats %d must not be negative", o.MaxRepeats)
+		return fmt.Errorf("--max-repeats %d: must not be negative", o.MaxRepeats)
 	}
 	if !(o.NoiseLimit >= 0) || math.IsInf(o.NoiseLimit, 0) {
-		return fmt.Errorf("noise limit %v must be finite and not negative", o.NoiseLimit)
+		return fmt.Errorf("--noise-limit %v: must be positive and finite", o.NoiseLimit)
 	}
 	return nil
 }

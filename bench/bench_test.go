@@ -125,7 +125,7 @@ func TestParseConfigs(t *testing.T) {
 
 func TestOptionsCheck(t *testing.T) {
 	good := Options{Lengths: []int{8}, Configs: []string{"baseline"}, NewTokens: 2, Repeats: 1}
-	if err := good.check(); err != nil {
+	if err := good.Check(); err != nil {
 		t.Fatalf("good options: %v", err)
 	}
 	for name, mut := range map[string]func(*Options){
@@ -138,7 +138,7 @@ func TestOptionsCheck(t *testing.T) {
 	} {
 		o := good
 		mut(&o)
-		if err := o.check(); err == nil {
+		if err := o.Check(); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}

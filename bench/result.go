@@ -117,6 +117,17 @@ type Row struct {
 // OK reports whether the row ran.
 func (r *Row) OK() bool { return r.Error == "" }
 
+// Failed counts the rows that did not run.
+func (r *Result) Failed() int {
+	n := 0
+	for i := range r.Rows {
+		if !r.Rows[i].OK() {
+			n++
+		}
+	}
+	return n
+}
+
 // Stat summarises repeated measurements of one quantity.
 type Stat struct {
 	Median  float64   `json:"median"`

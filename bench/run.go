@@ -60,7 +60,7 @@ func Run(ctx context.Context, m *model.Model, o Options) (*Result, error) {
 // run is Run with the seconds of each run taken from times when it is not
 // nil (see sweep.times).
 func run(ctx context.Context, m *model.Model, o Options, times func(n int, cfg string) (float64, float64)) (*Result, error) {
-	if err := o.check(); err != nil {
+	if err := o.Check(); err != nil {
 		return nil, err
 	}
 	c := &m.Config

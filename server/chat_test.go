@@ -59,7 +59,7 @@ func TestChatCompletion(t *testing.T) {
 	}
 	var out chatOutTest
 	env.post("/v1/chat/completions", body, http.StatusOK, &out)
-	prompt := chatPromptIDs([]Message{{"system", "Be brief."}, {"user", "Hi there"}})
+	prompt := chatPromptIDs([]Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "Hi there"}})
 	want := byteTokenizer{}.Decode(greedyFake(prompt, 6))
 	if out.Object != "chat.completion" || !strings.HasPrefix(out.ID, "chatcmpl-") || len(out.Choices) != 1 {
 		t.Fatalf("response %+v", out)
@@ -102,7 +102,7 @@ func TestChatDefaultMaxTokensFillsTheContext(t *testing.T) {
 	env.post("/v1/chat/completions", map[string]any{"messages": []map[string]string{{"role": "user", "content": "x"}}, "temperature": 0}, http.StatusOK, nil)
 	env.post("/v1/chat/completions", map[string]any{"messages": []map[string]string{{"role": "user", "content": "x"}}, "max_tokens": 50, "max_completion_tokens": 3}, http.StatusOK, nil)
 	reqs := env.eng.requests()
-	n := len(chatPromptIDs([]Message{{"user", "x"}}))
+	n := len(chatPromptIDs([]Message{{Role: "user", Content: "x"}}))
 	if reqs[0].MaxTokens != env.eng.maxPos-n {
 		t.Errorf("max tokens %d, want the rest of the context %d", reqs[0].MaxTokens, env.eng.maxPos-n)
 	}
@@ -148,7 +148,7 @@ func TestChatStream(t *testing.T) {
 			finish = *fr
 		}
 	}
-	want := byteTokenizer{}.Decode(greedyFake(chatPromptIDs([]Message{{"user", "yo"}}), 7))
+	want := byteTokenizer{}.Decode(greedyFake(chatPromptIDs([]Message{{Role: "user", Content: "yo"}}), 7))
 	if text.String() != want || finish != "length" {
 		t.Errorf("streamed %q finish %q, want %q length", text.String(), finish, want)
 	}

@@ -189,7 +189,7 @@ func TestOpenAINpmClient(t *testing.T) {
 		}
 	}
 
-	text, _ := chatML([]Message{{"user", chatMsg}})
+	text, _ := chatML([]Message{{Role: "user", Content: chatMsg}})
 	wc := direct(rm.tok.Encode(text), 10)
 	if out.Chat.Content != wc.Text || out.Chat.FinishReason != wc.FinishReason {
 		t.Errorf("chat %+v, want %q (%s)", out.Chat, wc.Text, wc.FinishReason)

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+
+	"github.com/sdtp/sdtp/chat"
 )
 
 // commonParams are the request fields completions and chat share.
@@ -71,11 +73,9 @@ type chatMessage struct {
 	Name    string          `json:"name"`
 }
 
-// Message is one chat message handed to the chat template.
-type Message struct {
-	Role    string
-	Content string
-}
+// Message is one chat message handed to the chat template (a chat
+// package message, so a template renders it as is).
+type Message = chat.Message
 
 // Limits on request fields.
 const (

@@ -46,6 +46,9 @@ type Session struct {
 // Open opens the backend, the model and the tokenizer o names; on error
 // nothing stays open.
 func Open(o Options) (*Session, error) {
+	if o.Model == "" { // before a GPU is opened for nothing
+		return nil, errors.New("--model is required")
+	}
 	b, err := OpenBackend(o)
 	if err != nil {
 		return nil, err
@@ -167,6 +170,26 @@ func (s *Session) ChatTemplate(name string) (chat.Template, error) {
 		return nil, fmt.Errorf("--chat-template: %w", err)
 	}
 	return t, err
+}
+
+// ChatIDs renders a user message (after a system message, when not empty)
+// with the chat template called name (empty: the detected one) and
+// tokenizes the text as the template wrote it, special tokens included and
+// no BOS added. The session needs a tokenizer.
+func (s *Session) ChatIDs(name, system, user string) ([]int, error) {
+	tmpl, err := s.ChatTemplate(name)
+	if err != nil {
+		return nil, err
+	}
+	var msgs []chat.Message
+	if system != "" {
+		msgs = append(msgs, chat.Message{Role: "system", Content: system})
+	}
+	text, err := tmpl.Render(append(msgs, chat.Message{Role: "user", Content: user}), true)
+	if err != nil {
+		return nil, err
+	}
+	return s.Tok.Encode(text), nil
 }
 
 // ChatTemplateSource is the chat_template text of the tokenizer_config.json

@@ -178,3 +178,25 @@ func TestChatTemplate(t *testing.T) {
 		t.Errorf("template source %q", src)
 	}
 }
+
+// TestChatIDs renders a chat with the template detected beside the
+// tokenizer: the ids decode to the template's text, system turn included.
+func TestChatIDs(t *testing.T) {
+	qwen := testdata.Path(t, "qwen2/tokenizer.json")
+	tok, err := OpenTokenizer("", qwen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Session{Options: Options{Tokenizer: qwen}, Tok: tok}
+	ids, err := s.ChatIDs("", "Be brief.", "Hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+	if got := tok.Decode(ids); got != want {
+		t.Errorf("decoded %q, want %q", got, want)
+	}
+	if _, err := s.ChatIDs("nope", "", "Hi"); err == nil {
+		t.Error("unknown template accepted")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/sdtp/sdtp/internal/version"
 	"github.com/sdtp/sdtp/prune"
 )
 
@@ -30,6 +31,13 @@ type Record struct {
 	Version    string `json:"version"`
 }
 
+// NewRecord is the record of a run of this program that trained on the
+// data file's texts, cut to maxTokens, with cfg, to res.
+func NewRecord(data string, texts, maxTokens int, cfg Config, res *Result) *Record {
+	return &Record{Kind: RecordKind, Data: data, Texts: texts, MaxTokens: maxTokens, Steps: res.Steps,
+		Config: cfg, FirstEpoch: res.First, LastEpoch: res.Last, Version: version.Version, Revision: version.Revision()}
+}
+
 // JSON encodes the record for prune.Module.Training.
 func (r *Record) JSON() (json.RawMessage, error) { return json.Marshal(r) }
 
@@ -43,4 +51,21 @@ func ReadRecord(m *prune.Module) (r Record, ok bool, err error) {
 		return Record{}, false, fmt.Errorf("training record: %w", err)
 	}
 	return r, r.Kind == RecordKind, nil
+}
+
+// TrainedSaliency returns the saliency a module was trained to rank: the
+// importance target and the positions T averaged ("continuation" or
+// "sequence"); abs over the continuation for a module 'sdtp train' did not
+// make, which is what it trains by default.
+func TrainedSaliency(m *prune.Module) (Target, string, error) {
+	r, ok, err := ReadRecord(m)
+	switch {
+	case err != nil:
+		return "", "", err
+	case !ok:
+		return TargetAbs, "continuation", nil
+	case r.Config.Loss.WholeSequenceSaliency:
+		return r.Config.Loss.Target, "sequence", nil
+	}
+	return r.Config.Loss.Target, "continuation", nil
 }

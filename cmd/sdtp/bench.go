@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,8 +49,6 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	b, err := session.OpenBackend(so)
 	if err != nil {
@@ -60,40 +56,27 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	defer b.Close()
 	o := bench.DefaultOptions(b.Name())
-	if !set["model"] {
+	if !flagSet(fs, "model") {
 		so.Model = bench.DefaultModel(b.Name())
 	}
-	if set["lengths"] {
+	if flagSet(fs, "lengths") {
 		if o.Lengths, err = bench.ParseLengths(*lengths); err != nil {
 			return fmt.Errorf("--lengths: %w", err)
 		}
 	}
-	if set["configs"] {
+	if flagSet(fs, "configs") {
 		o.Configs = splitList(*configs)
 	}
-	if set["new-tokens"] {
+	if flagSet(fs, "new-tokens") {
 		o.NewTokens = *newTokens
 	}
-	o.Warmup, o.Repeats, o.MaxRepeats, o.NoiseLimit, o.Seed, o.ModuleWidth = *warmup, *repeats, *maxRepeats, *noiseLimit, *seed, *width
-	if o.NewTokens < 0 {
-		return fmt.Errorf("--new-tokens %d: must not be negative", o.NewTokens)
+	o.Warmup, o.Repeats, o.MaxRepeats, o.NoiseLimit, o.Seed, o.ModuleWidth, o.CommandLine = *warmup, *repeats, *maxRepeats, *noiseLimit, *seed, *width, e.argv
+	if err := o.Check(); err != nil {
+		return err
 	}
-	if o.Warmup < 0 {
-		return fmt.Errorf("--warmup %d: must not be negative", o.Warmup)
-	}
-	if o.Repeats < 1 {
-		return fmt.Errorf("--repeats %d: must be at least 1", o.Repeats)
-	}
-	if o.MaxRepeats < 0 {
-		return fmt.Errorf("--max-repeats %d: must not be negative", o.MaxRepeats)
-	}
-	if !(o.NoiseLimit > 0) || math.IsInf(o.NoiseLimit, 0) {
+	if o.NoiseLimit == 0 { // the library's "default"; the flag's default is explicit
 		return fmt.Errorf("--noise-limit %v: must be positive and finite", o.NoiseLimit)
 	}
-	if o.ModuleWidth < 0 {
-		return fmt.Errorf("--module-width %d: must not be negative", o.ModuleWidth)
-	}
-	o.CommandLine = e.argv
 
 	m, err := session.OpenModel(b, so.Model)
 	if err != nil {
@@ -152,14 +135,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		}
 		return runErr
 	}
-	failed := 0
-	for i := range res.Rows {
-		if !res.Rows[i].OK() {
-			failed++
-		}
-	}
-	if failed > 0 && failed == len(res.Rows) {
-		return fmt.Errorf("every one of the %d rows failed (first: %s); see %s", failed, res.Rows[0].Error, filepath.Join(dir, benchReport))
+	if n := len(res.Rows); n > 0 && res.Failed() == n {
+		return fmt.Errorf("every one of the %d rows failed (first: %s); see %s", n, res.Rows[0].Error, filepath.Join(dir, benchReport))
 	}
 	return nil
 }

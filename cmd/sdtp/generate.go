@@ -99,20 +99,9 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	case tok == nil && (*prompt != "" || *chatMsg != ""):
 		return fmt.Errorf("--prompt and --chat need a tokenizer: give --tokenizer (or use --prompt-ids)")
 	case *chatMsg != "":
-		tmpl, err := sess.ChatTemplate(*tmplName)
-		if err != nil {
+		if ids, err = sess.ChatIDs(*tmplName, *system, *chatMsg); err != nil {
 			return err
 		}
-		var msgs []chat.Message
-		if *system != "" {
-			msgs = append(msgs, chat.Message{Role: "system", Content: *system})
-		}
-		msgs = append(msgs, chat.Message{Role: "user", Content: *chatMsg})
-		text, err := tmpl.Render(msgs, true)
-		if err != nil {
-			return err
-		}
-		ids = tok.Encode(text)
 	case tok != nil:
 		ids = tok.EncodeWithSpecial(*prompt)
 	}

@@ -24,9 +24,6 @@ type longbenchEngine struct {
 // openLongbenchEngine opens the backend, model, tokenizer and pruner that
 // the flags name.
 func openLongbenchEngine(o session.Options, p session.Pruning) (*longbenchEngine, error) {
-	if o.Model == "" {
-		return nil, fmt.Errorf("--model is required")
-	}
 	sess, err := session.Open(o)
 	if err != nil {
 		return nil, err

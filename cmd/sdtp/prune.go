@@ -46,7 +46,7 @@ func runPruneInit(_ context.Context, e *env, args []string) error {
 	if *spec == "" || *out == "" {
 		return fmt.Errorf("--model and --out are required")
 	}
-	c, err := configOf(*spec)
+	c, err := model.ReadConfig(*spec)
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
 	}
@@ -92,17 +92,9 @@ func runPruneShow(e *env, args []string) error {
 	}
 	training := "none recorded"
 	if len(m.Training) > 0 {
-		js, err := json.Marshal(m.Training) // keys sorted: stable output
-		if err != nil {
-			return fmt.Errorf("%s: training record: %w", fs.Arg(0), err)
-		}
+		js, _ := json.Marshal(m.Training) // compacted; Load has checked it is JSON
 		training = string(js)
 	}
 	fmt.Fprintf(e.stdout, "model: %s (%s, hidden %d, %d layers)\nschedule: %s\nwidth: %d\ntraining: %s\n", m.Model.Name, m.Model.Arch, m.Model.Hidden, m.Model.Layers, m.Schedule, m.Width, training)
 	return nil
-}
-
-// configOf reads a model's configuration without loading its weights.
-func configOf(spec string) (model.Config, error) {
-	return model.ReadConfig(spec)
 }

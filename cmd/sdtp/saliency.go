@@ -27,8 +27,8 @@ func runSaliency(ctx context.Context, e *env, args []string) error {
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
-	if err := checkOutFile("--out", *out); err != nil {
-		return err
+	if err := atomicfile.CheckTarget(*out); err != nil {
+		return fmt.Errorf("--out %w", err)
 	}
 	if *cont < 0 {
 		return fmt.Errorf("--continuation %d must not be negative", *cont)

@@ -104,13 +104,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		tmpl, err := sess.ChatTemplate(*tmplName)
 		switch {
 		case err == nil:
-			o.Chat = func(msgs []server.Message) (string, error) {
-				cm := make([]chat.Message, len(msgs))
-				for i, msg := range msgs {
-					cm[i] = chat.Message{Role: msg.Role, Content: msg.Content}
-				}
-				return tmpl.Render(cm, true)
-			}
+			o.Chat = func(msgs []server.Message) (string, error) { return tmpl.Render(msgs, true) }
 			o.ChatTemplate = sess.ChatTemplateSource()
 		case *tmplName != "":
 			return err

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/internal/progress"
-	"github.com/sdtp/sdtp/internal/version"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/session"
 	"github.com/sdtp/sdtp/tokenizer"
@@ -234,8 +232,8 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 		*logPath = *out + ".log.jsonl"
 	}
 	for _, o := range []struct{ flag, path string }{{"--out", *out}, {"--checkpoint", *ckpt}, {"--log", *logPath}} {
-		if err := checkOutFile(o.flag, o.path); err != nil {
-			return err
+		if err := atomicfile.CheckTarget(o.path); err != nil {
+			return fmt.Errorf("%s %w", o.flag, err)
 		}
 	}
 	if *width < 0 {
@@ -313,8 +311,7 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rec := &train.Record{Kind: train.RecordKind, Data: df.data, Texts: len(texts), MaxTokens: df.maxTokens, Steps: res.Steps,
-		Config: cfg, FirstEpoch: res.First, LastEpoch: res.Last, Version: version.Version, Revision: version.Revision()}
+	rec := train.NewRecord(df.data, len(texts), df.maxTokens, cfg, res)
 	if df.backend != train.HostBackend {
 		rec.Backend = df.backendName()
 	}
@@ -358,8 +355,8 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--continuation %d must be at least 1", *cont)
 	}
 	if *outPath != "" {
-		if err := checkOutFile("--out", *outPath); err != nil {
-			return err
+		if err := atomicfile.CheckTarget(*outPath); err != nil {
+			return fmt.Errorf("--out %w", err)
 		}
 	}
 	df.requireTokens(*cont+2, fmt.Sprintf("--continuation %d (with a prompt of 2 or more before it)", *cont))
@@ -390,21 +387,15 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--module %s: locations %v differ from the evaluated schedule's %v", paths[i], mod.Schedule.Locations, sched.Locations)
 		}
 	}
-	rec, trained, err := train.ReadRecord(mods[0])
+	trainedTarget, trainedOver, err := train.TrainedSaliency(mods[0])
 	if err != nil {
 		return fmt.Errorf("--module %s: %w", paths[0], err)
 	}
 	if *target == "" {
-		*target = string(train.TargetAbs)
-		if trained {
-			*target = string(rec.Config.Loss.Target)
-		}
+		*target = string(trainedTarget)
 	}
 	if *over == "" {
-		*over = "continuation"
-		if trained && rec.Config.Loss.WholeSequenceSaliency {
-			*over = "sequence"
-		}
+		*over = trainedOver
 	}
 	if *over != "continuation" && *over != "sequence" {
 		return fmt.Errorf("--saliency-over %q: want continuation or sequence", *over)
@@ -413,19 +404,7 @@ func runTrainEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--target: %w", err)
 	}
-	var scorers []train.NamedScorer
-	for i, mod := range mods {
-		mod := mod
-		name := strings.TrimSuffix(filepath.Base(paths[i]), filepath.Ext(paths[i]))
-		scorers = append(scorers, train.NamedScorer{Name: name, New: func(int) train.Scorer { return train.ModuleScorer{Module: mod} }})
-	}
-	scorers = append(scorers,
-		train.NamedScorer{Name: "random", New: func(text int) train.Scorer {
-			return train.BaselineScorer{Scorer: prune.RandomScorer{Seed: *seed + uint64(text)}, Hidden: c.Hidden}
-		}},
-		train.NamedScorer{Name: "recent", New: func(int) train.Scorer {
-			return train.BaselineScorer{Scorer: prune.RecentScorer{}, Hidden: c.Hidden}
-		}})
+	scorers := train.EvalScorers(mods, paths, *seed, c.Hidden)
 	pr := progress.New(e.stderr)
 	rep, err := train.Evaluate(ctx, m, tx.IDs, train.EvalConfig{Schedule: sched, Continuation: *cont, Target: tgt, WholeSequenceSaliency: *over == "sequence", Workers: df.workers},
 		scorers, func(done, total int) { pr.Update("eval", done, total) })
@@ -477,8 +456,8 @@ func runTrainCorpus(ctx context.Context, e *env, args []string) error {
 	case *workers < 0:
 		return fmt.Errorf("--workers %d must not be negative", *workers)
 	}
-	if err := checkOutFile("--out", *out); err != nil {
-		return err
+	if err := atomicfile.CheckTarget(*out); err != nil {
+		return fmt.Errorf("--out %w", err)
 	}
 	tok, err := needTokenizer(*spec, *tokPath)
 	if err != nil {

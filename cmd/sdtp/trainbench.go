@@ -65,8 +65,8 @@ func runTrainBench(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--continuation %d must not be negative", *cont)
 	}
 	if *outPath != "" {
-		if err := checkOutFile("--out", *outPath); err != nil {
-			return err
+		if err := atomicfile.CheckTarget(*outPath); err != nil {
+			return fmt.Errorf("--out %w", err)
 		}
 	}
 	var dataLengths []int

@@ -71,3 +71,20 @@ func syncDir(dir string) {
 		d.Close()
 	}
 }
+
+// CheckTarget refuses, before any long work, a path Write could not write
+// at its end: an existing folder, or a path whose folder does not exist.
+func CheckTarget(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a folder; give a file path", path)
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: its folder cannot be used: %w", path, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%s: %s is not a folder", path, dir)
+	}
+	return nil
+}

@@ -57,3 +57,25 @@ func TestWriteFileMissingFolder(t *testing.T) {
 		t.Fatalf("err = %v, want an error naming %s", err, path)
 	}
 }
+
+func TestCheckTarget(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path, want string
+	}{
+		{filepath.Join(dir, "new"), ""},
+		{file, ""}, // replaced at the end
+		{dir, "is a folder"},
+		{filepath.Join(dir, "missing", "x"), "its folder cannot be used"},
+		{filepath.Join(file, "x"), "is not a folder"},
+	} {
+		err := CheckTarget(tc.path)
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("CheckTarget(%s) = %v, want %q", tc.path, err, tc.want)
+		}
+	}
+}

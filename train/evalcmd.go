@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/sdtp/sdtp/prune"
 )
@@ -25,4 +27,22 @@ func (r *EvalReport) WriteTables(w io.Writer, s prune.Schedule, cont int) {
 			fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f |\n", sr.Name, l.Layer, l.Spearman, l.Kendall, l.Overlap)
 		}
 	}
+}
+
+// EvalScorers are the scorers 'train eval' compares: each module (named by
+// its file name without extension), the random baseline (text i drawn
+// with seed+i) and keep-most-recent.
+func EvalScorers(mods []*prune.Module, paths []string, seed uint64, hidden int) []NamedScorer {
+	var out []NamedScorer
+	for i, mod := range mods {
+		name := strings.TrimSuffix(filepath.Base(paths[i]), filepath.Ext(paths[i]))
+		out = append(out, NamedScorer{Name: name, New: func(int) Scorer { return ModuleScorer{Module: mod} }})
+	}
+	return append(out,
+		NamedScorer{Name: "random", New: func(text int) Scorer {
+			return BaselineScorer{Scorer: prune.RandomScorer{Seed: seed + uint64(text)}, Hidden: hidden}
+		}},
+		NamedScorer{Name: "recent", New: func(int) Scorer {
+			return BaselineScorer{Scorer: prune.RecentScorer{}, Hidden: hidden}
+		}})
 }
