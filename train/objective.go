@@ -178,27 +178,78 @@ func (o *Objective) check(p *Params, ex Example) error {
 	return nil
 }
 
+// run computes the loss of ex and, when grad is not nil, adds its
+// gradient scaled by scale: the forward pass with the stages' decisions,
+// the loss terms, then the backward pass. frozen, when not nil, replays
+// the decisions of an earlier pass (see decisions).
 func (o *Objective) run(ctx context.Context, p, grad *Params, ex Example, noise uint64, scale float64, frozen *decisions) (Terms, *decisions, error) {
 	if err := o.check(p, ex); err != nil {
 		return Terms{}, nil, err
 	}
-	n := len(ex.IDs)
-	prompt := n - o.Config.Continuation
-	locs := o.Schedule.Locations
-	cfg := o.Config
-	states := make([]*stageState, len(locs))
-	defer func() {
-		for _, st := range states {
-			if st != nil {
-				st.mlp.free()
-			}
+	fw, err := o.forward(ctx, p, ex.IDs, noise, frozen)
+	defer fw.free()
+	if err != nil {
+		return Terms{}, nil, err
+	}
+	t, err := o.losses(fw, ex, noise, scale, grad != nil)
+	if err != nil {
+		return Terms{}, nil, err
+	}
+	dec := fw.decisions()
+	if grad != nil {
+		if err := o.backward(ctx, grad, fw, scale); err != nil {
+			return Terms{}, nil, err
 		}
-	}()
+	}
+	return t, dec, nil
+}
+
+// objectivePass is the forward pass of one text under simulated pruning:
+// the frozen model's pass and each stage's decisions and masks.
+type objectivePass struct {
+	tr        pass
+	states    []*stageState
+	n, prompt int
+}
+
+// free releases the pass and the stages' MLP runs (on a device, their
+// memory).
+func (fw *objectivePass) free() {
+	if fw.tr != nil {
+		fw.tr.free()
+	}
+	for _, st := range fw.states {
+		if st != nil {
+			st.mlp.free()
+		}
+	}
+}
+
+// decisions returns what a replay of this pass needs.
+func (fw *objectivePass) decisions() *decisions {
+	dec := &decisions{}
+	for _, st := range fw.states {
+		dec.hard = append(dec.hard, st.hard)
+		dec.inputs = append(dec.inputs, st.input)
+		dec.soft = append(dec.soft, st.soft)
+	}
+	return dec
+}
+
+// forward runs the frozen model over ids; at each pruning location the
+// stage's module scores the hidden states entering the block and draws
+// its keep decisions, and the accumulated mask M^s = M^{s-1} ⊙ m^s is the
+// key mask of every block from there on. The pass it returns, even with
+// an error, is to be freed.
+func (o *Objective) forward(ctx context.Context, p *Params, ids []int, noise uint64, frozen *decisions) (*objectivePass, error) {
+	n := len(ids)
+	locs := o.Schedule.Locations
+	fw := &objectivePass{n: n, prompt: n - o.Config.Continuation, states: make([]*stageState, len(locs))}
 	var cum []float64
 	stage := 0
 	masks := func(l int, x hidden) ([]float64, error) {
 		if stage < len(locs) && l == locs[stage] {
-			st, err := o.decide(p, stage, x, n, n-o.Config.Continuation, noise, frozen)
+			st, err := o.decide(p, stage, x, n, fw.prompt, noise, frozen)
 			if err != nil {
 				return nil, err
 			}
@@ -211,29 +262,38 @@ func (o *Objective) run(ctx context.Context, p, grad *Params, ex Example, noise 
 				}
 			}
 			cum = st.cum
-			states[stage] = st
+			fw.states[stage] = st
 			stage++
 		}
 		return cum, nil
 	}
-	tr, err := o.Model.forward(ctx, ex.IDs, masks)
+	tr, err := o.Model.forward(ctx, ids, masks)
 	if err != nil {
-		return Terms{}, nil, err
+		return fw, err
 	}
-	defer tr.free()
+	fw.tr = tr
+	return fw, nil
+}
 
+// losses computes the loss terms of a forward pass, and each stage's
+// ∂L/∂score (L_mse, L_rank) and ∂L/∂M^s (keep-ratio loss) for backward;
+// with grad, the pass keeps L_cls's gradient, scaled by scale.
+func (o *Objective) losses(fw *objectivePass, ex Example, noise uint64, scale float64, grad bool) (Terms, error) {
+	cfg := &o.Config
+	n, prompt := fw.n, fw.prompt
 	var t Terms
 	if cfg.Weights.Cls != 0 {
 		var teacher [][]float32
 		if cfg.Teacher {
 			teacher = ex.Teacher
 		}
-		if t.Cls, err = tr.clsLoss(ex.IDs, cfg.ClsRows(n), teacher, cfg.Weights.Cls, scale, grad != nil); err != nil {
-			return Terms{}, nil, err
+		var err error
+		if t.Cls, err = fw.tr.clsLoss(ex.IDs, cfg.ClsRows(n), teacher, cfg.Weights.Cls, scale, grad); err != nil {
+			return Terms{}, err
 		}
 	}
-	nst := float64(len(locs))
-	for s, st := range states {
+	nst := float64(len(fw.states))
+	for s, st := range fw.states {
 		lg := st.mlp.logits()
 		scores, imp := make([]float64, n), make([]float64, n)
 		for i := range scores {
@@ -265,15 +325,16 @@ func (o *Objective) run(ctx context.Context, p, grad *Params, ex Example, noise 
 		}
 	}
 	t.Total = cfg.Weights.Cls*t.Cls + cfg.Weights.MSE*t.MSE + cfg.Weights.Rank*t.Rank + cfg.Weights.Ratio*t.Ratio
-	dec := &decisions{}
-	for _, st := range states {
-		dec.hard = append(dec.hard, st.hard)
-		dec.inputs = append(dec.inputs, st.input)
-		dec.soft = append(dec.soft, st.soft)
-	}
-	if grad == nil {
-		return t, dec, nil
-	}
+	return t, nil
+}
+
+// backward scales the stages' loss gradients by scale and carries every
+// gradient back: through the frozen model to each block's key mask, from
+// the masks through the straight-through keep decisions to each stage's
+// logits, and from there (with the scores' own gradient) into the stage's
+// parameter gradients in grad.
+func (o *Objective) backward(ctx context.Context, grad *Params, fw *objectivePass, scale float64) error {
+	n, locs, states := fw.n, o.Schedule.Locations, fw.states
 	for _, st := range states {
 		for j := range st.dCum {
 			st.dCum[j] *= scale
@@ -289,7 +350,7 @@ func (o *Objective) run(ctx context.Context, p, grad *Params, ex Example, noise 
 		}
 		return s
 	}
-	err = tr.backward(ctx, func(l int, dkeep []float64) error {
+	return fw.tr.backward(ctx, func(l int, dkeep []float64) error {
 		s := stageAt(l)
 		if s < 0 {
 			return nil
@@ -310,7 +371,7 @@ func (o *Objective) run(ctx context.Context, p, grad *Params, ex Example, noise 
 				states[s-1].dCum[j] += st.dCum[j] * st.mask[j]
 			}
 			if !math.IsNaN(st.soft[j]) {
-				dk, dd := nn.KeepDecisionBack(dm, st.soft[j], cfg.Tau)
+				dk, dd := nn.KeepDecisionBack(dm, st.soft[j], o.Config.Tau)
 				dlogits[2*j] += dk
 				dlogits[2*j+1] += dd
 			}
@@ -322,10 +383,6 @@ func (o *Objective) run(ctx context.Context, p, grad *Params, ex Example, noise 
 		// that later modules see (that path only added noise).
 		return st.mlp.backward(&grad.Stages[s], dlogits)
 	})
-	if err != nil {
-		return Terms{}, nil, err
-	}
-	return t, dec, nil
 }
 
 // decide runs stage s's MLP on x and draws each token's keep decision
