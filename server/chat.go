@@ -1,9 +1,9 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/sdtp/sdtp/generate"
 )
@@ -24,14 +24,7 @@ type chatOut struct {
 	Content *string `json:"content,omitempty"`
 }
 
-type chatResponse struct {
-	ID      string       `json:"id"`
-	Object  string       `json:"object"`
-	Created int64        `json:"created"`
-	Model   string       `json:"model"`
-	Choices []chatChoice `json:"choices"`
-	Usage   *usage       `json:"usage,omitempty"`
-}
+type chatResponse = response[chatChoice]
 
 // chatRoles are the message roles the templates know; "developer" is
 // OpenAI's newer name for "system".
@@ -97,41 +90,23 @@ func (s *Server) chatJob(req *chatRequest) (*job, error) {
 }
 
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
-	var req chatRequest
-	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	j, err := s.chatJob(&req)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	ctx := r.Context()
-	release, err := s.admit(ctx, j)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	defer release()
-	head := chatResponse{ID: "chatcmpl-" + stats(ctx).id, Object: "chat.completion", Created: time.Now().Unix(), Model: s.o.ModelName}
-	u := newUsage(j.prune)
-	defer u.record(ctx)
-	if req.Stream {
-		s.streamChat(w, r, j, head, u, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
-		return
-	}
-	res, err := s.run(ctx, j, 0, nil)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	u.add(res)
-	fr := res.FinishReason
-	text := res.Text
-	head.Choices = []chatChoice{{Message: &chatOut{Role: "assistant", Content: &text}, Logprobs: s.chatLogprobs(j, res), FinishReason: &fr}}
-	head.Usage = u
-	writeJSON(w, http.StatusOK, head)
+	serveGeneration(s, w, r, "chatcmpl-", "chat.completion", s.chatJob, func(ctx context.Context, req *chatRequest, j *job, head chatResponse, u *usage) {
+		if req.Stream {
+			s.streamChat(ctx, w, j, head, u, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
+			return
+		}
+		res, err := s.run(ctx, j, 0, nil)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		u.add(res)
+		fr := res.FinishReason
+		text := res.Text
+		head.Choices = []chatChoice{{Message: &chatOut{Role: "assistant", Content: &text}, Logprobs: s.chatLogprobs(j, res), FinishReason: &fr}}
+		head.Usage = u
+		writeJSON(w, http.StatusOK, head)
+	})
 }
 
 func (s *Server) chatLogprobs(j *job, res *generate.Result) *chatLogprobs {
@@ -145,40 +120,24 @@ func (s *Server) chatLogprobs(j *job, res *generate.Result) *chatLogprobs {
 // streamChat sends the reply as chat.completion.chunk events: the role
 // first, then content as it is generated, then the finish reason (with the
 // logprobs of every token, when asked), the usage when asked, and [DONE].
-func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, j *job, head chatResponse, u *usage, withUsage bool) {
-	ctx := r.Context()
+func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, j *job, head chatResponse, u *usage, withUsage bool) {
 	out := newSSE(w)
 	head.Object = "chat.completion.chunk"
-	chunk := func(c chatChoice) error {
-		msg := head
-		msg.Choices = []chatChoice{c}
-		return out.send(msg)
-	}
 	empty := ""
-	if err := chunk(chatChoice{Delta: &chatOut{Role: "assistant", Content: &empty}}); err != nil {
+	if err := sendChoice(out, head, chatChoice{Delta: &chatOut{Role: "assistant", Content: &empty}}); err != nil {
 		return
 	}
 	res, err := s.run(ctx, j, 0, func(text string) error {
-		return chunk(chatChoice{Delta: &chatOut{Content: &text}})
+		return sendChoice(out, head, chatChoice{Delta: &chatOut{Content: &text}})
 	})
 	if err != nil {
-		if !clientGone(ctx) {
-			out.fail(err)
-		}
+		streamFailed(ctx, out, err)
 		return
 	}
 	u.add(res)
 	fr := res.FinishReason
-	if err := chunk(chatChoice{Delta: &chatOut{}, Logprobs: s.chatLogprobs(j, res), FinishReason: &fr}); err != nil {
+	if err := sendChoice(out, head, chatChoice{Delta: &chatOut{}, Logprobs: s.chatLogprobs(j, res), FinishReason: &fr}); err != nil {
 		return
 	}
-	if withUsage {
-		msg := head
-		msg.Choices = []chatChoice{}
-		msg.Usage = u
-		if err := out.send(msg); err != nil {
-			return
-		}
-	}
-	_ = out.done()
+	endStream(out, head, u, withUsage)
 }

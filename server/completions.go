@@ -1,8 +1,8 @@
 package server
 
 import (
+	"context"
 	"net/http"
-	"time"
 
 	"github.com/sdtp/sdtp/generate"
 )
@@ -17,14 +17,7 @@ type completionChoice struct {
 
 // completionResponse is the body of a completions response, and of each
 // streamed chunk.
-type completionResponse struct {
-	ID      string             `json:"id"`
-	Object  string             `json:"object"`
-	Created int64              `json:"created"`
-	Model   string             `json:"model"`
-	Choices []completionChoice `json:"choices"`
-	Usage   *usage             `json:"usage,omitempty"`
-}
+type completionResponse = response[completionChoice]
 
 // completionJob validates a completions request and its prompts.
 func (s *Server) completionJob(req *completionRequest) (*job, error) {
@@ -96,88 +89,54 @@ func (s *Server) completionLogprobs(j *job, i int, res *generate.Result) *legacy
 }
 
 func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
-	var req completionRequest
-	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	j, err := s.completionJob(&req)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	ctx := r.Context()
-	release, err := s.admit(ctx, j)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	defer release()
-	resp := completionResponse{ID: "cmpl-" + stats(ctx).id, Object: "text_completion", Created: time.Now().Unix(), Model: s.o.ModelName}
-	u := newUsage(j.prune)
-	defer u.record(ctx)
-	if req.Stream {
-		s.streamCompletions(w, r, j, resp, u, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
-		return
-	}
-	for i := range j.prompts {
-		res, err := s.run(ctx, j, i, nil)
-		if err != nil {
-			writeError(w, err)
+	serveGeneration(s, w, r, "cmpl-", "text_completion", s.completionJob, func(ctx context.Context, req *completionRequest, j *job, resp completionResponse, u *usage) {
+		if req.Stream {
+			s.streamCompletions(ctx, w, j, resp, u, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
 			return
 		}
-		u.add(res)
-		text := res.Text
-		if j.echo {
-			text = s.echoText(j, i) + text
+		for i := range j.prompts {
+			res, err := s.run(ctx, j, i, nil)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			u.add(res)
+			text := res.Text
+			if j.echo {
+				text = s.echoText(j, i) + text
+			}
+			fr := res.FinishReason
+			resp.Choices = append(resp.Choices, completionChoice{Text: text, Index: i, Logprobs: s.completionLogprobs(j, i, res), FinishReason: &fr})
 		}
-		fr := res.FinishReason
-		resp.Choices = append(resp.Choices, completionChoice{Text: text, Index: i, Logprobs: s.completionLogprobs(j, i, res), FinishReason: &fr})
-	}
-	resp.Usage = u
-	writeJSON(w, http.StatusOK, resp)
+		resp.Usage = u
+		writeJSON(w, http.StatusOK, resp)
+	})
 }
 
 // streamCompletions sends the choices as server-sent events: the echoed
 // prompt, then text as it is generated, then a chunk with the finish
 // reason (and the logprobs of every token, when asked), for each prompt in
 // turn; then the usage when asked, then [DONE].
-func (s *Server) streamCompletions(w http.ResponseWriter, r *http.Request, j *job, head completionResponse, u *usage, withUsage bool) {
-	ctx := r.Context()
+func (s *Server) streamCompletions(ctx context.Context, w http.ResponseWriter, j *job, head completionResponse, u *usage, withUsage bool) {
 	out := newSSE(w)
-	chunk := func(c completionChoice) error {
-		msg := head
-		msg.Choices = []completionChoice{c}
-		return out.send(msg)
-	}
 	for i := range j.prompts {
 		if j.echo {
-			if err := chunk(completionChoice{Text: s.echoText(j, i), Index: i}); err != nil {
+			if err := sendChoice(out, head, completionChoice{Text: s.echoText(j, i), Index: i}); err != nil {
 				return
 			}
 		}
 		res, err := s.run(ctx, j, i, func(text string) error {
-			return chunk(completionChoice{Text: text, Index: i})
+			return sendChoice(out, head, completionChoice{Text: text, Index: i})
 		})
 		if err != nil {
-			if !clientGone(ctx) {
-				out.fail(err)
-			}
+			streamFailed(ctx, out, err)
 			return
 		}
 		u.add(res)
 		fr := res.FinishReason
-		if err := chunk(completionChoice{Index: i, Logprobs: s.completionLogprobs(j, i, res), FinishReason: &fr}); err != nil {
+		if err := sendChoice(out, head, completionChoice{Index: i, Logprobs: s.completionLogprobs(j, i, res), FinishReason: &fr}); err != nil {
 			return
 		}
 	}
-	if withUsage {
-		msg := head
-		msg.Choices = []completionChoice{}
-		msg.Usage = u
-		if err := out.send(msg); err != nil {
-			return
-		}
-	}
-	_ = out.done()
+	endStream(out, head, u, withUsage)
 }

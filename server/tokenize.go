@@ -69,16 +69,8 @@ type tokenizeResponse struct {
 // calls do not wait behind generations).
 func (s *Server) handleTokenize(w http.ResponseWriter, r *http.Request) {
 	var req tokenizeRequest
-	if err := s.decode(w, r, &req); err != nil {
+	if err := s.decodeTokenizerRequest(w, r, &req, &req.Model, "prompt"); err != nil {
 		writeError(w, err)
-		return
-	}
-	if err := s.checkModel(req.Model); err != nil {
-		writeError(w, err)
-		return
-	}
-	if s.o.Tokenizer == nil {
-		writeError(w, noTokenizer("prompt"))
 		return
 	}
 	if req.Prompt == nil {
@@ -113,16 +105,8 @@ type detokenizeRequest struct {
 // handleDetokenize decodes {"tokens"} to {"prompt"}.
 func (s *Server) handleDetokenize(w http.ResponseWriter, r *http.Request) {
 	var req detokenizeRequest
-	if err := s.decode(w, r, &req); err != nil {
+	if err := s.decodeTokenizerRequest(w, r, &req, &req.Model, "tokens"); err != nil {
 		writeError(w, err)
-		return
-	}
-	if err := s.checkModel(req.Model); err != nil {
-		writeError(w, err)
-		return
-	}
-	if s.o.Tokenizer == nil {
-		writeError(w, noTokenizer("tokens"))
 		return
 	}
 	if req.Tokens == nil {
@@ -134,6 +118,23 @@ func (s *Server) handleDetokenize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"prompt": s.o.Tokenizer.Decode(*req.Tokens)})
+}
+
+// decodeTokenizerRequest reads the request of a tokenizer endpoint into
+// req and checks what they share: model names the served model (read from
+// req), and there is a tokenizer (param names the text field for the
+// error).
+func (s *Server) decodeTokenizerRequest(w http.ResponseWriter, r *http.Request, req any, model *string, param string) error {
+	if err := s.decode(w, r, req); err != nil {
+		return err
+	}
+	if err := s.checkModel(*model); err != nil {
+		return err
+	}
+	if s.o.Tokenizer == nil {
+		return noTokenizer(param)
+	}
+	return nil
 }
 
 // decode reads and parses a JSON request body.
