@@ -5,6 +5,8 @@
 // straight-through Gumbel-softmax masks inside attention), AdamW, the
 // training loop with checkpoints and resume, evaluation against the
 // saliency and the random and keep-most-recent baselines, and sampling a
-// corpus from the model itself. docs/TRAINING.md describes the method,
-// the file formats and the stories260K results.
+// corpus from the model itself; with the texts they read (LoadTexts), the
+// files they write (the saliency file, the eval report, a module's
+// training Record). docs/TRAINING.md describes the method, the file
+// formats and the stories260K results.
 package train
