@@ -133,3 +133,14 @@ func TestLogSoftmaxSumsToOne(t *testing.T) {
 		t.Fatalf("probabilities sum to %v", s)
 	}
 }
+
+func TestSummaryNullsNonFiniteLogprobs(t *testing.T) {
+	r := &Result{Tokens: []Token{{ID: 3, Logprob: -0.5}, {ID: 4, Logprob: math.NaN()}, {ID: 5, Logprob: math.Inf(-1)}}, Alive: []int{9, 7}}
+	s, bad := r.Summary("m", "cpu (x)", false)
+	if bad != 2 || len(s.Logprobs) != 3 || *s.Logprobs[0] != -0.5 || s.Logprobs[1] != nil || s.Logprobs[2] != nil || s.Alive != nil || len(s.TokenIDs) != 3 {
+		t.Errorf("summary %+v, %d non-finite", s, bad)
+	}
+	if s, _ := r.Summary("m", "cpu", true); len(s.Alive) != 2 {
+		t.Errorf("pruned summary lacks the alive counts: %+v", s)
+	}
+}

@@ -283,3 +283,22 @@ func FormatPrompt(tmpl string, row Row) (string, error) {
 func OfficialLlama2Template() ChatTemplate {
 	return TemplateFunc(func(user string) (string, error) { return "[INST]" + user + "[/INST]", nil })
 }
+
+// CheckTasks checks that every task's prompts can be fitted to the model
+// (MaxLengthFor), and lists the tasks whose new tokens the model's
+// positions cap (NewTokens) as "name n of official".
+func (o PromptOptions) CheckTasks(tasks []Task) (capped []string, err error) {
+	for _, t := range tasks {
+		if _, err := o.MaxLengthFor(t); err != nil {
+			return nil, err
+		}
+		official, err := t.MaxNewTokens()
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := o.NewTokens(t); n < official {
+			capped = append(capped, fmt.Sprintf("%s %d of %d", t.Name, n, official))
+		}
+	}
+	return capped, nil
+}

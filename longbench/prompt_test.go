@@ -290,3 +290,19 @@ func TestBuildPromptFits(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckTasks lists the tasks whose new tokens a short context caps and
+// refuses a cut length that leaves a task's new tokens no room.
+func TestCheckTasks(t *testing.T) {
+	tasks := []Task{mustTask(t, "gov_report"), mustTask(t, "trec")} // 512 and 64 new tokens
+	capped, err := PromptOptions{MaxLength: 100, Positions: 512}.CheckTasks(tasks)
+	if err != nil || len(capped) != 1 || capped[0] != "gov_report 256 of 512" {
+		t.Errorf("512 positions: capped %q, %v", capped, err)
+	}
+	if capped, err := (PromptOptions{MaxLength: 100, Positions: 4096}).CheckTasks(tasks); err != nil || capped != nil {
+		t.Errorf("4096 positions: capped %q, %v", capped, err)
+	}
+	if _, err := (PromptOptions{MaxLength: 4000, Positions: 4096}).CheckTasks(tasks); err == nil || !strings.Contains(err.Error(), "gov_report") {
+		t.Errorf("a cut length leaving gov_report no room: %v", err)
+	}
+}

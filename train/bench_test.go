@@ -65,3 +65,17 @@ func TestProject(t *testing.T) {
 		t.Errorf("projection %+v, want %v s over a mean of 350 tokens", p, want)
 	}
 }
+
+// TestProjections names each projection by the lengths it assumed: the
+// data file's texts, else all texts at each measured length.
+func TestProjections(t *testing.T) {
+	r := &BenchResult{Rows: []BenchRow{{Tokens: 100, Saliency: 1, TrainText: 2}, {Tokens: 200, Saliency: 2, TrainText: 4}}}
+	ps := r.Projections("", nil, 10, 2, 5)
+	if len(ps) != 2 || ps[0].Lengths != "all 100" || ps[1].Lengths != "all 200" || ps[0].Texts != 10 || ps[1].Tokens != 200 {
+		t.Errorf("without data: %+v", ps)
+	}
+	ps = r.Projections("d.jsonl", []int{100, 200, 150}, 10, 2, 5)
+	if len(ps) != 1 || ps[0].Lengths != "--data d.jsonl" || ps[0].Texts != 3 || ps[0].Tokens != 150 {
+		t.Errorf("with data: %+v", ps)
+	}
+}

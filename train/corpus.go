@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/session"
 	"github.com/sdtp/sdtp/tokenizer"
 )
 
@@ -82,4 +84,25 @@ func CorpusJSONL(texts []string) (jsonl []byte, written int, err error) {
 		written++
 	}
 	return buf.Bytes(), written, nil
+}
+
+// SampleCorpus samples cfg.Texts texts from the model spec names
+// (GenerateCorpus), each worker on its own single-thread CPU copy of it
+// (workers 0: one per core), and returns them as JSONL (CorpusJSONL): the
+// bytes, the rows written and the texts sampled.
+func SampleCorpus(ctx context.Context, spec string, tok tokenizer.Tokenizer, workers int, cfg CorpusConfig, progress func(done, total int)) (jsonl []byte, written, sampled int, err error) {
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
+	models, closeModels, err := session.OpenCPUModels(spec, min(workers, cfg.Texts))
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer closeModels()
+	texts, err := GenerateCorpus(ctx, models, tok, cfg, progress)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	jsonl, written, err = CorpusJSONL(texts)
+	return jsonl, written, len(texts), err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -17,24 +16,6 @@ import (
 
 func init() {
 	register(command{name: "generate", summary: "generate text from a prompt or a chat message, with or without pruning", run: runGenerate})
-}
-
-// generateOutput is what --json prints.
-type generateOutput struct {
-	Model          string  `json:"model"`
-	Backend        string  `json:"backend"`
-	Text           string  `json:"text"`
-	TokenIDs       []int   `json:"token_ids"`
-	PromptTokens   int     `json:"prompt_tokens"`
-	FinishReason   string  `json:"finish_reason"`
-	PrefillSeconds float64 `json:"prefill_seconds"`
-	DecodeSeconds  float64 `json:"decode_seconds"`
-	Alive          []int   `json:"alive_tokens_per_layer,omitempty"`
-	KVTokens       []int   `json:"kv_tokens_per_layer,omitempty"`
-	KVBytes        []int64 `json:"kv_bytes_per_layer,omitempty"`
-	// Logprobs holds each new token's log-probability; null where it is not
-	// finite (NaN logits), which JSON cannot write.
-	Logprobs []*float64 `json:"logprobs,omitempty"`
 }
 
 func runGenerate(ctx context.Context, e *env, args []string) error {
@@ -145,25 +126,7 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		out := generateOutput{
-			Model: m.Config.Name, Backend: b.Name() + " (" + b.Device() + ")",
-			Text: res.Text, TokenIDs: res.IDs(), PromptTokens: res.PromptTokens, FinishReason: res.FinishReason,
-			PrefillSeconds: res.PrefillSeconds, DecodeSeconds: res.DecodeSeconds,
-			KVTokens: res.KVTokens, KVBytes: res.KVBytes,
-		}
-		if pr != nil {
-			out.Alive = res.Alive
-		}
-		bad := 0
-		for _, t := range res.Tokens {
-			lp := t.Logprob
-			if math.IsNaN(lp) || math.IsInf(lp, 0) {
-				out.Logprobs = append(out.Logprobs, nil)
-				bad++
-				continue
-			}
-			out.Logprobs = append(out.Logprobs, &lp)
-		}
+		out, bad := res.Summary(m.Config.Name, b.Name()+" ("+b.Device()+")", pr != nil)
 		if bad > 0 {
 			fmt.Fprintf(e.stderr, "sdtp generate: warning: %d of %d logprobs are NaN or infinite (the model's logits are not finite); written as null\n", bad, len(res.Tokens))
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/internal/testdata"
 )
 
@@ -53,7 +54,7 @@ func TestGenerateJSONWithPruning(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var res generateOutput
+	var res generate.Summary
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v in %s", err, out)
 	}
@@ -74,7 +75,7 @@ func TestGenerateJSONWithPruning(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--keep-ratio 0.5: exit %d: %s", code, errOut)
 	}
-	var half generateOutput
+	var half generate.Summary
 	if err := json.Unmarshal([]byte(out), &half); err != nil {
 		t.Fatalf("%v in %s", err, out)
 	}

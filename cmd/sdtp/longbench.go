@@ -272,68 +272,48 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 	if err != nil {
 		return none, nil, fmt.Errorf("--tasks: %w", err)
 	}
-	eng, err := openLongbenchEngine(o, pf)
+	sess, err := session.Open(o)
 	if err != nil {
 		return none, nil, err
 	}
+	if sess.Tok == nil {
+		sess.Close()
+		return none, nil, fmt.Errorf("--tokenizer is required: LongBench prompts are text")
+	}
+	pr, cleanup, err := sess.Pruner(pf)
+	if err != nil {
+		sess.Close()
+		return none, nil, err
+	}
+	closeAll := func() { cleanup(); sess.Close() }
 	tmpl, tmplUsed, err := longbench.ResolveTemplate(*tmplName, o.Tokenizer, o.Model)
-	if err != nil {
-		eng.close()
-		return none, nil, err
+	maxPos := sess.M.Config.MaxPos
+	if err == nil && maxPos <= 0 && *maxLen == 0 {
+		err = fmt.Errorf("the model does not say how many positions it has: give --max-length")
 	}
-	settings := eng.settings
-	settings["chat_template"] = tmplUsed
-	settings["longbench_e"] = strconv.FormatBool(*eFlag)
-	settings["max_length"] = strconv.Itoa(*maxLen)
-	if *maxLen == 0 {
-		settings["max_length"] = "default: positions - new tokens - chat template"
-	}
-	if eng.maxPos <= 0 && *maxLen == 0 {
-		eng.close()
-		return none, nil, fmt.Errorf("the model does not say how many positions it has: give --max-length")
-	}
-	opt := longbench.PromptOptions{Tokenizer: eng.sess.Tok, MaxLength: *maxLen, Template: tmpl, Positions: max(eng.maxPos, 0)}
-	if err := checkTaskLengths(e, opt, tasks, eng.info); err != nil {
-		eng.close()
-		return none, nil, err
-	}
-	return longbench.RunConfig{
-		Data:      *data,
-		Tasks:     tasks,
-		E:         *eFlag,
-		Limit:     *limit,
-		Out:       *out,
-		Prompt:    opt,
-		Generator: eng.gen,
-		Meta:      longbench.RunMeta{Meta: runmeta.New(e.argv), Settings: settings, Info: eng.info},
-	}, eng.close, nil
-}
-
-// checkTaskLengths refuses an explicit --max-length that leaves a task's
-// new tokens no room, and says which tasks get fewer new tokens than the
-// official number because the model's context is short (recorded in info).
-func checkTaskLengths(e *env, opt longbench.PromptOptions, tasks []longbench.Task, info map[string]string) error {
+	opt := longbench.PromptOptions{Tokenizer: sess.Tok, MaxLength: *maxLen, Template: tmpl, Positions: max(maxPos, 0)}
 	var capped []string
-	for _, t := range tasks {
-		if _, err := opt.MaxLengthFor(t); err != nil {
-			if opt.MaxLength != 0 {
-				return fmt.Errorf("--max-length: %w", err)
-			}
-			return err
+	if err == nil {
+		if capped, err = opt.CheckTasks(tasks); err != nil && *maxLen != 0 {
+			err = fmt.Errorf("--max-length: %w", err)
 		}
-		official, err := t.MaxNewTokens()
-		if err != nil {
-			return err
-		}
-		if n, _ := opt.NewTokens(t); n < official {
-			capped = append(capped, fmt.Sprintf("%s %d of %d", t.Name, n, official))
-		}
+	}
+	if err != nil {
+		closeAll()
+		return none, nil, err
+	}
+	meta := longbench.RunMeta{Meta: runmeta.New(e.argv), Info: map[string]string{"device": sess.B.Device(), "model_name": sess.M.Config.Name},
+		Settings: map[string]string{"model": o.Model, "tokenizer": o.Tokenizer, "backend": sess.B.Name(), "pruning": pf.String(),
+			"chat_template": tmplUsed, "longbench_e": strconv.FormatBool(*eFlag), "max_length": strconv.Itoa(*maxLen)}}
+	if *maxLen == 0 {
+		meta.Settings["max_length"] = "default: positions - new tokens - chat template"
 	}
 	if len(capped) > 0 {
-		info["new_tokens_capped"] = strings.Join(capped, ", ")
-		fmt.Fprintf(e.stderr, "note: the model's %d positions cap the new tokens at half of them: %s\n", opt.Positions, info["new_tokens_capped"])
+		meta.Info["new_tokens_capped"] = strings.Join(capped, ", ")
+		fmt.Fprintf(e.stderr, "note: the model's %d positions cap the new tokens at half of them: %s\n", opt.Positions, meta.Info["new_tokens_capped"])
 	}
-	return nil
+	gen := longbench.NewModelGenerator(sess.M, sess.Tok, sess.StopIDs(), pr)
+	return longbench.RunConfig{Data: *data, Tasks: tasks, E: *eFlag, Limit: *limit, Out: *out, Prompt: opt, Generator: gen, Meta: meta}, closeAll, nil
 }
 
 func lbScore(_ context.Context, e *env, args []string) error {

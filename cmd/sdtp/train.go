@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -463,34 +462,22 @@ func runTrainCorpus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *workers == 0 {
-		*workers = runtime.NumCPU()
-	}
-	models, closeModels, err := session.OpenCPUModels(*spec, min(*workers, *n))
-	if err != nil {
-		return err
-	}
-	defer closeModels()
 	pr := progress.New(e.stderr)
-	texts, err := train.GenerateCorpus(ctx, models, tok, train.CorpusConfig{Texts: *n, Seed: *seed, MaxTokens: *maxTok, Temperature: *temp, TopP: *topP},
+	jsonl, written, sampled, err := train.SampleCorpus(ctx, *spec, tok, *workers, train.CorpusConfig{Texts: *n, Seed: *seed, MaxTokens: *maxTok, Temperature: *temp, TopP: *topP},
 		func(done, total int) { pr.Update("corpus", done, total) })
 	pr.End()
 	if err != nil {
 		return err
 	}
-	jsonl, written, err := train.CorpusJSONL(texts)
-	if err != nil {
-		return err
-	}
 	if written == 0 {
-		return fmt.Errorf("all %d samples are empty (each ended at once); nothing written to %s", len(texts), *out)
+		return fmt.Errorf("all %d samples are empty (each ended at once); nothing written to %s", sampled, *out)
 	}
 	if err := atomicfile.WriteFile(*out, jsonl); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	empty := ""
-	if written < len(texts) {
-		empty = fmt.Sprintf("; %d empty samples left out", len(texts)-written)
+	if written < sampled {
+		empty = fmt.Sprintf("; %d empty samples left out", sampled-written)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: %d texts sampled from %s (seeds %d..%d, temperature %g, top-p %g, at most %d tokens%s)\n",
 		*out, written, *spec, *seed, *seed+uint64(*n)-1, *temp, *topP, *maxTok, empty)

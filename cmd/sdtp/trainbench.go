@@ -4,26 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/sdtp/sdtp/bench"
 	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/train"
 )
-
-// trainBenchOutput is what 'train bench' writes.
-type trainBenchOutput struct {
-	Meta        train.Meta         `json:"meta"`
-	Result      *train.BenchResult `json:"result"`
-	Projections []benchProjection  `json:"projections"`
-}
-
-// benchProjection is a recipe projection and the lengths it assumed.
-type benchProjection struct {
-	Lengths string `json:"lengths"`
-	train.Projection
-}
 
 // dollyRows is the number of rows of databricks-dolly-15k.
 const dollyRows = 15011
@@ -101,19 +87,8 @@ func runTrainBench(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := trainBenchOutput{Meta: newMeta(e, &df), Result: res}
+	out := train.BenchFile{Meta: newMeta(e, &df), Result: res, Projections: res.Projections(df.data, dataLengths, *texts, *epochs, *batch)}
 	out.Meta.Schedule = sched.String()
-	if dataLengths != nil {
-		out.Projections = append(out.Projections, benchProjection{Lengths: "--data " + df.data, Projection: res.Project(dataLengths, *epochs, *batch)})
-	} else {
-		for _, r := range res.Rows {
-			all := make([]int, *texts)
-			for i := range all {
-				all[i] = r.Tokens
-			}
-			out.Projections = append(out.Projections, benchProjection{Lengths: fmt.Sprintf("all %d", r.Tokens), Projection: res.Project(all, *epochs, *batch)})
-		}
-	}
 	if *outPath != "" {
 		js, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
@@ -123,23 +98,6 @@ func runTrainBench(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--out: %w", err)
 		}
 	}
-	printTrainBench(e.stdout, &out)
+	out.WriteTables(e.stdout)
 	return nil
-}
-
-// printTrainBench prints the measurements and projections as markdown.
-func printTrainBench(w io.Writer, o *trainBenchOutput) {
-	r := o.Result
-	fmt.Fprintf(w, "%s on %s, schedule %s, module width %d (%d parameters)\n\n", r.Model, r.Device, r.Schedule, r.Width, r.Params)
-	fmt.Fprintln(w, "| tokens | prefill s | saliency s | saliency / prefill | training text s | peak GiB |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
-	for _, row := range r.Rows {
-		fmt.Fprintf(w, "| %d | %.4f | %.4f | %.2f | %.4f | %.2f |\n", row.Tokens, row.Prefill, row.Saliency, row.Ratio, row.TrainText, float64(row.PeakBytes)/(1<<30))
-	}
-	fmt.Fprintf(w, "\nAdamW step over every module parameter (host) and upload: %.4f s\n\n", r.AdamW)
-	fmt.Fprintln(w, "| recipe lengths | texts | epochs | batch | mean tokens | projected wall time |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
-	for _, p := range o.Projections {
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %.0f | %.1f min |\n", p.Lengths, p.Texts, p.Epochs, p.Batch, p.Tokens, p.Seconds/60)
-	}
 }
