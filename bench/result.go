@@ -42,10 +42,7 @@ type Meta struct {
 // UnmarshalJSON reads the block, old field spellings included.
 func (m *Meta) UnmarshalJSON(data []byte) error {
 	type plain Meta
-	if err := json.Unmarshal(data, (*plain)(m)); err != nil {
-		return err
-	}
-	return m.ReadLegacy(data)
+	return runmeta.Unmarshal(data, (*plain)(m), &m.Meta)
 }
 
 // Shape is the model's architecture as the report needs it.

@@ -8,12 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sdtp/sdtp/backend"
 	_ "github.com/sdtp/sdtp/backend/cpu"
 	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/internal/testdata"
-	"github.com/sdtp/sdtp/model"
-	"github.com/sdtp/sdtp/tokenizer"
+	"github.com/sdtp/sdtp/session"
 )
 
 // bosTok encodes text as one id per byte after BOS 1.
@@ -56,20 +54,13 @@ func TestEncodePromptKeepsOneBOS(t *testing.T) {
 // (min_length), ends generation at once without it, and the newline ends
 // generation too.
 func TestModelGeneratorSamsumRule(t *testing.T) {
-	tok, err := tokenizer.Load(testdata.Path(t, "llama2c/tok512.bin"))
+	// synthetic:tiny has 512 tokens, as tok512.
+	sess, err := session.Open(session.Options{Model: "synthetic:tiny", Tokenizer: testdata.Path(t, "llama2c/tok512.bin"), Backend: "cpu", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := backend.Open("cpu", backend.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	m, err := model.Open(b, "synthetic:tiny") // 512 tokens, as tok512
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	defer sess.Close()
+	m, tok := sess.M, sess.Tok
 	const prompt = "Once upon a time"
 	free, err := generate.Run(context.Background(), m, tok, generate.Request{Prompt: EncodePrompt(tok, prompt), MaxTokens: 1})
 	if err != nil {

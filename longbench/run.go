@@ -80,10 +80,7 @@ func (m RunMeta) Model() string {
 // UnmarshalJSON reads meta.json, old field spellings included.
 func (m *RunMeta) UnmarshalJSON(data []byte) error {
 	type plain RunMeta
-	if err := json.Unmarshal(data, (*plain)(m)); err != nil {
-		return err
-	}
-	return m.ReadLegacy(data)
+	return runmeta.Unmarshal(data, (*plain)(m), &m.Meta)
 }
 
 // RunConfig is what Run needs.

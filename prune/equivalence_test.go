@@ -109,6 +109,27 @@ func reference(t *testing.T, m *lm.Model, ids []int, prompt int, keep [][]int32)
 	return tr.Logits(len(pos) - 1), alive
 }
 
+// randomModule is a random-weight module for schedule s on the model of c.
+func randomModule(t *testing.T, c *model.Config, s prune.Schedule, width int, seed uint64) *prune.Module {
+	t.Helper()
+	mod, err := prune.NewRandom(infoOf(c), s, width, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mod
+}
+
+// scorer uploads mod to the fixture's backend for the test's duration.
+func (f *fixture) scorer(t *testing.T, mod *prune.Module) *prune.ModuleScorer {
+	t.Helper()
+	sc, err := prune.NewModuleScorer(f.b, mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sc.Close)
+	return sc
+}
+
 func seqPos(n, from int) []int32 {
 	p := make([]int32, n)
 	for i := range p {
@@ -140,15 +161,7 @@ func TestPrunedPrefillAndDecodeMatchReference(t *testing.T) {
 			f := loadFixture(t, name)
 			c := &f.m.Config
 			s := prune.Schedule{Locations: []int{1, 2}, Ratio: 0.6}
-			mod, err := prune.NewRandom(infoOf(c), s, 16, 7)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sc, err := prune.NewModuleScorer(f.b, mod)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sc.Close()
+			sc := f.scorer(t, randomModule(t, c, s, 16, 7))
 			rec := &recorder{inner: &prune.Pruner{Schedule: s, Scorer: sc}, keep: make([][]int32, c.Layers)}
 			n := len(f.prompt)
 			cache := f.m.NewCache(4)
@@ -207,15 +220,7 @@ func TestKeepRatioOneIsBitIdentical(t *testing.T) {
 	f := loadFixture(t, "qwen2")
 	c := &f.m.Config
 	s := prune.Schedule{Locations: []int{1, 2}, Ratio: 1}
-	mod, err := prune.NewRandom(infoOf(c), s, 16, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := prune.NewModuleScorer(f.b, mod)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
+	sc := f.scorer(t, randomModule(t, c, s, 16, 3))
 	n := len(f.prompt)
 	base, err := f.m.Forward(context.Background(), f.prompt, seqPos(n, 0), f.m.NewCache(0), model.ForwardOptions{AllLogits: true})
 	if err != nil {
@@ -241,10 +246,7 @@ func TestKnownScoreFunctionKeepsExpectedTokens(t *testing.T) {
 	f := loadFixture(t, "llama")
 	c := &f.m.Config
 	s := prune.Schedule{Locations: []int{1, 2}, Ratio: 0.7}
-	mod, err := prune.NewRandom(infoOf(c), s, 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := randomModule(t, c, s, 1, 1)
 	for i := range mod.Stages {
 		st := &mod.Stages[i]
 		clear(st.W1)
@@ -253,11 +255,7 @@ func TestKnownScoreFunctionKeepsExpectedTokens(t *testing.T) {
 		st.W2[0], st.W2[1] = 1, 0
 		st.B2[0], st.B2[1] = 0, 0
 	}
-	sc, err := prune.NewModuleScorer(f.b, mod)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
+	sc := f.scorer(t, mod)
 	rec := &recorder{inner: &prune.Pruner{Schedule: s, Scorer: sc}, keep: make([][]int32, c.Layers), hidden: map[int][]float32{}}
 	n := len(f.prompt)
 	pos := seqPos(n, 0)

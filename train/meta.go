@@ -1,10 +1,6 @@
 package train
 
-import (
-	"encoding/json"
-
-	"github.com/sdtp/sdtp/internal/runmeta"
-)
+import "github.com/sdtp/sdtp/internal/runmeta"
 
 // Meta is the meta block of the files saliency and 'train eval' write.
 type Meta struct {
@@ -24,10 +20,7 @@ func NewMeta(argv []string, model, backend, data string) Meta {
 // UnmarshalJSON reads the block, old field spellings included.
 func (m *Meta) UnmarshalJSON(data []byte) error {
 	type plain Meta
-	if err := json.Unmarshal(data, (*plain)(m)); err != nil {
-		return err
-	}
-	return m.ReadLegacy(data)
+	return runmeta.Unmarshal(data, (*plain)(m), &m.Meta)
 }
 
 // SaliencyFormat names the saliency file layout documented in

@@ -5,8 +5,8 @@
 //
 // The blocks once spelled these fields three ways ("revision" and
 // "git_revision", "command" and "command_line", "start" and "started");
-// a result type's UnmarshalJSON calls ReadLegacy so files written with the
-// old names still read.
+// a result type's UnmarshalJSON decodes through Unmarshal so files written
+// with the old names still read.
 package runmeta
 
 import (
@@ -54,4 +54,14 @@ func (m *Meta) ReadLegacy(data []byte) error {
 		m.Start = *old.Started
 	}
 	return nil
+}
+
+// Unmarshal decodes a result's meta block: data into plain (the result
+// type converted to a type without its UnmarshalJSON method), then the old
+// spellings of the fields of m, its embedded Meta (ReadLegacy).
+func Unmarshal(data []byte, plain any, m *Meta) error {
+	if err := json.Unmarshal(data, plain); err != nil {
+		return err
+	}
+	return m.ReadLegacy(data)
 }

@@ -15,10 +15,7 @@ type result struct {
 
 func (r *result) UnmarshalJSON(data []byte) error {
 	type plain result
-	if err := json.Unmarshal(data, (*plain)(r)); err != nil {
-		return err
-	}
-	return r.ReadLegacy(data)
+	return Unmarshal(data, (*plain)(r), &r.Meta)
 }
 
 // TestOldAndNewNamesRead reads the three spellings the blocks had before
