@@ -20,10 +20,6 @@ import (
 	"github.com/sdtp/sdtp/session"
 )
 
-func init() {
-	register(command{name: "bench", summary: "measure end-to-end latency over prompt lengths, baseline vs SDTP schedules (JSON, report, figures)", run: runBench})
-}
-
 // benchFiles are the names of what `sdtp bench` writes into its folder.
 const (
 	benchJSON   = "bench.json"

@@ -14,10 +14,6 @@ import (
 	"github.com/sdtp/sdtp/tokenizer"
 )
 
-func init() {
-	register(command{name: "generate", summary: "generate text from a prompt or a chat message, with or without pruning", run: runGenerate})
-}
-
 func runGenerate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "generate", "generate [--model M] [--tokenizer T] (--prompt P | --chat MSG | --prompt-ids IDS) [flags]\n\nWithout --model it runs synthetic:tiny (random weights: a smoke test) and says so on stderr;\nwithout a tokenizer it prints token ids.")
 	var o session.Options
@@ -43,12 +39,11 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	switch {
 	case *maxTokens < 0:
 		return fmt.Errorf("--max-tokens %d must not be negative", *maxTokens)
-	case !nonNegative(*temp):
-		return fmt.Errorf("--temperature %v must be finite and >= 0", *temp)
-	case !(*topP > 0 && *topP <= 1):
-		return fmt.Errorf("--top-p %v must be in (0, 1]", *topP)
 	case *topK < 0:
 		return fmt.Errorf("--top-k %d must not be negative", *topK)
+	}
+	if err := checkSampling(*temp, *topP); err != nil {
+		return err
 	}
 	given := 0
 	for _, s := range []string{*prompt, *chatMsg, *promptIDs} {

@@ -19,10 +19,6 @@ import (
 	"github.com/sdtp/sdtp/tokenizer"
 )
 
-func init() {
-	register(command{name: "longbench", summary: "LongBench v1: download, validate, tasks, prompt, run, score, report", run: runLongbench, verbs: longbenchVerbNames()})
-}
-
 // longbenchVerbs are the sub-commands of `sdtp longbench`.
 // longbenchVerbNames lists the verbs of 'sdtp longbench'.
 func longbenchVerbNames() []string {
@@ -139,9 +135,7 @@ func lbPrompt(_ context.Context, e *env, args []string) error {
 		return err
 	}
 	if *data == "" {
-		fmt.Fprintln(e.stderr, "sdtp longbench prompt: --data is required")
-		fs.Usage()
-		return errUsage
+		return missingFlag(fs, "data")
 	}
 	f, err := os.Open(*data)
 	if err != nil {
@@ -258,9 +252,7 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 		return none, nil, err
 	}
 	if *out == "" {
-		fmt.Fprintln(e.stderr, "sdtp longbench run: --out is required")
-		fs.Usage()
-		return none, nil, errUsage
+		return none, nil, missingFlag(fs, "out")
 	}
 	if *limit < 0 {
 		return none, nil, fmt.Errorf("--limit %d must not be negative", *limit)
@@ -325,9 +317,7 @@ func lbScore(_ context.Context, e *env, args []string) error {
 		return err
 	}
 	if *preds == "" {
-		fmt.Fprintln(e.stderr, "sdtp longbench score: --preds is required")
-		fs.Usage()
-		return errUsage
+		return missingFlag(fs, "preds")
 	}
 	scores, err := longbench.ScoreDir(*preds, *eFlag)
 	if err != nil {
@@ -356,9 +346,7 @@ func lbReport(_ context.Context, e *env, args []string) error {
 	}
 	dirs := splitList(*runs)
 	if len(dirs) == 0 {
-		fmt.Fprintln(e.stderr, "sdtp longbench report: --runs is required")
-		fs.Usage()
-		return errUsage
+		return missingFlag(fs, "runs")
 	}
 	rs, err := longbench.ScoreRuns(dirs)
 	if err != nil {

@@ -1,8 +1,8 @@
 // Command sdtp runs, prunes, trains, evaluates and benchmarks long-context
 // LLM inference with Saliency-driven Dynamic Token Pruning.
 //
-// Each subcommand lives in its own file and adds itself to the command
-// table in an init function; main only dispatches.
+// Each subcommand lives in its own file; main holds the table of them and
+// only dispatches.
 package main
 
 import (
@@ -20,10 +20,9 @@ import (
 	"syscall"
 )
 
-// command is one subcommand: its name, a one-line summary, and the function
-// that parses its arguments and runs it.
+// command is one subcommand: a one-line summary, and the function (in the
+// command's own file) that parses its arguments and runs it.
 type command struct {
-	name    string
 	summary string
 	run     func(ctx context.Context, env *env, args []string) error
 	// verbs are the sub-commands (sdtp NAME VERB ...), named in errors.
@@ -37,13 +36,18 @@ type env struct {
 	argv           []string
 }
 
-var commands = map[string]command{}
-
-func register(c command) {
-	if _, dup := commands[c.name]; dup {
-		panic("duplicate command " + c.name)
-	}
-	commands[c.name] = c
+// commands are the subcommands by name.
+var commands = map[string]command{
+	"bench":     {summary: "measure end-to-end latency over prompt lengths, baseline vs SDTP schedules (JSON, report, figures)", run: runBench},
+	"generate":  {summary: "generate text from a prompt or a chat message, with or without pruning", run: runGenerate},
+	"longbench": {summary: "LongBench v1: download, validate, tasks, prompt, run, score, report", run: runLongbench, verbs: longbenchVerbNames()},
+	"plot":      {summary: "draw a bench result as PNG and SVG figures (latency, speedup, FLOPs, KV cache, heatmap, quality vs speed)", run: runPlot},
+	"prune":     {summary: "pruning-module files: 'prune init' makes a random-weight module for speed work, 'prune show' describes one", run: runPrune, verbs: []string{"init", "show"}},
+	"report":    {summary: "render a bench result as markdown tables in the shape of the SDTP paper's Table 2", run: runReport},
+	"saliency":  {summary: "per-token SDTP saliency (gradient x input of the mean next-token loss) at every block, for a JSONL corpus", run: runSaliency},
+	"serve":     {summary: "serve the OpenAI HTTP API (completions, chat, tokenizer) for lm-eval and OpenAI clients, with or without pruning", run: runServe},
+	"tokenize":  {summary: "encode text from stdin to token ids, or decode ids to text", run: runTokenize},
+	"train":     {summary: "train SDTP pruning modules (LLM frozen); 'train eval' scores them, 'train corpus' samples texts from a model", run: runTrain, verbs: []string{"eval", "corpus", "bench", "download"}},
 }
 
 // errUsage marks an error already explained by printed usage text.
@@ -125,7 +129,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	case errors.Is(err, errUsage):
 		return 2
 	}
-	name := c.name
+	name := args[0]
 	if len(args) > 1 && slices.Contains(c.verbs, args[1]) {
 		name += " " + args[1]
 	}
@@ -219,6 +223,14 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// missingFlag says that a required flag was not given, with the usage, on
+// stderr; its error is errUsage.
+func missingFlag(fs *flag.FlagSet, name string) error {
+	fmt.Fprintf(fs.Output(), "sdtp %s: --%s is required\n", fs.Name(), name)
+	fs.Usage()
+	return errUsage
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

@@ -9,17 +9,12 @@ import (
 	"github.com/sdtp/sdtp/plot"
 )
 
-func init() {
-	register(command{name: "plot", summary: "draw a bench result as PNG and SVG figures (latency, speedup, FLOPs, KV cache, heatmap, quality vs speed)", run: runPlot})
-}
-
 func runPlot(_ context.Context, e *env, args []string) error {
 	fs := newFlags(e, "plot", "plot --bench FILE [--longbench [CONFIG=]DIR ...] --out DIR [--formats png,svg]")
-	file := fs.String("bench", "", "bench result (the "+benchJSON+" that 'sdtp bench' writes)")
+	var in benchInput
+	in.register(fs, "figure")
 	out := fs.String("out", "", "folder for the figures (created if missing)")
 	formats := fs.String("formats", "png,svg", "figure formats, comma-separated: png, svg")
-	var lb longbenchFlag
-	fs.Var(&lb, "longbench", "LongBench predictions folder of one configuration, as CONFIG=DIR (or DIR, named after the folder); repeat for each configuration to add the quality-versus-speed figure")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -35,7 +30,7 @@ func runPlot(_ context.Context, e *env, args []string) error {
 	if len(fmts) == 0 {
 		return fmt.Errorf("--formats: no format given")
 	}
-	res, q, err := loadBench(e, *file, lb)
+	res, q, err := in.load(e)
 	if err != nil {
 		return err
 	}

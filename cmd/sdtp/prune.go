@@ -10,10 +10,6 @@ import (
 	"github.com/sdtp/sdtp/session"
 )
 
-func init() {
-	register(command{name: "prune", summary: "pruning-module files: 'prune init' makes a random-weight module for speed work, 'prune show' describes one", run: runPrune, verbs: []string{"init", "show"}})
-}
-
 func runPrune(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprintln(verbUsageOut(e, args), "Usage: sdtp prune init --model M --out FILE [--prune PRESET | --prune-layers L --keep-ratio R] [--width H] [--seed S]\n       sdtp prune show FILE\n\n'init' writes a module with deterministic random weights: its scores are meaningless, its cost is real,\nso it serves latency work (latency does not depend on the scores). 'show' prints a module's header.")

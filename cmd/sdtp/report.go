@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strings"
 
@@ -9,20 +10,15 @@ import (
 	"github.com/sdtp/sdtp/report"
 )
 
-func init() {
-	register(command{name: "report", summary: "render a bench result as markdown tables in the shape of the SDTP paper's Table 2", run: runReport})
-}
-
 func runReport(_ context.Context, e *env, args []string) error {
 	fs := newFlags(e, "report", "report --bench FILE [--longbench [CONFIG=]DIR ...] [--out FILE]")
-	file := fs.String("bench", "", "bench result (the "+benchJSON+" that 'sdtp bench' writes)")
+	var in benchInput
+	in.register(fs, "table")
 	out := fs.String("out", "", "write the markdown to this file instead of stdout")
-	var lb longbenchFlag
-	fs.Var(&lb, "longbench", "LongBench predictions folder of one configuration, as CONFIG=DIR (or DIR, named after the folder); repeat for each configuration to add the quality-versus-speed table")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	res, q, err := loadBench(e, *file, lb)
+	res, q, err := in.load(e)
 	if err != nil {
 		return err
 	}
@@ -52,10 +48,25 @@ func (f *longbenchFlag) Set(v string) error {
 	return nil
 }
 
-// loadBench reads the --bench result of report and plot and scores their
-// --longbench runs (nil quality when none were given), warning on stderr
-// of runs whose model is not the one the bench measured.
-func loadBench(e *env, file string, lb longbenchFlag) (*bench.Result, *report.Quality, error) {
+// benchInput is what report and plot read: a bench result (--bench) and
+// LongBench runs of its configurations (--longbench).
+type benchInput struct {
+	file string
+	lb   longbenchFlag
+}
+
+// register adds --bench and --longbench; what names the table or figure
+// the LongBench runs add.
+func (in *benchInput) register(fs *flag.FlagSet, what string) {
+	fs.StringVar(&in.file, "bench", "", "bench result (the "+benchJSON+" that 'sdtp bench' writes)")
+	fs.Var(&in.lb, "longbench", "LongBench predictions folder of one configuration, as CONFIG=DIR (or DIR, named after the folder); repeat for each configuration to add the quality-versus-speed "+what)
+}
+
+// load reads the bench result and scores the LongBench runs (nil quality
+// when none were given), warning on stderr of runs whose model is not the
+// one the bench measured.
+func (in *benchInput) load(e *env) (*bench.Result, *report.Quality, error) {
+	file, lb := in.file, in.lb
 	if file == "" {
 		return nil, nil, fmt.Errorf("--bench is required")
 	}

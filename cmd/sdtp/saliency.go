@@ -11,10 +11,6 @@ import (
 	"github.com/sdtp/sdtp/train"
 )
 
-func init() {
-	register(command{name: "saliency", summary: "per-token SDTP saliency (gradient x input of the mean next-token loss) at every block, for a JSONL corpus", run: runSaliency})
-}
-
 func runSaliency(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "saliency", "saliency --model M [--tokenizer T] --data FILE --out FILE [flags]")
 	var df dataFlags

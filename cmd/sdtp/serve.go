@@ -14,10 +14,6 @@ import (
 	"github.com/sdtp/sdtp/session"
 )
 
-func init() {
-	register(command{name: "serve", summary: "serve the OpenAI HTTP API (completions, chat, tokenizer) for lm-eval and OpenAI clients, with or without pruning", run: runServe})
-}
-
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "serve", "serve --model M [--tokenizer T] [--prune-module F --prune P] [--addr 127.0.0.1:8080] [--api-key K] [flags]")
 	var so session.Options

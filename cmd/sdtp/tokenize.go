@@ -10,10 +10,6 @@ import (
 	"github.com/sdtp/sdtp/tokenizer"
 )
 
-func init() {
-	register(command{name: "tokenize", summary: "encode text from stdin to token ids, or decode ids to text", run: runTokenize})
-}
-
 func runTokenize(_ context.Context, e *env, args []string) error {
 	fs := newFlags(e, "tokenize", "tokenize --tokenizer PATH [--special] [--show] < text\n       sdtp tokenize --tokenizer PATH --decode [--skip-special] < ids")
 	path := fs.String("tokenizer", "", "tokenizer.json, a llama2.c tokenizer.bin, or a folder holding one (required)")
@@ -25,9 +21,7 @@ func runTokenize(_ context.Context, e *env, args []string) error {
 		return err
 	}
 	if *path == "" {
-		fmt.Fprintln(e.stderr, "sdtp tokenize: --tokenizer is required")
-		fs.Usage()
-		return errUsage
+		return missingFlag(fs, "tokenizer")
 	}
 	tok, err := tokenizer.Load(*path)
 	if err != nil {

@@ -20,10 +20,6 @@ import (
 	"github.com/sdtp/sdtp/train"
 )
 
-func init() {
-	register(command{name: "train", summary: "train SDTP pruning modules (LLM frozen); 'train eval' scores them, 'train corpus' samples texts from a model", run: runTrain, verbs: []string{"eval", "corpus", "bench", "download"}})
-}
-
 const trainUsage = `Usage: sdtp train --model M --data FILE --out MODULE [--prune PRESET | --prune-layers L --keep-ratio R] [flags]
        sdtp train eval --model M --data FILE --module A[,B...] [flags]
        sdtp train corpus --model M --texts N --seed S --out FILE [flags]
@@ -448,10 +444,8 @@ func runTrainCorpus(ctx context.Context, e *env, args []string) error {
 	switch {
 	case *spec == "" || *out == "":
 		return fmt.Errorf("--model and --out are required")
-	case !nonNegative(*temp):
-		return fmt.Errorf("--temperature %v must be finite and >= 0", *temp)
-	case !(*topP > 0 && *topP <= 1):
-		return fmt.Errorf("--top-p %v must be in (0, 1]", *topP)
+	case checkSampling(*temp, *topP) != nil:
+		return checkSampling(*temp, *topP)
 	case *workers < 0:
 		return fmt.Errorf("--workers %d must not be negative", *workers)
 	}
@@ -481,6 +475,17 @@ func runTrainCorpus(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: %d texts sampled from %s (seeds %d..%d, temperature %g, top-p %g, at most %d tokens%s)\n",
 		*out, written, *spec, *seed, *seed+uint64(*n)-1, *temp, *topP, *maxTok, empty)
+	return nil
+}
+
+// checkSampling checks --temperature and --top-p.
+func checkSampling(temp, topP float64) error {
+	switch {
+	case !nonNegative(temp):
+		return fmt.Errorf("--temperature %v must be finite and >= 0", temp)
+	case !(topP > 0 && topP <= 1):
+		return fmt.Errorf("--top-p %v must be in (0, 1]", topP)
+	}
 	return nil
 }
 
