@@ -9,11 +9,15 @@ import (
 	"github.com/sdtp/sdtp/session"
 )
 
-// registerEngine adds the flags every command that runs a model shares.
-func registerEngine(fs *flag.FlagSet, o *session.Options, defaultModel string) {
+// registerModel adds the flags of the commands that run a model: which
+// model, tokenizer and backend (the session's options), and the pruning.
+func registerModel(fs *flag.FlagSet, defaultModel string) (*session.Options, *session.Pruning) {
+	o, p := &session.Options{}, &session.Pruning{}
 	fs.StringVar(&o.Model, "model", defaultModel, "model: a Hugging Face folder, a llama2.c .bin checkpoint, or synthetic:NAME (random weights; "+strings.Join(model.SyntheticNames(), ", ")+")")
 	fs.StringVar(&o.Tokenizer, "tokenizer", "", "tokenizer: tokenizer.json, a llama2.c tokenizer.bin, or a folder (default: the model folder)")
 	registerBackend(fs, o, "cpu, cuda (bf16 activations, fast), cuda-f32 (float32 throughout, for exactness checks), or auto (cuda when a GPU is usable, else cpu)")
+	registerPruning(fs, p)
+	return o, p
 }
 
 // registerBackend adds --backend, --device and --threads.

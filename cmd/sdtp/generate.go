@@ -16,10 +16,7 @@ import (
 
 func runGenerate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "generate", "generate [--model M] [--tokenizer T] (--prompt P | --chat MSG | --prompt-ids IDS) [flags]\n\nWithout --model it runs synthetic:tiny (random weights: a smoke test) and says so on stderr;\nwithout a tokenizer it prints token ids.")
-	var o session.Options
-	registerEngine(fs, &o, "synthetic:tiny")
-	var pf session.Pruning
-	registerPruning(fs, &pf)
+	o, pf := registerModel(fs, "synthetic:tiny")
 	prompt := fs.String("prompt", "", "prompt text, sent as is (BOS added when the tokenizer adds one)")
 	chatMsg := fs.String("chat", "", "a user message, wrapped in the model's chat template")
 	system := fs.String("system", "", "system message for --chat")
@@ -58,7 +55,7 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "sdtp generate: no --model given: running %s, a tiny model with random weights whose output means nothing (a smoke test); give --model for a real one\n", o.Model)
 	}
 
-	sess, err := session.Open(o)
+	sess, err := session.Open(*o)
 	if err != nil {
 		return err
 	}
@@ -87,7 +84,7 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		}
 		ids = []int{m.Config.BOS}
 	}
-	pr, cleanup, err := sess.Pruner(pf)
+	pr, cleanup, err := sess.Pruner(*pf)
 	if err != nil {
 		return err
 	}

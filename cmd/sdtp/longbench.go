@@ -65,32 +65,21 @@ func runLongbench(ctx context.Context, e *env, args []string) error {
 
 func lbDownload(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "longbench download", "longbench download [--dir D] [--url U] [--sha256 HEX]")
-	dir := fs.String("dir", "longbench-data", "folder for data.zip and the unpacked data/ files")
-	url := fs.String("url", longbench.DefaultDataURL, "URL of the LongBench data.zip (tests point it at a local server)")
-	sum := fs.String("sha256", "", "expected sha256 of data.zip; default: the checksum the server publishes (Hugging Face X-Linked-Etag)")
-	quiet := fs.Bool("quiet", false, "no byte progress on stderr")
+	var df downloadFlags
+	df.register(fs, "longbench-data", "folder for data.zip and the unpacked data/ files", longbench.DefaultDataURL, "URL of the LongBench data.zip (tests point it at a local server)", "data.zip")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	opt := longbench.DownloadOptions{URL: *url, Dir: *dir, SHA256: *sum}
-	if !*quiet {
-		opt.Progress = e.stderr
-	}
-	res, err := longbench.Download(ctx, opt)
+	res, err := longbench.Download(ctx, longbench.DownloadOptions{URL: df.url, Dir: df.dir, SHA256: df.sha256, Progress: df.progress(e)})
 	if err != nil {
 		return err
 	}
-	switch res.Verified {
-	case "":
-		fmt.Fprintf(e.stdout, "%s sha256 %s (not verified: no checksum given or published; pin it with --sha256)\n", res.Zip, res.SHA256)
-	default:
-		fmt.Fprintf(e.stdout, "%s sha256 %s (verified against %s)\n", res.Zip, res.SHA256, res.Verified)
-	}
+	fmt.Fprintf(e.stdout, "%s sha256 %s (%s)\n", res.Zip, res.SHA256, verifiedNote(res.Verified))
 	rows := 0
 	for _, f := range res.Files {
 		rows += f.Rows
 	}
-	fmt.Fprintf(e.stdout, "%d files, %d rows valid in %s\n", len(res.Files), rows, filepath.Join(*dir, "data"))
+	fmt.Fprintf(e.stdout, "%d files, %d rows valid in %s\n", len(res.Files), rows, filepath.Join(df.dir, "data"))
 	return nil
 }
 
@@ -237,10 +226,7 @@ func runLongbenchConfig(ctx context.Context, e *env, cfg longbench.RunConfig) er
 func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 	var none longbench.RunConfig
 	fs := newFlags(e, "longbench run", "longbench run --model M --data D --out DIR [--tasks T,...] [--prune-module F --prune P] [--limit K] [flags]")
-	var o session.Options
-	registerEngine(fs, &o, "")
-	var pf session.Pruning
-	registerPruning(fs, &pf)
+	o, pf := registerModel(fs, "")
 	data := fs.String("data", "longbench-data", "folder holding data/<task>.jsonl (as download leaves it)")
 	taskList := fs.String("tasks", "all", "comma-separated tasks, or all, en, zh, code")
 	eFlag := fs.Bool("e", false, "run on LongBench-E (<task>_e.jsonl; 13 tasks)")
@@ -264,7 +250,7 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 	if err != nil {
 		return none, nil, fmt.Errorf("--tasks: %w", err)
 	}
-	sess, err := session.Open(o)
+	sess, err := session.Open(*o)
 	if err != nil {
 		return none, nil, err
 	}
@@ -272,7 +258,7 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 		sess.Close()
 		return none, nil, fmt.Errorf("--tokenizer is required: LongBench prompts are text")
 	}
-	pr, cleanup, err := sess.Pruner(pf)
+	pr, cleanup, err := sess.Pruner(*pf)
 	if err != nil {
 		sess.Close()
 		return none, nil, err

@@ -16,10 +16,7 @@ import (
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "serve", "serve --model M [--tokenizer T] [--prune-module F --prune P] [--addr 127.0.0.1:8080] [--api-key K] [flags]")
-	var so session.Options
-	registerEngine(fs, &so, "")
-	var pf session.Pruning
-	registerPruning(fs, &pf)
+	so, pf := registerModel(fs, "")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (host:port)")
 	name := fs.String("served-model-name", "", "model id clients send and /v1/models lists (default: the model's name, e.g. its folder name)")
 	apiKey := fs.String("api-key", "", "require \"Authorization: Bearer KEY\" on every endpoint but /health (default: $SDTP_API_KEY; empty: no key)")
@@ -68,13 +65,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		queueLen = -1 // server.Options: negative means no queue
 	}
 
-	sess, err := session.Open(so)
+	sess, err := session.Open(*so)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
 	b, m, tok := sess.B, sess.M, sess.Tok
-	pr, err := sess.Pruners(pf)
+	pr, err := sess.Pruners(*pf)
 	if err != nil {
 		return err
 	}
