@@ -4,8 +4,9 @@
 # .gpu/all), and put the stories260K corpus files (train.jsonl,
 # heldout.jsonl from 'sdtp train corpus', docs/TRAINING.md) in .gpu/all/s260;
 # then run this through the device tool with carry [".gpu/all"].
-# Steps (STEPS, default all): tests (training ops conformance, saliency and
-# gradient parity on cuda and cuda-f32), golden (PyTorch saliency golden),
+# Steps (STEPS, default all): tests (the backend's conformance suite, training
+# ops included; transformers parity; saliency and gradient parity on cuda and
+# cuda-f32), golden (PyTorch saliency golden),
 # s260 (the stories260K recipe on the GPU, seeds 1-3, and 'train eval' of
 # the three modules on the GPU), bench (sdtp train
 # bench on the Qwen2-7B shape), torch (PyTorch autograd on the same shape).
@@ -27,6 +28,9 @@ if has tests; then
   echo "conformance exit $?"
   grep -E -- '--- FAIL|^(ok|FAIL|PASS)' "$R/conformance.log" | head -20
   grep -E 'Train|Masked|Back|Zero|RowDot|CrossEntropy' "$R/conformance.log" | grep -E 'FAIL|train.go' | head -30
+  timeout 120 $BIN/model.test -test.run 'Parity' -test.v >"$R/parity.log" 2>&1
+  echo "model parity exit $?"
+  grep -E -- '--- (FAIL|PASS|SKIP)' "$R/parity.log" | head -10
   timeout 120 $BIN/dlm.test -test.v >"$R/dlm.log" 2>&1
   echo "dlm exit $?"
   grep -E -- '--- (FAIL|PASS|SKIP)|worst|Spearman [0-9]' "$R/dlm.log" | grep -v '^\s*--- PASS.*cpu' | head -40
