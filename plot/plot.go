@@ -35,6 +35,8 @@ type Figure struct {
 	Panels  []*gp.Plot
 	// PanelWidth and Height size each panel.
 	PanelWidth, Height vg.Length
+	// Cols is the number of panels in a row; 0 puts them all in one.
+	Cols int
 }
 
 // Figures builds every chart the result supports: all but "quality" need
@@ -77,6 +79,15 @@ func Write(dir string, r *bench.Result, q []bench.Quality, formats ...string) ([
 	if err != nil {
 		return nil, err
 	}
+	return WriteFigures(dir, figs, formats...)
+}
+
+// WriteFigures renders figs into dir in each format (all of Formats when
+// none is given), and returns the paths written.
+func WriteFigures(dir string, figs []*Figure, formats ...string) ([]string, error) {
+	if len(formats) == 0 {
+		formats = Formats
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("figures folder: %w", err)
 	}
@@ -99,8 +110,16 @@ func Write(dir string, r *bench.Result, q []bench.Quality, formats ...string) ([
 
 // Render draws the figure as png or svg.
 func (f *Figure) Render(w io.Writer, format string) error {
-	width := f.PanelWidth * vg.Length(len(f.Panels))
-	height := f.Height
+	cols := len(f.Panels)
+	if f.Cols > 0 && f.Cols < cols {
+		cols = f.Cols
+	}
+	rows := 1
+	if cols > 0 {
+		rows = (len(f.Panels) + cols - 1) / cols
+	}
+	width := f.PanelWidth * vg.Length(cols)
+	height := f.Height * vg.Length(rows)
 	var c vg.CanvasWriterTo
 	switch format {
 	case "png":
@@ -118,10 +137,15 @@ func (f *Figure) Render(w io.Writer, format string) error {
 		dc.FillText(sty, vg.Point{X: dc.Min.X + width/2, Y: dc.Max.Y - vg.Points(4)}, f.Heading)
 	}
 	body := draw.Crop(dc, 0, 0, 0, -headH)
-	tiles := draw.Tiles{Rows: 1, Cols: len(f.Panels), PadX: vg.Points(18), PadTop: vg.Points(4), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(10)}
-	grid := gp.Align([][]*gp.Plot{f.Panels}, tiles, body)
+	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Points(18), PadY: vg.Points(10), PadTop: vg.Points(4), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(10)}
+	layout := make([][]*gp.Plot, rows)
+	for i := range layout {
+		layout[i] = make([]*gp.Plot, cols) // a short last row keeps nil tiles
+		copy(layout[i], f.Panels[i*cols:])
+	}
+	grid := gp.Align(layout, tiles, body)
 	for i, p := range f.Panels {
-		p.Draw(grid[0][i])
+		p.Draw(grid[i/cols][i%cols])
 	}
 	_, err := c.WriteTo(w)
 	return err

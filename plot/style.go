@@ -45,6 +45,11 @@ func seriesStyle(r *bench.Result, name string) (color.Color, draw.GlyphDrawer) {
 	if name == bench.Baseline {
 		return baselineColor, draw.CircleGlyph{}
 	}
+	return styleAt(k)
+}
+
+// styleAt is the color and glyph of the k-th series after the baseline.
+func styleAt(k int) (color.Color, draw.GlyphDrawer) {
 	return seriesColors[k%len(seriesColors)], glyphs[k%len(glyphs)]
 }
 
