@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/sdtp/sdtp/evalrun"
 )
 
 // Tokenizer is what middle truncation and the context budget need from the
@@ -23,26 +25,15 @@ type Tokenizer interface {
 
 // EncodePrompt tokenizes a final prompt (truncated and templated) as the
 // model receives it: tokenizer(prompt) with the tokenizer's BOS, but one
-// BOS only where the chat template wrote it already.
-func EncodePrompt(tok Tokenizer, prompt string) []int {
-	ids := tok.EncodeWithSpecial(prompt)
-	if bos := tok.BOS(); bos >= 0 && len(ids) >= 2 && ids[0] == bos && ids[1] == bos {
-		ids = ids[1:]
-	}
-	return ids
-}
+// BOS only where the chat template wrote it already (evalrun.EncodePrompt).
+func EncodePrompt(tok Tokenizer, prompt string) []int { return evalrun.EncodePrompt(tok, prompt) }
 
 // ChatTemplate wraps one user message into the model's chat format, ready
 // to be tokenized (with the generation prompt of the assistant turn).
-type ChatTemplate interface {
-	Apply(user string) (string, error)
-}
+type ChatTemplate = evalrun.ChatTemplate
 
 // TemplateFunc adapts a function to ChatTemplate.
-type TemplateFunc func(user string) (string, error)
-
-// Apply calls f.
-func (f TemplateFunc) Apply(user string) (string, error) { return f(user) }
+type TemplateFunc = evalrun.TemplateFunc
 
 // PromptOptions says how prompts are fitted to a model.
 type PromptOptions struct {

@@ -2,21 +2,12 @@ package longbench
 
 import (
 	"math"
-	"strconv"
+
+	"github.com/sdtp/sdtp/evalrun"
 )
 
-// pyRound2 is Python's round(x, 2) on a float: the double's exact decimal
-// value rounded to two places, exact ties to even.
-func pyRound2(x float64) float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return x
-	}
-	r, err := strconv.ParseFloat(strconv.FormatFloat(x, 'f', 2, 64), 64)
-	if err != nil {
-		return math.NaN()
-	}
-	return r
-}
+// pyRound2 is Python's round(x, 2) on a float (evalrun.PyRound2).
+func pyRound2(x float64) float64 { return evalrun.PyRound2(x) }
 
 // npMean is numpy.mean of a float64 list (numpy 1.x): 0.0 plus numpy's
 // pairwise sum, divided by the count; NaN for an empty list.

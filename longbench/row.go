@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/sdtp/sdtp/evalrun"
 )
 
 // Row is one LongBench v1 data row with the official fields.
@@ -113,7 +115,7 @@ func ParseRow(b []byte) (Row, error) {
 // name the file and line.
 func ReadRows(r io.Reader, name string) ([]Row, error) {
 	var rows []Row
-	torn, err := readLines(r, name, func(line int, b []byte) error {
+	torn, err := evalrun.ReadLines(r, name, func(line int, b []byte) error {
 		row, err := ParseRow(b)
 		if err != nil {
 			return fmt.Errorf("%s line %d: %w", name, line, err)

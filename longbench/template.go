@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sdtp/sdtp/chat"
+	"github.com/sdtp/sdtp/evalrun"
 )
 
 // TemplateHelp documents the template names ResolveTemplate accepts.
@@ -20,22 +21,12 @@ func TemplateHelp() string {
 // when there is no such file). The second result names what was chosen,
 // for meta.json.
 func ResolveTemplate(name string, paths ...string) (ChatTemplate, string, error) {
-	switch name {
-	case "none":
-		return nil, "none", nil
-	case "official-llama2":
+	if name == "official-llama2" {
 		return OfficialLlama2Template(), name, nil
 	}
-	t, err := chat.Resolve(name, paths...)
-	switch {
-	case errors.Is(err, chat.ErrNoConfig):
-		return nil, "none", nil
-	case err != nil && name != "":
+	t, used, err := evalrun.ResolveTemplate(name, paths...)
+	if errors.Is(err, evalrun.ErrUnknownTemplate) {
 		return nil, "", fmt.Errorf("--chat-template %q: want none, official-llama2 or one of %s", name, strings.Join(chat.Names(), ", "))
-	case err != nil:
-		return nil, "", err
 	}
-	return TemplateFunc(func(user string) (string, error) {
-		return t.Render([]chat.Message{{Role: "user", Content: user}}, true)
-	}), t.Name(), nil
+	return t, used, err
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sdtp/sdtp/evalrun"
 	"github.com/sdtp/sdtp/longbench/metrics"
 )
 
@@ -66,7 +67,7 @@ func checkData(fc *FileCheck, r io.Reader, name string) {
 	}
 	ids := map[string]int{}
 	prefix := map[string]string{"retrieval": "Paragraph ", "retrieval_zh": "段落"}[fc.Task.Metric]
-	torn, err := readLines(r, name, func(line int, b []byte) error {
+	torn, err := evalrun.ReadLines(r, name, func(line int, b []byte) error {
 		fc.Rows++
 		row, err := ParseRow(b)
 		if err != nil {

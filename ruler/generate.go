@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+
+	"github.com/sdtp/sdtp/evalrun"
 )
 
 // Tokenizer is what fitting a sample to its length needs from the model's
@@ -205,15 +207,11 @@ func (g *Generator) wrap(user string) (string, error) {
 	return s, nil
 }
 
-// count is the number of tokens the model reads for prompt: the
-// tokenizer's encoding with its BOS, one BOS only where the chat template
-// wrote it already.
+// count is the number of tokens the model reads for prompt
+// (evalrun.EncodePrompt: the tokenizer's encoding with its BOS, one BOS
+// only where the chat template wrote it already).
 func (g *Generator) count(prompt string) int {
-	ids := g.opt.Tokenizer.EncodeWithSpecial(prompt)
-	if bos := g.opt.Tokenizer.BOS(); bos >= 0 && len(ids) >= 2 && ids[0] == bos && ids[1] == bos {
-		return len(ids) - 1
-	}
-	return len(ids)
+	return len(evalrun.EncodePrompt(g.opt.Tokenizer, prompt))
 }
 
 // errTooShort says that not even the smallest haystack fits.

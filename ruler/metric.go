@@ -2,9 +2,9 @@ package ruler
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
+
+	"github.com/sdtp/sdtp/evalrun"
 )
 
 // Postprocess is RULER's postprocess_pred (scripts/eval/evaluate.py): the
@@ -85,15 +85,5 @@ func Score(m Metric, preds []string, refs [][]string) (float64, error) {
 		}
 		sum += s
 	}
-	return pyRound2(sum / float64(len(preds)) * 100), nil
-}
-
-// pyRound2 is Python's round(x, 2) on a float: the double's exact decimal
-// value rounded to two places, exact ties to even.
-func pyRound2(x float64) float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return x
-	}
-	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'f', 2, 64), 64)
-	return r
+	return evalrun.PyRound2(sum / float64(len(preds)) * 100), nil
 }

@@ -1,4 +1,4 @@
-package longbench
+package evalrun
 
 // RunProgress reports one generated row.
 type RunProgress struct {

@@ -1,9 +1,7 @@
-package longbench
+package evalrun
 
 import (
 	"context"
-	"encoding/json"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -81,42 +79,5 @@ func TestModelGeneratorSamsumRule(t *testing.T) {
 	}
 	if res.Text == "" || strings.Contains(res.Text, "\n") {
 		t.Errorf("with StopAtNewline: text %q, want a first token that is not a stop id and no newline", res.Text)
-	}
-}
-
-func TestResolveTemplate(t *testing.T) {
-	dir := t.TempDir()
-	for _, tc := range []struct {
-		name, want, err string
-	}{
-		{"none", "none", ""}, {"official-llama2", "official-llama2", ""}, {"chatml", "chatml", ""},
-		{"", "none", ""}, // no tokenizer_config.json beside dir
-		{"bogus", "", "want none, official-llama2 or one of"},
-	} {
-		_, got, err := ResolveTemplate(tc.name, dir)
-		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
-			t.Errorf("ResolveTemplate(%q) = %q, %v; want %q, %q", tc.name, got, err, tc.want, tc.err)
-		}
-	}
-}
-
-// TestOldMetaJSONResumes reads a meta.json written before the meta blocks
-// were one type: a run started then can still be resumed and checked.
-func TestOldMetaJSONResumes(t *testing.T) {
-	dir := t.TempDir()
-	old := `{"version": "0.1.0-dev", "revision": "abc", "command": ["sdtp", "longbench", "run"], "started": "2026-11-26T11:59:00Z", "settings": {"model": "m"}}`
-	path := dir + "/meta.json"
-	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var m RunMeta
-	if err := json.Unmarshal([]byte(old), &m); err != nil || m.Revision != "abc" || len(m.Command) != 3 || m.Start.IsZero() || m.Settings["model"] != "m" {
-		t.Fatalf("read %+v, %v", m, err)
-	}
-	if err := writeOrCheckMeta(path, RunMeta{Settings: map[string]string{"model": "m"}}, true); err != nil {
-		t.Errorf("same settings refused: %v", err)
-	}
-	if err := writeOrCheckMeta(path, RunMeta{Settings: map[string]string{"model": "other"}}, true); err == nil {
-		t.Error("other settings accepted")
 	}
 }

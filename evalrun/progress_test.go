@@ -1,4 +1,4 @@
-package longbench
+package evalrun
 
 import "testing"
 
