@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"strings"
+
+	"github.com/sdtp/sdtp/evalrun"
 )
 
 // RunScores is one run's task scores, under a display name.
@@ -17,21 +18,14 @@ type RunScores struct {
 // ScoreRuns scores each predictions folder; runs are named by their folder
 // name (the full path where two share a name).
 func ScoreRuns(dirs []string) ([]RunScores, error) {
-	seen := map[string]int{}
-	for _, d := range dirs {
-		seen[filepath.Base(filepath.Clean(d))]++
-	}
+	names := evalrun.RunNames(dirs)
 	var out []RunScores
-	for _, d := range dirs {
+	for i, d := range dirs {
 		ts, err := ScoreDir(d, false)
 		if err != nil {
 			return nil, err
 		}
-		name := filepath.Base(filepath.Clean(d))
-		if seen[name] > 1 {
-			name = filepath.Clean(d)
-		}
-		out = append(out, RunScores{Name: name, Scores: ts})
+		out = append(out, RunScores{Name: names[i], Scores: ts})
 	}
 	return out, nil
 }

@@ -77,13 +77,24 @@ func Score(m Metric, preds []string, refs [][]string) (float64, error) {
 	if len(preds) == 0 {
 		return 0, fmt.Errorf("no rows to score")
 	}
-	sum := 0.0
+	scores := make([]float64, len(preds))
 	for i, p := range preds {
 		s, err := RowScore(m, Postprocess(p), refs[i])
 		if err != nil {
 			return 0, fmt.Errorf("row %d: %w", i+1, err)
 		}
+		scores[i] = s
+	}
+	return aggregate(scores), nil
+}
+
+// aggregate is evaluate.py's task score from row scores: summed in order
+// (Python's sum, left to right, as CPython 3.11 and earlier add floats),
+// divided by the rows, ×100, round(x, 2).
+func aggregate(rowScores []float64) float64 {
+	sum := 0.0
+	for _, s := range rowScores {
 		sum += s
 	}
-	return evalrun.PyRound2(sum / float64(len(preds)) * 100), nil
+	return evalrun.PyRound2(sum / float64(len(rowScores)) * 100)
 }

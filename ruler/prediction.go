@@ -26,7 +26,8 @@ func ParseID(id string) (task string, length, index int, err error) {
 }
 
 // ParsePrediction decodes one predictions line, checking that it names
-// its sample consistently and has what scoring needs.
+// its sample consistently and has what scoring needs: outputs, except on
+// a failed row (whose sample may not have been made).
 func ParsePrediction(b []byte) (Prediction, error) {
 	var p Prediction
 	if err := json.Unmarshal(b, &p); err != nil {
@@ -42,7 +43,7 @@ func ParsePrediction(b []byte) (Prediction, error) {
 	if _, err := LookupTask(task); err != nil {
 		return Prediction{}, err
 	}
-	if len(p.Outputs) == 0 {
+	if len(p.Outputs) == 0 && p.Error == "" {
 		return Prediction{}, fmt.Errorf("_id %s: no outputs", p.ID)
 	}
 	return p, nil

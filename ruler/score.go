@@ -46,7 +46,8 @@ type TaskScore struct {
 }
 
 // ScoreRows scores predictions by task and length, tasks in RULER's order
-// and lengths ascending. A row must name a known task and have outputs.
+// and lengths ascending, as Score does; a failed row scores 0. A row must
+// name a known task and have outputs (or an error).
 func ScoreRows(rows []Prediction) ([]TaskScore, error) {
 	type key struct {
 		task   string
@@ -57,7 +58,7 @@ func ScoreRows(rows []Prediction) ([]TaskScore, error) {
 		if _, err := LookupTask(p.Task); err != nil {
 			return nil, fmt.Errorf("row %d (%s): %w", i+1, p.ID, err)
 		}
-		if len(p.Outputs) == 0 {
+		if len(p.Outputs) == 0 && p.Error == "" {
 			return nil, fmt.Errorf("row %d (%s): no outputs to score against", i+1, p.ID)
 		}
 		k := key{p.Task, p.Length}
@@ -82,33 +83,33 @@ func ScoreRows(rows []Prediction) ([]TaskScore, error) {
 		t, _ := LookupTask(k.task)
 		g := groups[k]
 		s := TaskScore{Task: k.task, Length: k.length, Metric: t.Metric(), Rows: len(g)}
-		preds := make([]string, len(g))
-		refs := make([][]string, len(g))
+		rowScores := make([]float64, len(g))
 		for i, p := range g {
+			pred := ""
 			if p.Error == "" {
-				preds[i] = p.Pred
+				pred = Postprocess(p.Pred)
+				var err error
+				if rowScores[i], err = RowScore(s.Metric, pred, p.Outputs); err != nil {
+					return nil, fmt.Errorf("%s: %w", p.ID, err)
+				}
+				if p.PromptTokens > 0 {
+					s.PromptTokens += float64(p.PromptTokens)
+					s.AliveTokens += float64(p.AliveTokens)
+					s.Seconds += p.Seconds
+					s.Measured++
+				}
 			} else {
 				s.Failed++
 			}
-			refs[i] = p.Outputs
-			if Postprocess(preds[i]) == "" {
+			if pred == "" {
 				s.Nulls++
-			}
-			if p.Error == "" && p.PromptTokens > 0 {
-				s.PromptTokens += float64(p.PromptTokens)
-				s.AliveTokens += float64(p.AliveTokens)
-				s.Seconds += p.Seconds
-				s.Measured++
 			}
 		}
 		if s.Measured > 0 {
 			m := float64(s.Measured)
 			s.PromptTokens, s.AliveTokens, s.Seconds = s.PromptTokens/m, s.AliveTokens/m, s.Seconds/m
 		}
-		var err error
-		if s.Score, err = Score(s.Metric, preds, refs); err != nil {
-			return nil, fmt.Errorf("%s at %d: %w", k.task, k.length, err)
-		}
+		s.Score = aggregate(rowScores)
 		out = append(out, s)
 	}
 	return out, nil
