@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sdtp/sdtp/evalrun"
 	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/internal/progress"
 	"github.com/sdtp/sdtp/internal/runmeta"
@@ -200,21 +201,30 @@ func lbRun(ctx context.Context, e *env, args []string) error {
 // runLongbenchConfig runs cfg and says what it did; rows that failed make
 // it an error, after the run.
 func runLongbenchConfig(ctx context.Context, e *env, cfg longbench.RunConfig) error {
+	return runSuite(e, "longbench", cfg.Out, func(p *evalrun.Progress) (evalrun.Stats, error) {
+		cfg.Progress = p
+		return longbench.Run(ctx, cfg)
+	})
+}
+
+// runSuite runs an evaluation suite's rows into the folder out, showing
+// progress on stderr, and says what it did; rows that failed make it an
+// error, after the run.
+func runSuite(e *env, suite, out string, run func(*evalrun.Progress) (evalrun.Stats, error)) error {
 	pr := progress.New(e.stderr)
-	cfg.Progress = &longbench.Progress{
-		Report: func(p longbench.RunProgress) {
-			pr.Update("longbench", p.Done, p.Total, "task", p.Task, "row", fmt.Sprintf("%d/%d", p.TaskDone, p.TaskRows))
+	st, err := run(&evalrun.Progress{
+		Report: func(p evalrun.RunProgress) {
+			pr.Update(suite, p.Done, p.Total, "task", p.Task, "row", fmt.Sprintf("%d/%d", p.TaskDone, p.TaskRows))
 		},
 		Failed: func(task, id string, err error) {
-			pr.Warn("longbench row failed", "task", task, "_id", id, "error", err)
+			pr.Warn(suite+" row failed", "task", task, "_id", id, "error", err)
 		},
-	}
-	st, err := longbench.Run(ctx, cfg)
+	})
 	pr.End()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%d rows generated, %d already done, %d failed, in %s\n", st.Generated, st.Resumed, st.Failed, cfg.Out)
+	fmt.Fprintf(e.stdout, "%d rows generated, %d already done, %d failed, in %s\n", st.Generated, st.Resumed, st.Failed, out)
 	if st.Failed > 0 {
 		return fmt.Errorf("%d rows failed: they are in the prediction files with their error and score 0; run the same command again to retry them", st.Failed)
 	}

@@ -21,14 +21,9 @@ func runPlot(_ context.Context, e *env, args []string) error {
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
-	fmts := splitList(*formats)
-	for _, f := range fmts {
-		if !slices.Contains(plot.Formats, f) {
-			return fmt.Errorf("--formats: unknown format %q (have %v)", f, plot.Formats)
-		}
-	}
-	if len(fmts) == 0 {
-		return fmt.Errorf("--formats: no format given")
+	fmts, err := parseFormats(*formats)
+	if err != nil {
+		return err
 	}
 	res, q, err := in.load(e)
 	if err != nil {
@@ -46,4 +41,18 @@ func runPlot(_ context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stdout, p)
 	}
 	return nil
+}
+
+// parseFormats reads --formats: figure formats, comma-separated.
+func parseFormats(s string) ([]string, error) {
+	fmts := splitList(s)
+	for _, f := range fmts {
+		if !slices.Contains(plot.Formats, f) {
+			return nil, fmt.Errorf("--formats: unknown format %q (have %v)", f, plot.Formats)
+		}
+	}
+	if len(fmts) == 0 {
+		return nil, fmt.Errorf("--formats: no format given")
+	}
+	return fmts, nil
 }

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/ruler"
+)
+
+// TestRulerEndToEnd runs 'sdtp ruler' on the CPU with a tiny real model
+// (stories260K, 512 positions) at 512 tokens: a baseline run killed
+// part-way by SIGKILL and resumed, a run with an SDTP module and one with
+// the keep-most-recent scorer, then score, report and plot. Every
+// prediction file ends with each sample exactly once.
+func TestRulerEndToEnd(t *testing.T) {
+	if os.Getenv("RULER_CLI_CHILD") != "" {
+		return
+	}
+	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
+	tok := testdata.Path(t, "llama2c/tok512.bin")
+	dir := t.TempDir()
+	tasks := []string{"niah_single_1", "niah_multikey_2", "fwe"}
+	const samples = 6
+	base, module, recent := filepath.Join(dir, "base"), filepath.Join(dir, "module"), filepath.Join(dir, "recent")
+	common := []string{"ruler", "run", "--backend", "cpu", "--threads", "1", "--model", ckpt, "--tokenizer", tok,
+		"--tasks", strings.Join(tasks, ","), "--lengths", "512", "--samples", fmt.Sprint(samples)}
+
+	// Baseline in a child process, killed once it has written a few rows.
+	args, _ := json.Marshal(append(append([]string(nil), common...), "--out", base))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRulerChild$")
+	cmd.Env = append(os.Environ(), "RULER_CLI_CHILD="+string(args))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := filepath.Join(base, tasks[0]+".jsonl")
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if b, _ := os.ReadFile(first); strings.Count(string(b), "\n") >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the child run wrote no rows in 60s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	code, out, errOut := run(t, append(common, "--out", base)...)
+	var generated, resumed int
+	if _, err := fmt.Sscanf(out, "%d rows generated, %d already done", &generated, &resumed); code != 0 || err != nil {
+		t.Fatalf("resume: exit %d: %s %s", code, out, errOut)
+	}
+	if resumed < 2 || generated < 1 || generated+resumed != samples*len(tasks) {
+		t.Errorf("resume after the kill: %d generated, %d already done", generated, resumed)
+	}
+
+	mod := filepath.Join(dir, "m.safetensors")
+	if code, _, errOut := run(t, "prune", "init", "--model", ckpt, "--out", mod, "--prune-layers", "1,2,3", "--keep-ratio", "0.7"); code != 0 {
+		t.Fatalf("prune init: %s", errOut)
+	}
+	if code, _, errOut := run(t, append(common, "--out", module, "--prune-module", mod)...); code != 0 {
+		t.Fatalf("module run: %s", errOut)
+	}
+	if code, _, errOut := run(t, append(common, "--out", recent, "--prune-layers", "1,2,3", "--keep-ratio", "0.7", "--prune-scorer", "recent")...); code != 0 {
+		t.Fatalf("recent run: %s", errOut)
+	}
+	for _, d := range []string{base, module, recent} {
+		for _, task := range tasks {
+			c, err := ruler.ReadPredictionFile(filepath.Join(d, task+".jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Rows) != samples || c.Torn != 0 {
+				t.Fatalf("%s/%s: %d rows (torn %d), want %d", d, task, len(c.Rows), c.Torn, samples)
+			}
+			rt, err := ruler.LookupTask(task)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, p := range c.Rows {
+				if seen[p.ID] || p.Error != "" || p.PromptTokens == 0 || p.PromptTokens+rt.NewTokens() > 512 || len(p.Outputs) == 0 {
+					t.Errorf("%s/%s: row %+v", d, task, p)
+				}
+				seen[p.ID] = true
+				if d != base && p.AliveTokens >= p.PromptTokens {
+					t.Errorf("pruned row %s keeps all %d tokens", p.ID, p.PromptTokens)
+				}
+			}
+		}
+	}
+	code, out, errOut = run(t, "ruler", "score", "--preds", module)
+	if code != 0 || !strings.Contains(out, "niah_multikey_2     512     6") || !strings.Contains(out, "mean of 3 tasks     512") {
+		t.Errorf("score: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = run(t, "ruler", "report", "--runs", base+","+module+","+recent)
+	if code != 0 {
+		t.Fatalf("report: %s", errOut)
+	}
+	for _, want := range []string{"| run | 512 | mean |", "| recent |", "| niah_single_1 | string_match_all |", "| tasks averaged | 3 | |", "| module | 18 |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	figs := filepath.Join(dir, "figs")
+	if code, out, errOut := run(t, "ruler", "plot", "--runs", base+","+module+","+recent, "--out", figs, "--formats", "png"); code != 0 || strings.Count(out, ".png") != 2 {
+		t.Errorf("plot: exit %d: %s %s", code, out, errOut)
+	}
+	// Resuming with another pruning setting is refused.
+	if code, _, errOut := run(t, append(common, "--out", module)...); code == 0 || !strings.Contains(errOut, "pruning") {
+		t.Errorf("resume with other settings: exit %d, %s", code, errOut)
+	}
+}
+
+// TestRulerChild runs the command line given by TestRulerEndToEnd in a
+// process of its own, so that it can be killed.
+func TestRulerChild(t *testing.T) {
+	args := os.Getenv("RULER_CLI_CHILD")
+	if args == "" {
+		t.Skip("only run as the child of TestRulerEndToEnd")
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(args), &argv); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, argv...)
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+}
+
+func TestRulerErrors(t *testing.T) {
+	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
+	tok := testdata.Path(t, "llama2c/tok512.bin")
+	dir := t.TempDir()
+	model := []string{"--backend", "cpu", "--model", ckpt, "--tokenizer", tok}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ruler", "run", "--model", ckpt}, "--out is required"},
+		{append([]string{"ruler", "run", "--out", dir}, model...), "fewer than RULER's shortest length"},
+		{append([]string{"ruler", "run", "--out", dir, "--lengths", "1K"}, model...), "1024 tokens exceed the model's 512 positions"},
+		{append([]string{"ruler", "run", "--out", dir, "--lengths", "512", "--tasks", "vt"}, model...), "vt: length 512 is too short"},
+		{append([]string{"ruler", "run", "--out", dir, "--tasks", "qa_1"}, model...), `unknown task "qa_1"`},
+		{[]string{"ruler", "prompt", "--tokenizer", tok, "--task", "niah_single_1", "--length", "100"}, "niah_single_1"},
+		{[]string{"ruler", "score", "--preds", dir}, "no RULER predictions file"},
+		{[]string{"ruler", "report"}, "--runs is required"},
+		{[]string{"ruler", "plot", "--runs", dir}, "--out is required"},
+		{[]string{"ruler", "bogus"}, `unknown verb "bogus"`},
+	} {
+		code, _, errOut := run(t, c.args...)
+		if code == 0 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, %q; want an error with %q", c.args, code, errOut, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "meta.json")); err == nil {
+		t.Error("a refused run wrote meta.json")
+	}
+}
