@@ -452,3 +452,26 @@ func TestRandomHelpers(t *testing.T) {
 		seen[w] = true
 	}
 }
+
+func TestDistinctWordsBeyondTheList(t *testing.T) {
+	g := qwenGenerator(t, 1)
+	pool := g.words.common
+	for _, n := range []int{10, len(pool), len(pool) + 50} {
+		words := g.distinctWords(newRand(1, n), n)
+		seen := map[string]bool{}
+		listed := 0
+		for _, w := range words {
+			if seen[w] {
+				t.Fatalf("n=%d: %q twice", n, w)
+			}
+			seen[w] = true
+			if g.words.commonSet[w] {
+				listed++
+			}
+		}
+		// Every listed word is used before any pseudo-word.
+		if len(words) != n || listed != min(n, len(pool)) {
+			t.Errorf("n=%d: %d words, %d of them listed", n, len(words), listed)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package ruler
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -60,9 +61,10 @@ func (g *Generator) wordList(r *rand.Rand, n, common, uncommon, numCommon int) (
 	return joinNumbered(list), words[:min(numCommon, len(words))]
 }
 
-// distinctWords draws n distinct words: from the common list when it has
-// n, else from the common list and the pseudo-words together (RULER
-// switches to its large English list there).
+// distinctWords draws n distinct words in random order: from the common
+// list when it has n, else every word of the list and as many
+// pseudo-words as are missing (RULER switches to its large English list
+// there).
 func (g *Generator) distinctWords(r *rand.Rand, n int) []string {
 	pool := g.words.common
 	if n <= len(pool) {
@@ -72,21 +74,15 @@ func (g *Generator) distinctWords(r *rand.Rand, n int) []string {
 		}
 		return out
 	}
-	taken := map[string]bool{}
-	out := make([]string, 0, n)
+	out := slices.Clone(pool)
+	taken := maps.Clone(g.words.commonSet)
 	for len(out) < n {
-		i := r.IntN(len(pool) + pseudoWords)
-		w := ""
-		if i < len(pool) {
-			w = pool[i]
-		} else if w = pseudoWord(i - len(pool)); g.words.commonSet[w] {
-			continue // a pseudo-word that is also a listed word counts once
-		}
-		if !taken[w] {
+		if w := pseudoWord(r.IntN(pseudoWords)); !taken[w] {
 			taken[w] = true
 			out = append(out, w)
 		}
 	}
+	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out
 }
 
