@@ -190,35 +190,15 @@ func writeFailures(b *strings.Builder, runs []RunScores) {
 // writeMeasurements adds the runner's mean prompt tokens, share of tokens
 // alive after pruning and seconds per row, for the runs that recorded them.
 func writeMeasurements(b *strings.Builder, runs []RunScores) {
-	header := false
-	for _, r := range runs {
-		var prompt, alive, secs float64
-		n := 0
+	names := make([]string, len(runs))
+	ms := make([]evalrun.Measures, len(runs))
+	for i, r := range runs {
+		names[i] = r.Name
 		for _, s := range r.Scores {
-			m := float64(s.Measured)
-			prompt += s.PromptTokens * m
-			alive += s.AliveTokens * m
-			secs += s.Seconds * m
-			n += s.Measured
+			ms[i].Add(s.Measured, s.PromptTokens, s.AliveTokens, s.Seconds)
 		}
-		if n == 0 {
-			continue
-		}
-		if !header {
-			b.WriteString("\n| run | rows measured | prompt tokens (mean) | alive after pruning | seconds per row |\n|---|---:|---:|---:|---:|\n")
-			header = true
-		}
-		fmt.Fprintf(b, "| %s | %d | %.1f | %.1f%% | %.3f |\n", r.Name, n, prompt/float64(n), 100*alive/prompt, secs/float64(n))
 	}
+	evalrun.WriteMeasurements(b, names, ms)
 }
 
-func meanOf(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
+func meanOf(xs []float64) float64 { return evalrun.Mean(xs) }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/sdtp/sdtp/evalrun"
 )
 
 // RunScores is one run's scores under a display name.
@@ -53,7 +55,7 @@ func Means(runs []RunScores) LengthMeans {
 					xs = append(xs, s.Score)
 				}
 			}
-			m.Means[i] = append(m.Means[i], meanOf(xs))
+			m.Means[i] = append(m.Means[i], evalrun.Mean(xs))
 		}
 	}
 	return m
@@ -145,7 +147,7 @@ func WriteReport(w io.Writer, runs []RunScores) error {
 		for _, j := range shared {
 			xs = append(xs, m.Means[i][j])
 		}
-		overall[i] = meanOf(xs)
+		overall[i] = evalrun.Mean(xs)
 		fmt.Fprintf(&b, " %s |\n", cellWithDelta(overall[i], overall[0], i > 0))
 	}
 	b.WriteString("| tasks averaged |")
@@ -241,24 +243,13 @@ func writeFailures(b *strings.Builder, runs []RunScores) {
 // writeMeasurements adds each run's rows, mean prompt tokens, share of
 // prompt tokens alive after pruning and seconds per row.
 func writeMeasurements(b *strings.Builder, runs []RunScores) {
-	header := false
-	for _, r := range runs {
-		var prompt, alive, secs float64
-		n := 0
+	names := make([]string, len(runs))
+	ms := make([]evalrun.Measures, len(runs))
+	for i, r := range runs {
+		names[i] = r.Name
 		for _, s := range r.Scores {
-			k := float64(s.Measured)
-			prompt += s.PromptTokens * k
-			alive += s.AliveTokens * k
-			secs += s.Seconds * k
-			n += s.Measured
+			ms[i].Add(s.Measured, s.PromptTokens, s.AliveTokens, s.Seconds)
 		}
-		if n == 0 {
-			continue
-		}
-		if !header {
-			b.WriteString("\n| run | rows measured | prompt tokens (mean) | alive after pruning | seconds per row |\n|---|---:|---:|---:|---:|\n")
-			header = true
-		}
-		fmt.Fprintf(b, "| %s | %d | %.1f | %.1f%% | %.3f |\n", r.Name, n, prompt/float64(n), 100*alive/prompt, secs/float64(n))
 	}
+	evalrun.WriteMeasurements(b, names, ms)
 }

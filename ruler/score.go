@@ -2,7 +2,6 @@ package ruler
 
 import (
 	"fmt"
-	"math"
 	"slices"
 )
 
@@ -125,16 +124,4 @@ func Lengths(scores []TaskScore) []int {
 	}
 	slices.Sort(ls)
 	return ls
-}
-
-// meanOf is the plain mean, NaN for none.
-func meanOf(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
 }

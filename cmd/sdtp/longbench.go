@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,19 +20,7 @@ import (
 )
 
 // longbenchVerbs are the sub-commands of `sdtp longbench`.
-// longbenchVerbNames lists the verbs of 'sdtp longbench'.
-func longbenchVerbNames() []string {
-	var names []string
-	for _, v := range longbenchVerbs {
-		names = append(names, v.name)
-	}
-	return names
-}
-
-var longbenchVerbs = []struct {
-	name, summary string
-	run           func(context.Context, *env, []string) error
-}{
+var longbenchVerbs = []verb{
 	{"download", "fetch and unpack the THUDM/LongBench data.zip (resumable, checksummed)", lbDownload},
 	{"validate", "check every data file's rows, fields, types and counts", lbValidate},
 	{"tasks", "list the 21 tasks: language, category, metric, max new tokens, chat template", lbTasks},
@@ -44,24 +31,7 @@ var longbenchVerbs = []struct {
 }
 
 func runLongbench(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" {
-		w := verbUsageOut(e, args)
-		fmt.Fprintln(w, "Usage: sdtp longbench VERB [flags]   (sdtp longbench VERB --help for its flags)\n\nVerbs:")
-		for _, v := range longbenchVerbs {
-			fmt.Fprintf(w, "  %-9s %s\n", v.name, v.summary)
-		}
-		if len(args) == 0 {
-			return errUsage
-		}
-		return flag.ErrHelp
-	}
-	for _, v := range longbenchVerbs {
-		if v.name == args[0] {
-			return v.run(ctx, e, args[1:])
-		}
-	}
-	fmt.Fprintf(e.stderr, "sdtp longbench: unknown verb %q (want one of download, validate, tasks, prompt, run, score, report)\n", args[0])
-	return errUsage
+	return runVerb(ctx, e, "longbench", "", longbenchVerbs, args)
 }
 
 func lbDownload(ctx context.Context, e *env, args []string) error {

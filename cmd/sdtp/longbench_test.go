@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sdtp/sdtp/chat"
 	"github.com/sdtp/sdtp/internal/testdata"
@@ -236,7 +234,7 @@ func writeLongbenchRows(t *testing.T, dir string, n int, tasks ...string) {
 // SIGKILL and resumed, a pruned run with an SDTP module, then score and
 // report. Every prediction file ends with each row exactly once.
 func TestLongbenchEndToEnd(t *testing.T) {
-	if os.Getenv("LONGBENCH_CLI_CHILD") != "" {
+	if os.Getenv(childEnv) != "" {
 		return
 	}
 	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
@@ -249,25 +247,7 @@ func TestLongbenchEndToEnd(t *testing.T) {
 	common := []string{"longbench", "run", "--backend", "cpu", "--model", ckpt, "--tokenizer", tok, "--data", dir, "--tasks", strings.Join(tasks, ","), "--max-length", "384"}
 
 	// Baseline in a child process, killed once it has written a few rows.
-	args, _ := json.Marshal(append(append([]string(nil), common...), "--out", base))
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLongbenchChild$")
-	cmd.Env = append(os.Environ(), "LONGBENCH_CLI_CHILD="+string(args))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	first := filepath.Join(base, "hotpotqa.jsonl")
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		if b, _ := os.ReadFile(first); strings.Count(string(b), "\n") >= 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("the child run wrote no rows in 60s")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
+	killPartWay(t, append(append([]string(nil), common...), "--out", base), filepath.Join(base, "hotpotqa.jsonl"), 3)
 	code, out, errOut := run(t, append(common, "--out", base)...)
 	var generated, resumed int
 	if _, err := fmt.Sscanf(out, "%d rows generated, %d already done", &generated, &resumed); code != 0 || err != nil {
@@ -316,20 +296,6 @@ func TestLongbenchEndToEnd(t *testing.T) {
 	if code, _, errOut := run(t, append(common, "--out", pruned)...); code == 0 || !strings.Contains(errOut, "pruning") {
 		t.Errorf("resume with other settings: exit %d, %s", code, errOut)
 	}
-}
-
-// TestLongbenchChild runs the command line given by TestLongbenchEndToEnd
-// in a process of its own, so that it can be killed.
-func TestLongbenchChild(t *testing.T) {
-	args := os.Getenv("LONGBENCH_CLI_CHILD")
-	if args == "" {
-		t.Skip("only run as the child of TestLongbenchEndToEnd")
-	}
-	var argv []string
-	if err := json.Unmarshal([]byte(args), &argv); err != nil {
-		t.Fatal(err)
-	}
-	runMain(context.Background(), &env{stdin: strings.NewReader(""), stdout: os.Stdout, stderr: os.Stderr, argv: argv}, argv)
 }
 
 // fitCheck wraps the engine's generator: it checks that each prompt, as

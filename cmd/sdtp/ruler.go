@@ -28,10 +28,8 @@ var rulerLengths = []int{4096, 8192, 16384, 32768, 65536, 131072}
 // holds samples of one version only.
 const rulerDataVersion = "sdtp-ruler-1"
 
-var rulerVerbs = []struct {
-	name, summary string
-	run           func(context.Context, *env, []string) error
-}{
+// rulerVerbs are the sub-commands of `sdtp ruler`.
+var rulerVerbs = []verb{
 	{"tasks", "list the 11 tasks: family, haystack, needles, new tokens, metric", rulerTasks},
 	{"prompt", "print one sample's prompt (answers and tokens on stderr)", rulerPrompt},
 	{"run", "generate predictions for tasks × lengths × samples (resumable JSONL per task)", rulerRun},
@@ -40,33 +38,8 @@ var rulerVerbs = []struct {
 	{"plot", "draw accuracy against length per run (PNG and SVG)", rulerPlot},
 }
 
-func rulerVerbNames() []string {
-	var names []string
-	for _, v := range rulerVerbs {
-		names = append(names, v.name)
-	}
-	return names
-}
-
 func runRuler(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" {
-		w := verbUsageOut(e, args)
-		fmt.Fprintln(w, "Usage: sdtp ruler VERB [flags]   (sdtp ruler VERB --help for its flags)\n\nRULER-style synthetic long-context tasks (docs/RULER.md).\n\nVerbs:")
-		for _, v := range rulerVerbs {
-			fmt.Fprintf(w, "  %-7s %s\n", v.name, v.summary)
-		}
-		if len(args) == 0 {
-			return errUsage
-		}
-		return flag.ErrHelp
-	}
-	for _, v := range rulerVerbs {
-		if v.name == args[0] {
-			return v.run(ctx, e, args[1:])
-		}
-	}
-	fmt.Fprintf(e.stderr, "sdtp ruler: unknown verb %q (want one of %s)\n", args[0], strings.Join(rulerVerbNames(), ", "))
-	return errUsage
+	return runVerb(ctx, e, "ruler", "RULER-style synthetic long-context tasks (docs/RULER.md).", rulerVerbs, args)
 }
 
 func rulerTasks(_ context.Context, e *env, args []string) error {

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sdtp/sdtp/internal/testdata"
 	"github.com/sdtp/sdtp/ruler"
@@ -20,7 +17,7 @@ import (
 // the keep-most-recent scorer, then score, report and plot. Every
 // prediction file ends with each sample exactly once.
 func TestRulerEndToEnd(t *testing.T) {
-	if os.Getenv("RULER_CLI_CHILD") != "" {
+	if os.Getenv(childEnv) != "" {
 		return
 	}
 	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
@@ -33,25 +30,7 @@ func TestRulerEndToEnd(t *testing.T) {
 		"--tasks", strings.Join(tasks, ","), "--lengths", "512", "--samples", fmt.Sprint(samples)}
 
 	// Baseline in a child process, killed once it has written a few rows.
-	args, _ := json.Marshal(append(append([]string(nil), common...), "--out", base))
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRulerChild$")
-	cmd.Env = append(os.Environ(), "RULER_CLI_CHILD="+string(args))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	first := filepath.Join(base, tasks[0]+".jsonl")
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		if b, _ := os.ReadFile(first); strings.Count(string(b), "\n") >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("the child run wrote no rows in 60s")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
+	killPartWay(t, append(append([]string(nil), common...), "--out", base), filepath.Join(base, tasks[0]+".jsonl"), 2)
 	code, out, errOut := run(t, append(common, "--out", base)...)
 	var generated, resumed int
 	if _, err := fmt.Sscanf(out, "%d rows generated, %d already done", &generated, &resumed); code != 0 || err != nil {
@@ -116,23 +95,6 @@ func TestRulerEndToEnd(t *testing.T) {
 	// Resuming with another pruning setting is refused.
 	if code, _, errOut := run(t, append(common, "--out", module)...); code == 0 || !strings.Contains(errOut, "pruning") {
 		t.Errorf("resume with other settings: exit %d, %s", code, errOut)
-	}
-}
-
-// TestRulerChild runs the command line given by TestRulerEndToEnd in a
-// process of its own, so that it can be killed.
-func TestRulerChild(t *testing.T) {
-	args := os.Getenv("RULER_CLI_CHILD")
-	if args == "" {
-		t.Skip("only run as the child of TestRulerEndToEnd")
-	}
-	var argv []string
-	if err := json.Unmarshal([]byte(args), &argv); err != nil {
-		t.Fatal(err)
-	}
-	code, _, errOut := run(t, argv...)
-	if code != 0 {
-		t.Fatal(errOut)
 	}
 }
 

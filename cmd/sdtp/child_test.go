@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// childEnv carries the command line a child test process runs.
+const childEnv = "SDTP_CLI_CHILD"
+
+// killPartWay runs the command line argv in a child process
+// (TestCLIChild) and kills it with SIGKILL once the file watch holds at
+// least lines lines, as a user's kill -9 of a run would.
+func killPartWay(t *testing.T, argv []string, watch string, lines int) {
+	t.Helper()
+	args, _ := json.Marshal(argv)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCLIChild$")
+	cmd.Env = append(os.Environ(), childEnv+"="+string(args))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if b, _ := os.ReadFile(watch); strings.Count(string(b), "\n") >= lines {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the child run wrote no rows in 60s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+}
+
+// TestCLIChild runs the command line that killPartWay gives it, in a
+// process of its own, so that it can be killed.
+func TestCLIChild(t *testing.T) {
+	args := os.Getenv(childEnv)
+	if args == "" {
+		t.Skip("only run as the child of a test that kills a run part-way")
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(args), &argv); err != nil {
+		t.Fatal(err)
+	}
+	runMain(context.Background(), &env{stdin: strings.NewReader(""), stdout: os.Stdout, stderr: os.Stderr, argv: argv}, argv)
+}
