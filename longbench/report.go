@@ -163,42 +163,23 @@ func WriteReport(w io.Writer, runs []RunScores) error {
 	if len(common) < len(rows) {
 		b.WriteString("\nMeans cover only the tasks every run has.\n")
 	}
-	writeFailures(&b, runs)
-	writeMeasurements(&b, runs)
+	writeNotes(&b, runs)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// writeFailures lists, for the runs that have any, the rows the runner
-// recorded with an error (scored 0 in the table).
-func writeFailures(b *strings.Builder, runs []RunScores) {
-	for _, r := range runs {
-		total := 0
-		var where []string
-		for _, s := range r.Scores {
-			if s.Failed > 0 {
-				total += s.Failed
-				where = append(where, fmt.Sprintf("%s %d", s.Task.Name, s.Failed))
-			}
-		}
-		if total > 0 {
-			fmt.Fprintf(b, "\n**%s: %d rows failed** and count as 0 above (%s); their errors are in the prediction files.\n", r.Name, total, strings.Join(where, ", "))
-		}
-	}
-}
-
-// writeMeasurements adds the runner's mean prompt tokens, share of tokens
-// alive after pruning and seconds per row, for the runs that recorded them.
-func writeMeasurements(b *strings.Builder, runs []RunScores) {
-	names := make([]string, len(runs))
-	ms := make([]evalrun.Measures, len(runs))
+// writeNotes adds the rows each run recorded with an error (scored 0
+// above) and the runner's mean prompt tokens, share of tokens alive after
+// pruning and seconds per row.
+func writeNotes(b *strings.Builder, runs []RunScores) {
+	notes := make([]evalrun.Notes, len(runs))
 	for i, r := range runs {
-		names[i] = r.Name
+		notes[i].Name = r.Name
 		for _, s := range r.Scores {
-			ms[i].Add(s.Measured, s.PromptTokens, s.AliveTokens, s.Seconds)
+			notes[i].Add(fmt.Sprintf("%s %d", s.Task.Name, s.Failed), s.Failed, s.Measured, s.PromptTokens, s.AliveTokens, s.Seconds)
 		}
 	}
-	evalrun.WriteMeasurements(b, names, ms)
+	evalrun.WriteNotes(b, notes)
 }
 
 func meanOf(xs []float64) float64 { return evalrun.Mean(xs) }

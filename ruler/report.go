@@ -193,8 +193,7 @@ func WriteReport(w io.Writer, runs []RunScores) error {
 			b.WriteString("\n")
 		}
 	}
-	writeFailures(&b, runs)
-	writeMeasurements(&b, runs)
+	writeNotes(&b, runs)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -222,34 +221,16 @@ func cellWithDelta(v, base float64, withDelta bool) string {
 	return fmt.Sprintf("%s (%s)", cell(v), delta(v, base))
 }
 
-// writeFailures lists, for the runs that have any, the rows recorded with
-// an error (scored 0 above).
-func writeFailures(b *strings.Builder, runs []RunScores) {
-	for _, r := range runs {
-		total := 0
-		var where []string
-		for _, s := range r.Scores {
-			if s.Failed > 0 {
-				total += s.Failed
-				where = append(where, fmt.Sprintf("%s at %s: %d", s.Task, LengthLabel(s.Length), s.Failed))
-			}
-		}
-		if total > 0 {
-			fmt.Fprintf(b, "\n**%s: %d rows failed** and count as 0 above (%s); their errors are in the prediction files.\n", r.Name, total, strings.Join(where, ", "))
-		}
-	}
-}
-
-// writeMeasurements adds each run's rows, mean prompt tokens, share of
-// prompt tokens alive after pruning and seconds per row.
-func writeMeasurements(b *strings.Builder, runs []RunScores) {
-	names := make([]string, len(runs))
-	ms := make([]evalrun.Measures, len(runs))
+// writeNotes adds the rows each run recorded with an error (scored 0
+// above) and the runner's mean prompt tokens, share of tokens alive after
+// pruning and seconds per row.
+func writeNotes(b *strings.Builder, runs []RunScores) {
+	notes := make([]evalrun.Notes, len(runs))
 	for i, r := range runs {
-		names[i] = r.Name
+		notes[i].Name = r.Name
 		for _, s := range r.Scores {
-			ms[i].Add(s.Measured, s.PromptTokens, s.AliveTokens, s.Seconds)
+			notes[i].Add(fmt.Sprintf("%s at %s: %d", s.Task, LengthLabel(s.Length), s.Failed), s.Failed, s.Measured, s.PromptTokens, s.AliveTokens, s.Seconds)
 		}
 	}
-	evalrun.WriteMeasurements(b, names, ms)
+	evalrun.WriteNotes(b, notes)
 }

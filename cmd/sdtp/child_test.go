@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -36,6 +37,19 @@ func killPartWay(t *testing.T, argv []string, watch string, lines int) {
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
+}
+
+// killAndResume kills a run of argv part-way (killPartWay), runs it again
+// to the end and returns the rows the second run generated and found
+// done.
+func killAndResume(t *testing.T, argv []string, watch string, lines int) (generated, resumed int) {
+	t.Helper()
+	killPartWay(t, argv, watch, lines)
+	code, out, errOut := run(t, argv...)
+	if _, err := fmt.Sscanf(out, "%d rows generated, %d already done", &generated, &resumed); code != 0 || err != nil {
+		t.Fatalf("resume: exit %d: %s %s", code, out, errOut)
+	}
+	return generated, resumed
 }
 
 // TestCLIChild runs the command line that killPartWay gives it, in a

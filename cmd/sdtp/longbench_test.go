@@ -247,12 +247,7 @@ func TestLongbenchEndToEnd(t *testing.T) {
 	common := []string{"longbench", "run", "--backend", "cpu", "--model", ckpt, "--tokenizer", tok, "--data", dir, "--tasks", strings.Join(tasks, ","), "--max-length", "384"}
 
 	// Baseline in a child process, killed once it has written a few rows.
-	killPartWay(t, append(append([]string(nil), common...), "--out", base), filepath.Join(base, "hotpotqa.jsonl"), 3)
-	code, out, errOut := run(t, append(common, "--out", base)...)
-	var generated, resumed int
-	if _, err := fmt.Sscanf(out, "%d rows generated, %d already done", &generated, &resumed); code != 0 || err != nil {
-		t.Fatalf("resume: exit %d: %s %s", code, out, errOut)
-	}
+	generated, resumed := killAndResume(t, append(append([]string(nil), common...), "--out", base), filepath.Join(base, "hotpotqa.jsonl"), 3)
 	if resumed < 3 || generated < 1 || generated+resumed != rows*len(tasks) {
 		t.Errorf("resume after the kill: %d generated, %d already done", generated, resumed)
 	}
@@ -283,7 +278,7 @@ func TestLongbenchEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	code, out, errOut = run(t, "longbench", "report", "--runs", base+","+pruned)
+	code, out, errOut := run(t, "longbench", "report", "--runs", base+","+pruned)
 	if code != 0 {
 		t.Fatalf("report: %s", errOut)
 	}

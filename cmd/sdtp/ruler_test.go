@@ -30,12 +30,7 @@ func TestRulerEndToEnd(t *testing.T) {
 		"--tasks", strings.Join(tasks, ","), "--lengths", "512", "--samples", fmt.Sprint(samples)}
 
 	// Baseline in a child process, killed once it has written a few rows.
-	killPartWay(t, append(append([]string(nil), common...), "--out", base), filepath.Join(base, tasks[0]+".jsonl"), 2)
-	code, out, errOut := run(t, append(common, "--out", base)...)
-	var generated, resumed int
-	if _, err := fmt.Sscanf(out, "%d rows generated, %d already done", &generated, &resumed); code != 0 || err != nil {
-		t.Fatalf("resume: exit %d: %s %s", code, out, errOut)
-	}
+	generated, resumed := killAndResume(t, append(append([]string(nil), common...), "--out", base), filepath.Join(base, tasks[0]+".jsonl"), 2)
 	if resumed < 2 || generated < 1 || generated+resumed != samples*len(tasks) {
 		t.Errorf("resume after the kill: %d generated, %d already done", generated, resumed)
 	}
@@ -75,7 +70,7 @@ func TestRulerEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	code, out, errOut = run(t, "ruler", "score", "--preds", module)
+	code, out, errOut := run(t, "ruler", "score", "--preds", module)
 	if code != 0 || !strings.Contains(out, "niah_multikey_2     512     6") || !strings.Contains(out, "mean of 3 tasks     512") {
 		t.Errorf("score: exit %d\n%s%s", code, out, errOut)
 	}
