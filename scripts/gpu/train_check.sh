@@ -21,7 +21,8 @@ export LD_LIBRARY_PATH=/usr/local/cuda/targets/x86_64-linux/lib:/usr/local/cuda/
 export SDTP_CUDA=1 SDTP_TESTDATA=$BIN/testdata PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$R/gpu.txt"
 has() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
-step() { echo "== $1 ($(date +%T))"; }
+# The results go to $OUT after every step, so a call cut short keeps what ran.
+step() { tar -C /tmp -cf "$OUT/results.tar" results; echo "== $1 ($(date +%T))"; }
 if has tests; then
   step tests
   timeout 240 $BIN/cuda.test -test.run 'Conformance' -test.v >"$R/conformance.log" 2>&1
@@ -68,4 +69,3 @@ if has torch; then
   timeout 300 python3 scripts/gpu/saliency_torch_bench.py --lengths ${TORCH_LENGTHS:-4096,8192} --out "$R/torch_saliency.json" 2>&1 | tail -6
 fi
 step done
-tar -C /tmp -cf "$OUT/results.tar" results
