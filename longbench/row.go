@@ -157,3 +157,16 @@ func DataFile(dir string, t Task, e bool) (string, error) {
 	}
 	return "", fmt.Errorf("no data file for %s in %s (looked for data/%s and %s; run 'sdtp longbench download')", t.Name, dir, t.FileName(e), t.FileName(e))
 }
+
+// PresentTasks splits tasks into those with a data file under dir (see
+// DataFile) and the names of those without.
+func PresentTasks(dir string, tasks []Task, e bool) (present []Task, missing []string) {
+	for _, t := range tasks {
+		if _, err := DataFile(dir, t, e); err != nil {
+			missing = append(missing, t.Name)
+			continue
+		}
+		present = append(present, t)
+	}
+	return present, missing
+}

@@ -230,6 +230,18 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 	if err != nil {
 		return none, nil, fmt.Errorf("--tasks: %w", err)
 	}
+	if groupsOnly(*taskList) {
+		// A group (all, en, zh, code) runs the tasks whose files are there,
+		// saying which are not; a task named outright must have its file.
+		present, missing := longbench.PresentTasks(*data, tasks, *eFlag)
+		if len(present) == 0 {
+			return none, nil, fmt.Errorf("--data %s: no data file of the %d tasks of --tasks %s (want data/<task>.jsonl; 'sdtp longbench download' fetches them)", *data, len(tasks), *taskList)
+		}
+		if len(missing) > 0 {
+			fmt.Fprintf(e.stderr, "sdtp longbench run: --tasks %s: %d of %d tasks have no data file in %s and are left out: %s\n", *taskList, len(missing), len(tasks), *data, strings.Join(missing, ", "))
+		}
+		tasks = present
+	}
 	sess, err := session.Open(*o)
 	if err != nil {
 		return none, nil, err
@@ -329,4 +341,17 @@ func lbReport(_ context.Context, e *env, args []string) error {
 		return fmt.Errorf("--out: %w", err)
 	}
 	return nil
+}
+
+// groupsOnly says whether a --tasks list names only groups of tasks (all,
+// en, zh, code), no task by name.
+func groupsOnly(list string) bool {
+	for _, name := range strings.Split(list, ",") {
+		switch strings.TrimSpace(name) {
+		case "", "all", "en", "zh", "code":
+		default:
+			return false
+		}
+	}
+	return true
 }

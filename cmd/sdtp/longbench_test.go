@@ -319,7 +319,8 @@ func (g *fitCheck) Generate(ctx context.Context, req longbench.GenRequest) (long
 }
 
 // TestLongbenchRunFitsEveryTemplate is issue 12's acceptance line for
-// LongBench: 'longbench run' over the shared real rows with the default
+// LongBench: 'longbench run --tasks all' over the shared real rows (12 of
+// the 21 tasks: the others are left out with a warning) with the default
 // --max-length, with stories260K (512 positions, llama2.c tokenizer) and
 // synthetic:qwen2-tiny (Qwen2's byte-level tokenizer, 1024 positions), and
 // every chat template: every row completes, its prompt plus the task's new
@@ -346,11 +347,15 @@ func TestLongbenchRunFitsEveryTemplate(t *testing.T) {
 		{"synthetic:qwen2-tiny", testdata.Path(t, "qwen2/tokenizer.json"), 1024},
 	} {
 		args := []string{"--backend", "cpu", "--model", m.model, "--tokenizer", m.tok, "--data", rowsDir,
-			"--tasks", strings.Join(tasks, ","), "--out", filepath.Join(t.TempDir(), "unused")}
-		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, argv: append([]string{"sdtp", "longbench", "run"}, args...)}
+			"--tasks", "all", "--out", filepath.Join(t.TempDir(), "unused")}
+		var stderr strings.Builder
+		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, argv: append([]string{"sdtp", "longbench", "run"}, args...)}
 		cfg, closeEngine, err := lbRunConfig(e, args)
 		if err != nil {
 			t.Fatalf("%s: %v", m.model, err)
+		}
+		if len(cfg.Tasks) != len(tasks) || !strings.Contains(stderr.String(), "9 of 21 tasks have no data file") {
+			t.Errorf("--tasks all over the %d shared rows: %d tasks, stderr %q", len(tasks), len(cfg.Tasks), stderr.String())
 		}
 		defer closeEngine()
 		for _, name := range templates {
@@ -377,6 +382,34 @@ func TestLongbenchRunFitsEveryTemplate(t *testing.T) {
 			if len(g.over) > 0 {
 				t.Errorf("%s, template %s: %s", m.model, name, strings.Join(g.over, "; "))
 			}
+		}
+	}
+}
+
+// TestLongbenchTaskGroups: a group of tasks runs the tasks whose files are
+// there; a folder with none of them is one error; a task named outright
+// must have its file.
+func TestLongbenchTaskGroups(t *testing.T) {
+	for list, want := range map[string]bool{"all": true, "en,code": true, " zh ": true, "all,trec": false, "trec": false} {
+		if groupsOnly(list) != want {
+			t.Errorf("groupsOnly(%q) = %v", list, !want)
+		}
+	}
+	model, tok := testdata.Path(t, "llama2c/stories260K.bin"), testdata.Path(t, "llama2c/tok512.bin")
+	empty := t.TempDir()
+	for _, tc := range []struct{ tasks, want string }{
+		{"all", "no data file of the 21 tasks"},
+		{"trec", "trec"},
+	} {
+		args := []string{"--backend", "cpu", "--model", model, "--tokenizer", tok, "--data", empty, "--tasks", tc.tasks, "--out", filepath.Join(t.TempDir(), "o")}
+		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, argv: args}
+		cfg, closeEngine, err := lbRunConfig(e, args)
+		if err == nil {
+			_, err = longbench.Run(context.Background(), cfg)
+			closeEngine()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("--tasks %s over an empty folder: %v, want an error naming %q", tc.tasks, err, tc.want)
 		}
 	}
 }
