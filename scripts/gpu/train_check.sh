@@ -10,7 +10,8 @@
 # s260 (the stories260K recipe on the GPU, seeds 1-3, and 'train eval' of
 # the three modules on the GPU), bench (sdtp train
 # bench on the Qwen2-7B shape), torch (PyTorch autograd on the same shape).
-# Everything lands in $OUT/results.tar; a summary is printed last.
+# Everything lands in $OUT/results.tar; a summary is printed last. SEEDS
+# (default 1 2 3), EVAL=0 (no GPU eval), LENGTHS and TORCH_LENGTHS trim it.
 set -u
 BIN=${BIN:-.gpu/all}
 OUT=${OUT:-/tmp/out}
@@ -46,17 +47,16 @@ fi
 if has s260; then
   step s260
   M=$BIN/testdata/llama2c/stories260K.bin T=$BIN/testdata/llama2c/tok512.bin
-  for s in 1 2 3; do
+  for s in ${SEEDS:-1 2 3}; do
     start=$SECONDS
     timeout 200 $BIN/sdtp train --backend cuda --model $M --tokenizer $T --data $BIN/s260/train.jsonl --max-tokens 256 \
       --prune-layers 3,4 --keep-ratio 0.6 --epochs 4 --seed $s --out "$R/gpu-seed$s.safetensors" >"$R/gpu-seed$s.out" 2>"$R/gpu-seed$s.err"
     echo "seed $s exit $? in $((SECONDS - start)) s: $(tail -c 300 "$R/gpu-seed$s.out")"
   done
   start=$SECONDS
-  timeout 120 $BIN/sdtp train eval --backend cuda --model $M --tokenizer $T --data $BIN/s260/heldout.jsonl --max-tokens 256 \
+  [ "${EVAL:-1}" = 1 ] && timeout 120 $BIN/sdtp train eval --backend cuda --model $M --tokenizer $T --data $BIN/s260/heldout.jsonl --max-tokens 256 \
     --module "$R/gpu-seed1.safetensors,$R/gpu-seed2.safetensors,$R/gpu-seed3.safetensors" --out "$R/gpu-eval-cuda.json" >"$R/gpu-eval-cuda.md" 2>"$R/gpu-eval-cuda.err"
-  echo "eval on cuda exit $? in $((SECONDS - start)) s"
-  head -12 "$R/gpu-eval-cuda.md"
+  [ "${EVAL:-1}" = 1 ] && echo "eval on cuda exit $? in $((SECONDS - start)) s" && head -12 "$R/gpu-eval-cuda.md"
 fi
 if has bench; then
   step bench
