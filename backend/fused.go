@@ -1,5 +1,7 @@
 package backend
 
+import "fmt"
+
 // Optional fused operations. A backend may implement any of them to save
 // launches and memory traffic; the model checks with a type assertion and
 // falls back to the composed ops, so results must equal the composition
@@ -22,4 +24,30 @@ type QKVer interface {
 type GateUpper interface {
 	// GateUp sets dst = silu(x·gateᵀ) * (x·upᵀ).
 	GateUp(dst, x Tensor, gate, up Weight)
+}
+
+// BatchAttender computes one decode step's attention for several sequences
+// at once, each over its own cache (a batched decode step: the sequences'
+// caches differ in length, by layer under pruning, and live apart).
+type BatchAttender interface {
+	// BatchAttention sets row i of dst to the attention of row i of q (one
+	// decode query) over every key of k[i] and v[i]: what
+	// Attention(View(dst, i, 1), View(q, i, 1), k[i], v[i], s) computes,
+	// for each i, to the backend's rounding.
+	BatchAttention(dst, q Tensor, k, v []Tensor, s AttentionShape)
+}
+
+// DecodeAttention is BatchAttention on a backend that has it, else the
+// composition: one Attention per sequence.
+func DecodeAttention(b Backend, dst, q Tensor, k, v []Tensor, s AttentionShape) {
+	if len(k) != q.Rows() || len(v) != q.Rows() || dst.Rows() != q.Rows() {
+		panic(fmt.Sprintf("backend: DecodeAttention of %d queries into %d rows over %d key and %d value caches", q.Rows(), dst.Rows(), len(k), len(v)))
+	}
+	if f, ok := b.(BatchAttender); ok {
+		f.BatchAttention(dst, q, k, v, s)
+		return
+	}
+	for i := range k {
+		b.Attention(b.View(dst, i, 1), b.View(q, i, 1), k[i], v[i], s)
+	}
 }

@@ -75,6 +75,7 @@ func Run(t *testing.T, b backend.Backend, o Options) {
 		{"Copy", s.testCopy},
 		{"Gather", s.testGather},
 		{"Attention", s.testAttention},
+		{"BatchAttention", s.testBatchAttention},
 		{"AddRMSNorm", s.testAddRMSNorm},
 		{"QKV", s.testQKV},
 		{"GateUp", s.testGateUp},

@@ -14,7 +14,12 @@ const (
 	maxChunk  = 1024
 	// gemvRows is the largest n handled as n dot products per weight row
 	// (no widening of bf16/f16 weights into a buffer, one pass over w).
-	gemvRows = 3
+	// Each row of such a product is computed on its own, bit for bit as
+	// in a one-row product, so a batched decode step of up to gemvRows
+	// sequences gives each sequence exactly its batch-1 logits; the
+	// blocked GEMM would be faster from about 8 rows on (BenchmarkGemvRows)
+	// but sums in another order.
+	gemvRows = 16
 )
 
 // MatMul sets dst = x·wᵀ (+ bias).
