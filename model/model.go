@@ -26,33 +26,52 @@ type Model struct {
 	closers []io.Closer
 	weights []backend.Weight
 
-	// spare holds decode-step workspaces for reuse, so a decode step
-	// allocates nothing; Forward may run on several goroutines at once.
+	// spare holds decode-step workspaces (at most spareRows rows) for
+	// reuse, so a decode step allocates nothing; Forward and Decode may
+	// run on several goroutines at once.
 	mu    sync.Mutex
 	spare []*workspace
 }
 
-// maxSpare bounds the decode workspaces kept for reuse.
-const maxSpare = 4
+// maxSpare bounds the decode workspaces kept for reuse; spareRows is the
+// largest row capacity kept (a batched decode step's rows).
+const (
+	maxSpare  = 4
+	spareRows = 64
+)
 
-// workspaceFor returns a workspace for n rows: a kept one for a single
-// row, else a new one.
+// workspaceFor returns a workspace for n rows: for a decode step (few
+// rows, the default MLP chunk) a kept one that is large enough, else a
+// new one, its capacity rounded up to a power of two so that batches of
+// changing size reuse it.
 func (m *Model) workspaceFor(n, chunk int) *workspace {
-	if n == 1 {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if k := len(m.spare); k > 0 {
-			w := m.spare[k-1]
-			m.spare = m.spare[:k-1]
-			return w
+	if n > spareRows || chunk != 0 {
+		return newWorkspace(m.B, &m.Config, n, chunk)
+	}
+	m.mu.Lock()
+	best := -1
+	for i, w := range m.spare {
+		if c := w.x.Rows(); c >= n && (best < 0 || c < m.spare[best].x.Rows()) {
+			best = i
 		}
 	}
-	return newWorkspace(m.B, &m.Config, n, chunk)
+	if best >= 0 {
+		w := m.spare[best]
+		m.spare = append(m.spare[:best], m.spare[best+1:]...)
+		m.mu.Unlock()
+		return w
+	}
+	m.mu.Unlock()
+	capacity := 1
+	for capacity < n {
+		capacity *= 2
+	}
+	return newWorkspace(m.B, &m.Config, capacity, 0)
 }
 
-// release keeps a single-row workspace for the next decode step, or frees it.
+// release keeps a decode-step workspace for the next step, or frees it.
 func (m *Model) release(w *workspace) {
-	if w.x.Rows() == 1 {
+	if w.x.Rows() <= spareRows && w.chunk == w.x.Rows() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if len(m.spare) < maxSpare {
@@ -154,14 +173,14 @@ func (m *Model) Forward(ctx context.Context, ids []int, pos []int32, cache *kvca
 	w.pending = nil
 
 	idsDev := b.Ints(ids32)
-	b.Embed(w.x, m.Embed, idsDev)
+	b.Embed(w.rows(w.x, n), m.Embed, idsDev)
 	b.FreeInts(idsDev)
 
 	pos = append([]int32(nil), pos...)
 	posDev := b.Ints(pos)
 	defer func() { b.FreeInts(posDev) }()
 
-	attn := backend.AttentionShape{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Scale: float32(1 / math.Sqrt(float64(c.HeadDim)))}
+	attn := m.attentionShape()
 	for l := range m.Layers {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -189,13 +208,73 @@ func (m *Model) Forward(ctx context.Context, ids []int, pos []int32, cache *kvca
 		if o.Alive != nil {
 			o.Alive[l] = n
 		}
-		m.block(w, &m.Layers[l], l, n, pos, posDev, cache, attn)
+		m.block(w, &m.Layers[l], l, n, pos, posDev, []*kvcache.Cache{cache}, attn)
 	}
 	if err := b.Sync(); err != nil {
 		return nil, err
 	}
 	m.flush(w, n)
 	return m.logits(w, n, o.AllLogits, o.RowLogits)
+}
+
+// Decode runs one decode step of several sequences at once: token ids[i],
+// at position pos[i], joins caches[i] (sequence i's own cache, of its own
+// length at each layer) and attends to it. Every weight multiplies all
+// rows in one product; attention runs per sequence
+// (backend.DecodeAttention). It returns the logits, len(ids)×vocab, on the
+// host. On a backend that computes each row of a product on its own (the
+// CPU, up to 16 rows) row i equals, bit for bit, what Forward gives for
+// sequence i alone.
+func (m *Model) Decode(ctx context.Context, ids []int, pos []int32, caches []*kvcache.Cache) ([]float32, error) {
+	c := &m.Config
+	n := len(ids)
+	switch {
+	case n == 0:
+		return nil, fmt.Errorf("decode: no sequences")
+	case len(pos) != n || len(caches) != n:
+		return nil, fmt.Errorf("decode: %d ids, %d positions and %d caches", n, len(pos), len(caches))
+	}
+	for i, id := range ids {
+		if id < 0 || id >= c.Vocab {
+			return nil, fmt.Errorf("decode: token id %d of sequence %d outside the vocabulary (size %d)", id, i, c.Vocab)
+		}
+		if c.SlidingWindow > 0 && caches[i].Len(0)+1 > c.SlidingWindow {
+			return nil, fmt.Errorf("decode: sequence %d: %d tokens exceed the sliding window of %d, which sdtp does not implement: %w", i, caches[i].Len(0)+1, c.SlidingWindow, ErrTooLong)
+		}
+	}
+	if n == 1 {
+		return m.Forward(ctx, ids, pos, caches[0], ForwardOptions{})
+	}
+	ids32 := make([]int32, n)
+	for i, id := range ids {
+		ids32[i] = int32(id)
+	}
+	b := m.B
+	w := m.workspaceFor(n, 0)
+	defer m.release(w)
+	w.pending = nil
+	idsDev := b.Ints(ids32)
+	b.Embed(w.rows(w.x, n), m.Embed, idsDev)
+	b.FreeInts(idsDev)
+	posDev := b.Ints(pos)
+	defer b.FreeInts(posDev)
+	attn := m.attentionShape()
+	for l := range m.Layers {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m.block(w, &m.Layers[l], l, n, pos, posDev, caches, attn)
+	}
+	if err := b.Sync(); err != nil {
+		return nil, err
+	}
+	m.flush(w, n)
+	return m.logits(w, n, true, nil)
+}
+
+func (m *Model) attentionShape() backend.AttentionShape {
+	c := &m.Config
+	return backend.AttentionShape{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Scale: float32(1 / math.Sqrt(float64(c.HeadDim)))}
 }
 
 // ErrTooLong marks input the model cannot take (beyond its positions or
@@ -222,16 +301,26 @@ func (m *Model) gather(w *workspace, keep []int32, n int) int {
 	return len(keep)
 }
 
-// block runs one decoder block on the first n rows of w.x in place.
-func (m *Model) block(w *workspace, ly *Layer, l, n int, pos []int32, posDev backend.Ints, cache *kvcache.Cache, attn backend.AttentionShape) {
+// block runs one decoder block on the first n rows of w.x in place. The
+// rows are one sequence whose cache is caches[0] (prefill, or one decode
+// step), or, with n caches, row i is the decode token of the sequence
+// whose cache is caches[i].
+func (m *Model) block(w *workspace, ly *Layer, l, n int, pos []int32, posDev backend.Ints, caches []*kvcache.Cache, attn backend.AttentionShape) {
 	b, c := m.B, &m.Config
 	x, h := w.rows(w.x, n), w.rows(w.h, n)
 	q, a := w.rows(w.q, n), w.rows(w.a, n)
 	eps := float32(c.NormEps)
 
 	m.norm(w, h, x, ly.AttnNorm, eps)
-	// New keys and values go straight into the cache's free rows.
-	k, v := cache.Reserve(l, n)
+	// One sequence's new keys and values go straight into its cache's free
+	// rows; a batch's go to the workspace, then to each sequence's cache.
+	one := len(caches) == 1
+	var k, v backend.Tensor
+	if one {
+		k, v = caches[0].Reserve(l, n)
+	} else {
+		k, v = w.kv(n)
+	}
 	if f, ok := b.(backend.QKVer); ok {
 		f.QKV(q, k, v, h, ly.Wq, ly.Wk, ly.Wv, ly.Bq, ly.Bk, ly.Bv)
 	} else {
@@ -241,9 +330,18 @@ func (m *Model) block(w *workspace, ly *Layer, l, n int, pos []int32, posDev bac
 	}
 	b.RoPE(q, posDev, c.Heads, c.HeadDim, m.invFreq)
 	b.RoPE(k, posDev, c.KVHeads, c.HeadDim, m.invFreq)
-	cache.Commit(l, pos)
-	kAll, vAll := cache.KV(l)
-	b.Attention(a, q, kAll, vAll, attn)
+	if one {
+		caches[0].Commit(l, pos)
+		kAll, vAll := caches[0].KV(l)
+		b.Attention(a, q, kAll, vAll, attn)
+	} else {
+		ks, vs := make([]backend.Tensor, n), make([]backend.Tensor, n)
+		for i, cache := range caches {
+			cache.Append(l, b.View(k, i, 1), b.View(v, i, 1), pos[i:i+1])
+			ks[i], vs[i] = cache.KV(l)
+		}
+		backend.DecodeAttention(b, a, q, ks, vs, attn)
+	}
 	b.MatMul(h, a, ly.Wo, nil)
 	w.pending = h
 	m.norm(w, h, x, ly.MLPNorm, eps)
@@ -358,10 +456,12 @@ type workspace struct {
 	x, h, q, a  backend.Tensor
 	gate, up, o backend.Tensor
 	lg          backend.Tensor // logits rows, made when first needed
+	k, v        backend.Tensor // a batched decode step's new keys and values, made when first needed
 	// pending is a residual delta not yet added to x: the last block's MLP
 	// output, which the next norm adds (fused where the backend can).
 	pending backend.Tensor
 	chunk   int
+	kvDim   int
 }
 
 func newWorkspace(b backend.Backend, c *Config, n, chunk int) *workspace {
@@ -369,7 +469,7 @@ func newWorkspace(b backend.Backend, c *Config, n, chunk int) *workspace {
 		chunk = 4096
 	}
 	chunk = min(chunk, n)
-	w := &workspace{b: b, chunk: chunk}
+	w := &workspace{b: b, chunk: chunk, kvDim: c.KVDim()}
 	w.x = b.New(n, c.Hidden)
 	w.h = b.New(max(n, 256), c.Hidden)
 	w.q = b.New(n, c.QDim())
@@ -389,8 +489,16 @@ func (w *workspace) rows(t backend.Tensor, n int) backend.Tensor {
 	return w.b.View(t, 0, n)
 }
 
+// kv returns the first n rows of the batched keys and values.
+func (w *workspace) kv(n int) (k, v backend.Tensor) {
+	if w.k == nil {
+		w.k, w.v = w.b.New(w.x.Rows(), w.kvDim), w.b.New(w.x.Rows(), w.kvDim)
+	}
+	return w.rows(w.k, n), w.rows(w.v, n)
+}
+
 func (w *workspace) free() {
-	for _, t := range []backend.Tensor{w.x, w.h, w.q, w.a, w.gate, w.up, w.o, w.lg} {
+	for _, t := range []backend.Tensor{w.x, w.h, w.q, w.a, w.gate, w.up, w.o, w.lg, w.k, w.v} {
 		if t != nil {
 			w.b.Free(t)
 		}
