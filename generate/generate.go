@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sdtp/sdtp/kvcache"
 	"github.com/sdtp/sdtp/model"
 )
 
@@ -88,6 +89,54 @@ func (r *Result) IDs() []int {
 
 // Run generates a continuation of req.Prompt with m, decoding text with dec.
 func Run(ctx context.Context, m *model.Model, dec Decoder, req Request) (*Result, error) {
+	s, err := newSequence(m, dec, req)
+	if err != nil {
+		return nil, err
+	}
+	defer s.free()
+	if err := s.prefill(ctx); err != nil {
+		return nil, err
+	}
+	for {
+		done, err := s.choose()
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			break
+		}
+		logits, err := m.Forward(ctx, []int{s.next}, []int32{s.nextPos}, s.cache, model.ForwardOptions{})
+		if err != nil {
+			return nil, err
+		}
+		s.logits = logits
+	}
+	return s.finish()
+}
+
+// sequence is one generation in progress: its cache, its sampler and stop
+// state, the logits of its last position. Run drives one; a Batcher
+// drives many, one decode step for all.
+type sequence struct {
+	m     *model.Model
+	req   Request
+	cache *kvcache.Cache
+	res   *Result
+	sm    *sampler
+	st    *stopper
+	stop  map[int]bool
+	// logits are those of the last position fed, not yet chosen from.
+	logits []float32
+	// step counts the tokens chosen; next and nextPos are the token to
+	// feed at the next decode step and its position.
+	step        int
+	next        int
+	nextPos     int32
+	decodeStart time.Time
+}
+
+// newSequence checks req against m and makes its (empty) cache.
+func newSequence(m *model.Model, dec Decoder, req Request) (*sequence, error) {
 	c := &m.Config
 	n := len(req.Prompt)
 	if n == 0 {
@@ -102,10 +151,20 @@ func Run(ctx context.Context, m *model.Model, dec Decoder, req Request) (*Result
 	if req.PromptLogprobs && req.Pruner != nil {
 		return nil, fmt.Errorf("generate: prompt logprobs need every position, so they cannot be combined with pruning")
 	}
-	cache := m.NewCache(req.MaxTokens)
-	defer cache.Free()
+	s := &sequence{m: m, req: req, cache: m.NewCache(req.MaxTokens), sm: newSampler(req.Sampling),
+		st: newStopper(dec, req.StopStrings, req.OnText), stop: map[int]bool{},
+		res: &Result{PromptTokens: n, Alive: make([]int, c.Layers), FinishReason: "length"}}
+	for _, id := range req.StopIDs {
+		s.stop[id] = true
+	}
+	return s, nil
+}
 
-	res := &Result{PromptTokens: n, Alive: make([]int, c.Layers)}
+// prefill runs the prompt through the model, filling the cache and the
+// logits of its last position.
+func (s *sequence) prefill(ctx context.Context) error {
+	req, res, c := &s.req, s.res, &s.m.Config
+	n := len(req.Prompt)
 	pos := make([]int32, n)
 	for i := range pos {
 		pos[i] = int32(i)
@@ -130,74 +189,83 @@ func Run(ctx context.Context, m *model.Model, dec Decoder, req Request) (*Result
 		}
 	}
 	start := time.Now()
-	logits, err := m.Forward(ctx, req.Prompt, pos, cache, fo)
+	logits, err := s.m.Forward(ctx, req.Prompt, pos, s.cache, fo)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	s.logits = logits
 	res.PrefillSeconds = time.Since(start).Seconds()
-	res.KVTokens = cache.Tokens()
+	res.KVTokens = s.cache.Tokens()
 	res.KVBytes = make([]int64, c.Layers)
 	for l := range res.KVBytes {
-		res.KVBytes[l] = cache.LayerBytes(l)
+		res.KVBytes[l] = s.cache.LayerBytes(l)
 	}
+	s.decodeStart = time.Now()
+	return nil
+}
 
-	sm := newSampler(req.Sampling)
-	st := newStopper(dec, req.StopStrings, req.OnText)
-	stop := map[int]bool{}
-	for _, id := range req.StopIDs {
-		stop[id] = true
+// choose takes the next token from the logits of the last position and
+// applies the stop rules. It reports whether the generation is over;
+// if not, next and nextPos are what the next decode step feeds.
+func (s *sequence) choose() (done bool, err error) {
+	req, res, logits := &s.req, s.res, s.logits
+	step := s.step
+	if step >= req.MaxTokens {
+		return true, nil
 	}
-	res.FinishReason = "length"
-	start = time.Now()
-	for step := 0; step < req.MaxTokens; step++ {
-		if step < req.MinTokens {
-			for _, s := range req.StopIDs {
-				if s >= 0 && s < len(logits) {
-					logits[s] = float32(math.Inf(-1))
-				}
+	if step < req.MinTokens {
+		for _, id := range req.StopIDs {
+			if id >= 0 && id < len(logits) {
+				logits[id] = float32(math.Inf(-1))
 			}
 		}
-		id := sm.next(logits)
-		if stop[id] {
-			res.FinishReason = "stop"
-			break
-		}
-		tok := Token{ID: id, Logprob: math.NaN()}
-		if req.Logprobs || req.TopLogprobs > 0 {
-			lp := LogSoftmax(logits)
-			tok.Logprob = lp[id]
-			tok.Top = topAlts(lp, req.TopLogprobs)
-		}
-		res.Tokens = append(res.Tokens, tok)
-		if req.OnToken != nil {
-			if err := req.OnToken(tok); err != nil {
-				return nil, err
-			}
-		}
-		done, err := st.push(id)
-		if err != nil {
-			return nil, err
-		}
-		if done {
-			res.FinishReason = "stop"
-			break
-		}
-		if step == req.MaxTokens-1 {
-			break
-		}
-		logits, err = m.Forward(ctx, []int{id}, []int32{int32(n + step)}, cache, model.ForwardOptions{})
-		if err != nil {
-			return nil, err
+	}
+	id := s.sm.next(logits)
+	if s.stop[id] {
+		res.FinishReason = "stop"
+		return true, nil
+	}
+	tok := Token{ID: id, Logprob: math.NaN()}
+	if req.Logprobs || req.TopLogprobs > 0 {
+		lp := LogSoftmax(logits)
+		tok.Logprob = lp[id]
+		tok.Top = topAlts(lp, req.TopLogprobs)
+	}
+	res.Tokens = append(res.Tokens, tok)
+	if req.OnToken != nil {
+		if err := req.OnToken(tok); err != nil {
+			return true, err
 		}
 	}
-	res.DecodeSeconds = time.Since(start).Seconds()
-	text, err := st.finish()
+	stopped, err := s.st.push(id)
+	if err != nil {
+		return true, err
+	}
+	if stopped {
+		res.FinishReason = "stop"
+		return true, nil
+	}
+	s.step++
+	if s.step == req.MaxTokens {
+		return true, nil
+	}
+	s.next, s.nextPos = id, int32(len(req.Prompt)+step)
+	return false, nil
+}
+
+// finish releases the rest of the text and returns the result.
+func (s *sequence) finish() (*Result, error) {
+	s.res.DecodeSeconds = time.Since(s.decodeStart).Seconds()
+	text, err := s.st.finish()
 	if err != nil {
 		return nil, err
 	}
-	res.Text = text
-	return res, nil
+	s.res.Text = text
+	return s.res, nil
 }
+
+// free releases the sequence's cache.
+func (s *sequence) free() { s.cache.Free() }
 
 func topAlts(lp []float64, k int) []Alt {
 	if k <= 0 {

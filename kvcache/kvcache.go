@@ -104,11 +104,32 @@ func (c *Cache) KV(l int) (k, v backend.Tensor) {
 }
 
 // ElemBytes is the size of one cached element on the cache's backend.
-func (c *Cache) ElemBytes() int {
-	if s, ok := c.b.(ActivationSizer); ok {
+func (c *Cache) ElemBytes() int { return ElemBytes(c.b) }
+
+// ElemBytes is the size of one cached element on backend b.
+func ElemBytes(b backend.Backend) int {
+	if s, ok := b.(ActivationSizer); ok {
 		return s.ActivationBytes()
 	}
 	return 4
+}
+
+// Bytes returns the bytes that keys and values of width kvDim take for
+// tokens cached tokens (summed over layers) on backend b.
+func Bytes(b backend.Backend, kvDim, tokens int) int64 {
+	return int64(tokens) * int64(kvDim) * 2 * int64(ElemBytes(b))
+}
+
+// CapacityBytes returns the bytes of key and value storage the cache
+// holds, spare rows included: what it takes from the backend's memory.
+func (c *Cache) CapacityBytes() int64 {
+	rows := 0
+	for _, ly := range c.layers {
+		if ly.k != nil {
+			rows += ly.k.Rows()
+		}
+	}
+	return Bytes(c.b, c.kvDim, rows)
 }
 
 // LayerBytes returns the bytes of keys and values held for the cached

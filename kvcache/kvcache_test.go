@@ -27,6 +27,10 @@ func TestPerLayerLengthsAndGrowth(t *testing.T) {
 	c := New(b, 2, kv, 1)
 	c.Append(0, rows(b, 4, kv, 0), rows(b, 4, kv, 100), []int32{0, 1, 2, 3})
 	c.Append(1, rows(b, 2, kv, 0), rows(b, 2, kv, 100), []int32{1, 3})
+	// Each layer's storage holds its tokens and one reserved row.
+	if got, want := c.CapacityBytes(), Bytes(b, kv, 5+3); got != want || c.Bytes() != Bytes(b, kv, 4+2) {
+		t.Fatalf("capacity %d bytes, want %d; bytes %d", got, want, c.Bytes())
+	}
 	for step := 0; step < 3; step++ { // decode: one token per layer, growing past the reserve
 		for l := 0; l < 2; l++ {
 			k, v := c.Reserve(l, 1)

@@ -158,8 +158,8 @@ func (m *Model) Forward(ctx context.Context, ids []int, pos []int32, cache *kvca
 			return nil, fmt.Errorf("forward: token id %d outside the vocabulary (size %d)", id, c.Vocab)
 		}
 	}
-	if c.SlidingWindow > 0 && cache.Len(0)+n > c.SlidingWindow {
-		return nil, fmt.Errorf("forward: %d tokens exceed the sliding window of %d, which sdtp does not implement: %w", cache.Len(0)+n, c.SlidingWindow, ErrTooLong)
+	if err := m.CheckRoom(cache, n); err != nil {
+		return nil, fmt.Errorf("forward: %w", err)
 	}
 	if o.Alive != nil && len(o.Alive) != c.Layers {
 		return nil, fmt.Errorf("forward: Alive has %d entries for %d layers", len(o.Alive), c.Layers)
@@ -238,8 +238,8 @@ func (m *Model) Decode(ctx context.Context, ids []int, pos []int32, caches []*kv
 		if id < 0 || id >= c.Vocab {
 			return nil, fmt.Errorf("decode: token id %d of sequence %d outside the vocabulary (size %d)", id, i, c.Vocab)
 		}
-		if c.SlidingWindow > 0 && caches[i].Len(0)+1 > c.SlidingWindow {
-			return nil, fmt.Errorf("decode: sequence %d: %d tokens exceed the sliding window of %d, which sdtp does not implement: %w", i, caches[i].Len(0)+1, c.SlidingWindow, ErrTooLong)
+		if err := m.CheckRoom(caches[i], 1); err != nil {
+			return nil, fmt.Errorf("decode: sequence %d: %w", i, err)
 		}
 	}
 	if n == 1 {
@@ -275,6 +275,15 @@ func (m *Model) Decode(ctx context.Context, ids []int, pos []int32, caches []*kv
 func (m *Model) attentionShape() backend.AttentionShape {
 	c := &m.Config
 	return backend.AttentionShape{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Scale: float32(1 / math.Sqrt(float64(c.HeadDim)))}
+}
+
+// CheckRoom returns an error wrapping ErrTooLong when n more tokens of
+// cache's sequence would pass the model's sliding window.
+func (m *Model) CheckRoom(cache *kvcache.Cache, n int) error {
+	if w := m.Config.SlidingWindow; w > 0 && cache.Len(0)+n > w {
+		return fmt.Errorf("%d tokens exceed the sliding window of %d, which sdtp does not implement: %w", cache.Len(0)+n, w, ErrTooLong)
+	}
+	return nil
 }
 
 // ErrTooLong marks input the model cannot take (beyond its positions or
