@@ -112,6 +112,9 @@ func (b *Batcher) Stats() BatchStats {
 	return s
 }
 
+// Options returns the Batcher's options, defaults filled in.
+func (b *Batcher) Options() BatchOptions { return b.o }
+
 // Model returns the model the Batcher runs.
 func (b *Batcher) Model() *model.Model { return b.m }
 

@@ -43,14 +43,34 @@ type ModelEngine struct {
 }
 
 // Info implements Engine.
-func (e *ModelEngine) Info() EngineInfo {
-	c := &e.Model.Config
-	return EngineInfo{Vocab: c.Vocab, MaxPos: c.MaxPos, BOS: c.BOS, StopIDs: e.StopIDs, Layers: c.Layers}
-}
+func (e *ModelEngine) Info() EngineInfo { return modelInfo(e.Model, e.StopIDs) }
 
 // Generate implements Engine.
 func (e *ModelEngine) Generate(ctx context.Context, req generate.Request, dec generate.Decoder) (*generate.Result, error) {
 	return generate.Run(ctx, e.Model, dec, req)
+}
+
+// BatchEngine runs the requests in one continuous batch on its model
+// (generate.Batcher): requests running at once decode together, one
+// model step for all. The server's MaxConcurrent should be at least the
+// batcher's MaxBatch, or the batch never fills.
+type BatchEngine struct {
+	Batcher *generate.Batcher
+	// StopIDs end generation (EOS), as in ModelEngine.
+	StopIDs []int
+}
+
+// Info implements Engine.
+func (e *BatchEngine) Info() EngineInfo { return modelInfo(e.Batcher.Model(), e.StopIDs) }
+
+// Generate implements Engine.
+func (e *BatchEngine) Generate(ctx context.Context, req generate.Request, dec generate.Decoder) (*generate.Result, error) {
+	return e.Batcher.Generate(ctx, dec, req)
+}
+
+func modelInfo(m *model.Model, stop []int) EngineInfo {
+	c := &m.Config
+	return EngineInfo{Vocab: c.Vocab, MaxPos: c.MaxPos, BOS: c.BOS, StopIDs: stop, Layers: c.Layers}
 }
 
 // Tokenizer is the part of tokenizer.Tokenizer the server uses.

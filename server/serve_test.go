@@ -25,7 +25,7 @@ type served struct {
 	logs   *syncBuffer
 }
 
-func serve(t *testing.T, eng *fakeEngine, o Options) *served {
+func serve(t *testing.T, eng Engine, o Options) *served {
 	t.Helper()
 	logs := &syncBuffer{}
 	o.Logger = slog.New(slog.NewJSONHandler(logs, nil))

@@ -394,6 +394,19 @@ func (b *Backend) Sync() error {
 // "cuda-f32".
 func (b *Backend) ActivationBytes() int { return b.esize }
 
+// FreeMemory reports the device memory free now and in total
+// (cuMemGetInfo). Memory the backend freed stays in its stream-ordered
+// pool, for its own reuse, and does not count as free.
+func (b *Backend) FreeMemory() (free, total int64, err error) {
+	b.enter()
+	defer b.leave()
+	var f, t uint64
+	if err := b.drv.check("cuMemGetInfo", b.drv.cuMemGetInfo(&f, &t)); err != nil {
+		return 0, 0, err
+	}
+	return int64(f), int64(t), nil
+}
+
 // Memory reports the device bytes the backend holds now and at its peak.
 func (b *Backend) Memory() (used, peak int64) {
 	b.mu.Lock()

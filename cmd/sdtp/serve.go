@@ -20,7 +20,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (host:port)")
 	name := fs.String("served-model-name", "", "model id clients send and /v1/models lists (default: the model's name, e.g. its folder name)")
 	apiKey := fs.String("api-key", "", "require \"Authorization: Bearer KEY\" on every endpoint but /health (default: $SDTP_API_KEY; empty: no key)")
-	maxConcurrent := fs.Int("max-concurrent", 1, "generations running at once (they share the backend, which runs one op at a time)")
+	maxConcurrent := fs.Int("max-concurrent", 1, "generations running at once (they share the backend, which runs one op at a time; default: --max-batch)")
+	bf := registerBatch(fs, "max-batch", "requests that decode together, one model step for all (continuous batching; 1: each request on its own)")
 	queue := fs.Int("queue", 64, "requests waiting for a slot beyond --max-concurrent; more get 429 with Retry-After")
 	maxBody := fs.Int64("max-body", 32<<20, "largest request body in bytes (413 above)")
 	readTimeout := fs.Duration("read-timeout", 30*time.Second, "how long a client may take to send a whole request, headers and body (408 after; answers may take longer)")
@@ -31,6 +32,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if err := bf.check(); err != nil {
+		return err
+	}
+	if !flagSet(fs, "max-concurrent") {
+		*maxConcurrent = bf.size
 	}
 	switch {
 	case *maxConcurrent < 1:
@@ -117,7 +124,20 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	s, err := server.New(&server.ModelEngine{Model: m, StopIDs: sess.StopIDs()}, o)
+	var eng server.Engine = &server.ModelEngine{Model: m, StopIDs: sess.StopIDs()}
+	bt, err := bf.batcher(m)
+	if err != nil {
+		return err
+	}
+	if bt != nil {
+		defer bt.Close()
+		eng = &server.BatchEngine{Batcher: bt, StopIDs: sess.StopIDs()}
+		logger.Info("continuous batching", "max_batch", bf.size, "kv_budget_bytes", bt.Options().KVBudget)
+		if *maxConcurrent < bf.size {
+			logger.Warn("--max-concurrent is below --max-batch: batches never fill", "max_concurrent", *maxConcurrent, "max_batch", bf.size)
+		}
+	}
+	s, err := server.New(eng, o)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"serve", "--model", "synthetic:tiny", "--read-timeout", "0s"}, "--read-timeout 0s must be positive"},
 		{[]string{"serve", "--model", "synthetic:tiny", "--max-connections", "0"}, "--max-connections 0 must be at least 1"},
 		{[]string{"serve", "--model", "synthetic:tiny", "--addr", "nonsense"}, "--addr"},
+		{[]string{"serve", "--model", "synthetic:tiny", "--max-batch", "0"}, "--max-batch 0 must be at least 1"},
+		{[]string{"serve", "--model", "synthetic:tiny", "--max-batch", "2", "--kv-budget", "lots"}, "--kv-budget"},
 		{[]string{"serve"}, "--model"},
 	}
 	for _, tc := range tests {
@@ -44,6 +47,44 @@ func TestServeFlagErrors(t *testing.T) {
 func TestServeAnswersAndStops(t *testing.T) {
 	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
 	tok := testdata.Path(t, "llama2c/tok512.bin")
+	url, stop := startServe(t, "--backend", "cpu", "--model", ckpt, "--tokenizer", tok)
+	status, body := postJSON(t, url+"/v1/completions", `{"model":"stories260K","prompt":"Once upon a time","max_tokens":5}`)
+	if status != 200 || !strings.Contains(body, `"completion_tokens":5`) {
+		t.Fatalf("completion: %d %s", status, body)
+	}
+	stop()
+}
+
+// TestServeMaxBatch: with --max-batch the command serves through the
+// batching engine (its log says so) and answers concurrent requests.
+func TestServeMaxBatch(t *testing.T) {
+	url, stop := startServe(t, "--backend", "cpu", "--model", "synthetic:tiny", "--max-batch", "4", "--kv-budget", "64MiB")
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			status, body := postJSON(t, url+"/v1/completions", fmt.Sprintf(`{"prompt":[[5,6,%d]],"max_tokens":6,"temperature":0}`, 7+i))
+			if status != 200 || !strings.Contains(body, `"completion_tokens":6`) {
+				errs <- fmt.Errorf("completion %d: %d %s", i, status, body)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if logs := stop(); !strings.Contains(logs, "continuous batching") || !strings.Contains(logs, "kv_budget_bytes=67108864") {
+		t.Errorf("the log does not describe the batch: %s", logs)
+	}
+}
+
+// startServe runs 'sdtp serve' with args on a free loopback port until
+// stop, which cancels it as SIGTERM would, checks that it exits 0 and
+// returns its log.
+func startServe(t *testing.T, args ...string) (url string, stop func() string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -51,15 +92,16 @@ func TestServeAnswersAndStops(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb bytes.Buffer
-	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
+	var out bytes.Buffer
+	errb := &lockedBuffer{}
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: errb}
 	done := make(chan int, 1)
 	go func() {
-		done <- runMain(ctx, e, []string{"serve", "--backend", "cpu", "--model", ckpt, "--tokenizer", tok, "--addr", addr})
+		done <- runMain(ctx, e, append([]string{"serve", "--addr", addr}, args...))
 	}()
-	url := "http://" + addr
-	var resp *http.Response
+	url = "http://" + addr
 	for i := 0; i < 100; i++ {
+		var resp *http.Response
 		if resp, err = http.Get(url + "/health"); err == nil {
 			resp.Body.Close()
 			break
@@ -70,24 +112,49 @@ func TestServeAnswersAndStops(t *testing.T) {
 		cancel()
 		t.Fatalf("server did not come up: %v (%s)", err, errb.String())
 	}
-	resp, err = http.Post(url+"/v1/completions", "application/json", strings.NewReader(`{"model":"stories260K","prompt":"Once upon a time","max_tokens":5}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `"completion_tokens":5`) {
-		t.Fatalf("completion: %d %s", resp.StatusCode, body)
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d: %s", code, errb.String())
+	return url, func() string {
+		t.Helper()
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("serve exited %d: %s", code, errb.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("serve did not stop after cancellation")
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop after cancellation")
+		return errb.String()
 	}
+}
+
+// postJSON posts body to url and returns the status and the answer.
+func postJSON(t *testing.T, url, body string) (int, string) {
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Error(err)
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// lockedBuffer is a bytes.Buffer safe for the server's concurrent logging.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestServeSecondSignalExits: after a first SIGINT the server waits for a
