@@ -1,8 +1,10 @@
 package cuda
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/sdtp/sdtp/backend"
 )
@@ -82,26 +84,40 @@ func (k decodeKernel) perSM() int { return max(1, min(16, 228*1024/(k.smem()+102
 // decodeMaxG is DEC_MAXG: query heads per block in the decode kernel.
 const decodeMaxG = 8
 
-// attnDecode runs the split-K decode kernel and the combine kernel.
-func (b *Backend) attnDecode(d, q, k, v *tensor, s backend.AttentionShape, scaleLog2 float32) {
-	nk := k.rows
+// decodePlan is how the decode kernels split one head group's cache.
+type decodePlan struct {
+	mma    bool
+	dk     decodeKernel
+	hg     int // head groups: grid z of one sequence
+	target int // blocks that fill the device
+}
+
+func (b *Backend) decodePlan(s backend.AttentionShape) decodePlan {
 	g := s.Heads / s.KVHeads
 	dk, mma := b.decodeMMA[s.HeadDim]
 	mma = mma && s.Scale > 0
-	hg := (g + decodeMaxG - 1) / decodeMaxG
-	target := 4 * b.sms // blocks of 4 warps
+	p := decodePlan{mma: mma, dk: dk, hg: (g + decodeMaxG - 1) / decodeMaxG, target: 4 * b.sms} // blocks of 4 warps
 	if mma {
-		hg = (g + 15) / 16
+		p.hg = (g + 15) / 16
 		// One-warp blocks, as many resident per SM as shared memory
 		// allows: one full wave of long blocks beats two of short ones.
-		target = dk.perSM() * b.sms
+		p.target = dk.perSM() * b.sms
 	}
-	splits := max(1, (target+s.KVHeads*hg-1)/(s.KVHeads*hg))
-	splits = min(splits, (nk+63)/64, combineMaxSplits)
-	chunk := (nk + splits - 1) / splits
-	splits = (nk + chunk - 1) / chunk
+	return p
+}
 
-	need := int64(s.Heads*splits) * int64(s.HeadDim+2) * 4
+// splits returns the split count and chunk for a cache of nk keys.
+func (p decodePlan) splits(nk, kvHeads int) (splits, chunk int) {
+	splits = max(1, (p.target+kvHeads*p.hg-1)/(kvHeads*p.hg))
+	splits = min(splits, (nk+63)/64, combineMaxSplits)
+	chunk = (nk + splits - 1) / splits
+	return (nk + chunk - 1) / chunk, chunk
+}
+
+// decodeWorkspace returns room for the split partials of heads heads of
+// `splits` slots each: the outputs, then the (max, sum) pairs.
+func (b *Backend) decodeWorkspace(heads, splits, hd int) (partO, partML uintptr, ok bool) {
+	need := int64(heads*splits) * int64(hd+2) * 4
 	if need > b.decodeCap {
 		if b.decodeWS != 0 {
 			b.free(b.decodeWS)
@@ -110,18 +126,116 @@ func (b *Backend) attnDecode(d, q, k, v *tensor, s backend.AttentionShape, scale
 		p, err := b.alloc(max(need, 1<<20))
 		if err != nil {
 			b.fail(err)
-			return
+			return 0, 0, false
 		}
 		b.decodeWS, b.decodeCap = p, max(need, 1<<20)
 	}
-	partO := b.decodeWS
-	partML := partO + uintptr(s.Heads*splits*s.HeadDim*4)
-	a := b.args().ptr(q.ptr).ptr(k.ptr).ptr(v.ptr).ptr(partO).ptr(partML).i32(nk).i32(s.Heads).i32(s.KVHeads).i32(chunk).f32(scaleLog2)
-	if mma {
-		a.launch(dk.name, dim3{s.KVHeads, splits, hg}, dim3{32, 1, 1}, dk.smem())
+	return b.decodeWS, b.decodeWS + uintptr(heads*splits*hd*4), true
+}
+
+// attnDecode runs the split-K decode kernel and the combine kernel.
+func (b *Backend) attnDecode(d, q, k, v *tensor, s backend.AttentionShape, scaleLog2 float32) {
+	p := b.decodePlan(s)
+	splits, chunk := p.splits(k.rows, s.KVHeads)
+	partO, partML, ok := b.decodeWorkspace(s.Heads, splits, s.HeadDim)
+	if !ok {
+		return
+	}
+	a := b.args().ptr(q.ptr).ptr(k.ptr).ptr(v.ptr).ptr(partO).ptr(partML).i32(k.rows).i32(s.Heads).i32(s.KVHeads).i32(chunk).f32(scaleLog2)
+	if p.mma {
+		a.launch(p.dk.name, dim3{s.KVHeads, splits, p.hg}, dim3{32, 1, 1}, p.dk.smem())
 	} else {
-		a.launch(decodeKernels[s.HeadDim], dim3{s.KVHeads, splits, hg}, dim3{128, 1, 1}, 0)
+		a.launch(decodeKernels[s.HeadDim], dim3{s.KVHeads, splits, p.hg}, dim3{128, 1, 1}, 0)
 	}
 	b.args().ptr(d.ptr).ptr(partO).ptr(partML).i32(splits).i32(s.HeadDim).
 		launch("attn_decode_combine", dim3{s.Heads, 1, 1}, block256, 0)
+}
+
+// decodeSeqBytes is the size of DecodeSeq in kernels/attention.cu.
+const decodeSeqBytes = 32
+
+// BatchAttention computes a batched decode step's attention (see
+// backend.BatchAttender): where the split-K decode kernels apply (bf16,
+// their head sizes, 16-byte aligned operands) one launch of the decode
+// kernel and one of the combine kernel serve every sequence, each split
+// and merged exactly as attnDecode does it alone, so each row equals its
+// own Attention call; otherwise it is one Attention call per sequence.
+func (b *Backend) BatchAttention(dst, q backend.Tensor, k, v []backend.Tensor, s backend.AttentionShape) {
+	d, qt := asTensor("BatchAttention", dst), asTensor("BatchAttention", q)
+	n := len(k)
+	if len(v) != n || qt.rows != n || d.rows != n || d.cols != qt.cols || s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0 ||
+		s.Heads%s.KVHeads != 0 || qt.cols != s.Heads*s.HeadDim {
+		panic(fmt.Sprintf("cuda: BatchAttention: dst %s, q %s, %d key and %d value caches, shape %+v", d, qt, len(k), len(v), s))
+	}
+	ks, vs := make([]*tensor, n), make([]*tensor, n)
+	batched := !b.f32 && decodeHeadDim(s.HeadDim) && aligned16(qt.ptr)
+	for i := range k {
+		ks[i], vs[i] = asTensor("BatchAttention", k[i]), asTensor("BatchAttention", v[i])
+		if ks[i].cols != s.KVHeads*s.HeadDim || vs[i].cols != ks[i].cols || vs[i].rows != ks[i].rows || ks[i].rows < 1 {
+			panic(fmt.Sprintf("cuda: BatchAttention: sequence %d: k %s, v %s, shape %+v", i, ks[i], vs[i], s))
+		}
+		batched = batched && aligned16(ks[i].ptr, vs[i].ptr)
+	}
+	if !batched {
+		for i := range k {
+			b.Attention(b.View(dst, i, 1), b.View(q, i, 1), k[i], v[i], s)
+		}
+		return
+	}
+	b.enter()
+	defer b.leave()
+	if n == 0 || b.err != nil {
+		return
+	}
+	p := b.decodePlan(s)
+	table := make([]byte, n*decodeSeqBytes)
+	stride := 0
+	for i := range ks {
+		splits, chunk := p.splits(ks[i].rows, s.KVHeads)
+		stride = max(stride, splits)
+		e := table[i*decodeSeqBytes:]
+		binary.LittleEndian.PutUint64(e[0:], uint64(ks[i].ptr))
+		binary.LittleEndian.PutUint64(e[8:], uint64(vs[i].ptr))
+		binary.LittleEndian.PutUint32(e[16:], uint32(ks[i].rows))
+		binary.LittleEndian.PutUint32(e[20:], uint32(chunk))
+		binary.LittleEndian.PutUint32(e[24:], uint32(splits))
+	}
+	seqs, ok := b.decodeTable(len(table))
+	if !ok {
+		return
+	}
+	b.upload(seqs, len(table), func(buf []byte, off int) { copy(buf, table[off:]) })
+	partO, partML, ok := b.decodeWorkspace(n*s.Heads, stride, s.HeadDim)
+	if !ok {
+		return
+	}
+	scaleLog2 := s.Scale * float32(math.Log2E)
+	a := b.args().ptr(qt.ptr).ptr(seqs).ptr(partO).ptr(partML).i32(s.Heads).i32(s.KVHeads).i32(p.hg).i32(stride).f32(scaleLog2)
+	if p.mma {
+		a.launch(p.dk.name+"_batch", dim3{s.KVHeads, stride, p.hg * n}, dim3{32, 1, 1}, p.dk.smem())
+	} else {
+		a.launch("attn_decode_batch_d"+strconv.Itoa(s.HeadDim), dim3{s.KVHeads, stride, p.hg * n}, dim3{128, 1, 1}, 0)
+	}
+	b.args().ptr(d.ptr).ptr(partO).ptr(partML).ptr(seqs).i32(s.Heads).i32(stride).i32(s.HeadDim).
+		launch("attn_decode_combine_batch", dim3{s.Heads, n, 1}, block256, 0)
+}
+
+// decodeTable returns device room for n bytes of DecodeSeq entries. The
+// kernels of the previous step may still read the old entries: the
+// upload that overwrites them is queued on the same stream, after them.
+func (b *Backend) decodeTable(n int) (uintptr, bool) {
+	if int64(n) > b.seqsCap {
+		if b.seqsBuf != 0 {
+			b.free(b.seqsBuf)
+			b.seqsBuf, b.seqsCap = 0, 0
+		}
+		c := max(int64(n), 4096)
+		p, err := b.alloc(c)
+		if err != nil {
+			b.fail(err)
+			return 0, false
+		}
+		b.seqsBuf, b.seqsCap = p, c
+	}
+	return b.seqsBuf, true
 }

@@ -42,6 +42,8 @@ type Backend struct {
 	blasWS    uintptr
 	decodeWS  uintptr // split-K partials of decode attention
 	decodeCap int64
+	seqsBuf   uintptr // DecodeSeq entries of a batched decode step
+	seqsCap   int64
 
 	flash     map[int]flashKernel  // flash-attention kernel used per head size
 	useGEMV   bool                 // one-token MatMul through gemv_bf16 instead of cuBLAS
@@ -251,6 +253,7 @@ func (b *Backend) loadKernels() error {
 	smem := map[string]int{"gemv_bf16": 4 * gemvSmemCols, "gemv_qkv_bf16": 4 * gemvSmemCols, "gemv_gateup_bf16": 4 * gemvSmemCols}
 	for _, k := range decodeKernels2 {
 		smem[k.name] = k.smem()
+		smem[k.name+"_batch"] = k.smem()
 	}
 	return b.setSmem(smem)
 }

@@ -34,7 +34,8 @@ var compileOptions = []string{"--std=c++17", "-default-device"}
 // (tensor-core and vectorised attention); the float32 build of the same
 // source (-DSDTP_F32) leaves them out.
 func bf16OnlyKernel(name string) bool {
-	return strings.HasPrefix(name, "flash_attn_") || strings.HasPrefix(name, "decode_mma_") || strings.HasPrefix(name, "attn_decode_d")
+	return strings.HasPrefix(name, "flash_attn_") || strings.HasPrefix(name, "decode_mma_") || strings.HasPrefix(name, "attn_decode_d") ||
+		strings.HasPrefix(name, "attn_decode_batch_") || name == "attn_decode_combine_batch"
 }
 
 // kernelNames are the entry points looked up after loading the module.
@@ -47,6 +48,9 @@ var kernelNames = []string{
 	"decode_mma_d128_n32_s3", "decode_mma_d128_n32_s4", "decode_mma_d128_n64_s2", "decode_mma_d128_n64_s3",
 	"attn_decode_d8", "attn_decode_d16", "attn_decode_d32", "attn_decode_d64", "attn_decode_d128", "attn_decode_d256",
 	"attn_decode_combine", "attn_generic",
+	"attn_decode_batch_d8", "attn_decode_batch_d16", "attn_decode_batch_d32", "attn_decode_batch_d64", "attn_decode_batch_d128",
+	"attn_decode_batch_d256", "attn_decode_combine_batch", "decode_mma_d64_batch", "decode_mma_d128_batch",
+	"decode_mma_d128_n32_s3_batch", "decode_mma_d128_n32_s4_batch", "decode_mma_d128_n64_s2_batch", "decode_mma_d128_n64_s3_batch",
 	"rmsnorm_back_bf16", "silu_mul_back_bf16", "gelu_back_bf16", "row_dot_bf16", "cross_entropy_bf16",
 	"soft_cross_entropy_bf16", "expand_heads_bf16", "reduce_heads_bf16", "masked_softmax_bf16",
 	"masked_softmax_back_bf16", "col_sum_add_f32",

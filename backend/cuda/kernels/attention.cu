@@ -268,16 +268,17 @@ DEV void unpack8(uint4 v, float* f) {
   unpack2(v.w, f[6], f[7]);
 }
 
+// The block is (kvh, split, head group gz) of one sequence whose partials
+// are `splits` slots apart per head.
 template <int D>
 DEV void attn_decode(const act* __restrict__ q, const act* __restrict__ k, const act* __restrict__ v,
                      float* __restrict__ part_o, float* __restrict__ part_ml, int nk, int H, int KVH, int chunk,
-                     float scale_log2) {
+                     float scale_log2, int kvh, int split, int gz, int splits) {
   const int L = D / 8, GPW = 32 / L, NG = 4 * GPW;
   __shared__ float s_ml[NG][DEC_MAXG][2];
   __shared__ float s_acc[NG][DEC_MAXG][D];
   const int G = H / KVH;
-  const int kvh = blockIdx.x, split = blockIdx.y, g0 = blockIdx.z * DEC_MAXG;
-  const int splits = gridDim.y;
+  const int g0 = gz * DEC_MAXG;
   const int ng = min(DEC_MAXG, G - g0);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int grp = warp * GPW + lane / L;
@@ -394,11 +395,35 @@ DEV void attn_decode(const act* __restrict__ q, const act* __restrict__ k, const
   }
 }
 
+// DecodeSeq is one sequence of a batched decode step (BatchAttention):
+// its cache, its length, and the chunk and split count that decoding it
+// alone would use. 32 bytes, as attention.go writes them.
+struct DecodeSeq {
+  const act* k;
+  const act* v;
+  int nk, chunk, splits, pad;
+};
+
+// Entry points attn_decode_d<D> (one sequence: grid (KVH, splits, head
+// groups)) and attn_decode_batch_d<D> (grid (KVH, stride, head groups ×
+// sequences): sequence b's query row is q + b·H·D, its partials are at
+// b·H·stride slots, and blocks past its own splits return at once).
 #define DECODE_KERNEL(D)                                                                                       \
   extern "C" __global__ void __launch_bounds__(128)                                                            \
       attn_decode_d##D(const act* q, const act* k, const act* v, float* part_o, float* part_ml, int nk, int H, \
                        int KVH, int chunk, float scale_log2) {                                                 \
-    attn_decode<D>(q, k, v, part_o, part_ml, nk, H, KVH, chunk, scale_log2);                                   \
+    attn_decode<D>(q, k, v, part_o, part_ml, nk, H, KVH, chunk, scale_log2, blockIdx.x, blockIdx.y,            \
+                   blockIdx.z, gridDim.y);                                                                     \
+  }                                                                                                            \
+  extern "C" __global__ void __launch_bounds__(128)                                                            \
+      attn_decode_batch_d##D(const act* q, const DecodeSeq* seqs, float* part_o, float* part_ml, int H,        \
+                             int KVH, int hg, int stride, float scale_log2) {                                  \
+    const int b = blockIdx.z / hg;                                                                             \
+    const DecodeSeq s = seqs[b];                                                                               \
+    if ((int)blockIdx.y >= s.splits) return;                                                                   \
+    const long head0 = (long)b * H;                                                                            \
+    attn_decode<D>(q + head0 * D, s.k, s.v, part_o + head0 * stride * D, part_ml + head0 * stride * 2, s.nk,   \
+                   H, KVH, s.chunk, scale_log2, blockIdx.x, blockIdx.y, blockIdx.z - b * hg, stride);          \
   }
 
 DECODE_KERNEL(8)
@@ -415,13 +440,14 @@ DECODE_KERNEL(256)
 // D/4 threads (one float4 of the head each) sum disjoint sets of splits,
 // and the groups' sums are added in shared memory.
 #define COMB_MAX_SPLITS 2048
-extern "C" __global__ void __launch_bounds__(256) attn_decode_combine(act* o, const float* part_o,
-                                                                       const float* part_ml, int splits, int D) {
+// decode_combine merges the `splits` partials of one head (part_o,
+// part_ml point at its first) into its output o (D values).
+DEV void decode_combine(act* o, const float* part_o, const float* part_ml, int splits, int D) {
   __shared__ float w[COMB_MAX_SPLITS];
   __shared__ float scratch[33];
   __shared__ float4 red[256];
-  const int h = blockIdx.x, tid = threadIdx.x;
-  const float* ml = part_ml + (long)h * splits * 2;
+  const int tid = threadIdx.x;
+  const float* ml = part_ml;
   float M = NEG_INF;
   for (int s = tid; s < splits; s += blockDim.x) M = fmaxf(M, ml[2 * s]);
   M = block_max(M, scratch);
@@ -437,7 +463,7 @@ extern "C" __global__ void __launch_bounds__(256) attn_decode_combine(act* o, co
   const int grp = tid / tpg, d4 = tid - grp * tpg;
   float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
   if (grp < groups) {
-    const float4* po = (const float4*)(part_o + (long)h * splits * D) + d4;
+    const float4* po = (const float4*)part_o + d4;
 #pragma unroll 4
     for (int s = grp; s < splits; s += groups) {
       float4 x = po[(long)s * tpg];
@@ -460,13 +486,33 @@ extern "C" __global__ void __launch_bounds__(256) attn_decode_combine(act* o, co
       a.w += b.w;
     }
     float inv = tot > 0.f ? 1.f / tot : 0.f;
-    act* out = o + (long)h * D + tid * 4;
+    act* out = o + tid * 4;
     out[0] = f2a(a.x * inv);
     out[1] = f2a(a.y * inv);
     out[2] = f2a(a.z * inv);
     out[3] = f2a(a.w * inv);
   }
 }
+
+// attn_decode_combine merges one sequence's splits: grid H, 256 threads.
+extern "C" __global__ void __launch_bounds__(256) attn_decode_combine(act* o, const float* part_o,
+                                                                       const float* part_ml, int splits, int D) {
+  const long h = blockIdx.x;
+  decode_combine(o + h * D, part_o + h * splits * D, part_ml + h * splits * 2, splits, D);
+}
+
+#ifndef SDTP_F32
+// attn_decode_combine_batch merges a batched step's splits: grid (H,
+// sequences), 256 threads; sequence b's partials are stride slots apart
+// per head, of which its own split count are used.
+extern "C" __global__ void __launch_bounds__(256) attn_decode_combine_batch(act* o, const float* part_o,
+                                                                             const float* part_ml,
+                                                                             const DecodeSeq* seqs, int H,
+                                                                             int stride, int D) {
+  const long head = (long)blockIdx.y * H + blockIdx.x;
+  decode_combine(o + head * D, part_o + head * stride * D, part_ml + head * stride * 2, seqs[blockIdx.y].splits, D);
+}
+#endif  // SDTP_F32
 
 // ---------------------------------------------------------------------
 // Generic fallback for any head size: one warp per (query, head), query
@@ -515,14 +561,14 @@ extern "C" __global__ void attn_generic(const act* q, const act* k, const act* v
 template <int D, int BN, int ST>
 DEV void decode_mma(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                     float* __restrict__ part_o, float* __restrict__ part_ml, int nk, int H, int KVH, int chunk,
-                    float sl) {
+                    float sl, int kvh, int split, int gz, int splits) {
   const int STR = D + 8, CH = D / 8;
   extern __shared__ __align__(16) unsigned char dm_smem[];
   bf16* sQ = (bf16*)dm_smem;
   bf16* sK = sQ + 16 * STR;
   bf16* sV = sK + ST * BN * STR;
-  const int G = H / KVH, kvh = blockIdx.x, split = blockIdx.y, g0 = blockIdx.z * 16;
-  const int ng = min(16, G - g0), splits = gridDim.y;
+  const int G = H / KVH, g0 = gz * 16;
+  const int ng = min(16, G - g0);
   const int lane = threadIdx.x;
   const int j0 = split * chunk, j1 = min(nk, j0 + chunk);
   const long kstride = (long)KVH * D;
@@ -664,13 +710,26 @@ DEV void decode_mma(const bf16* __restrict__ q, const bf16* __restrict__ k, cons
   }
 }
 
-// Entry points decode_mma_d<D>[_n<BN>_s<ST>]; shared memory is
+// Entry points decode_mma_d<D>[_n<BN>_s<ST>] and their batched forms
+// NAME_batch (laid out as attn_decode_batch_d<D>); shared memory is
 // (16 + 2·ST·BN)·(D+8)·2 bytes (decodeKernel.smem in attention.go).
 #define DECODE_MMA(NAME, D, BN, ST)                                                                             \
   extern "C" __global__ void __launch_bounds__(32) NAME(const bf16* q, const bf16* k, const bf16* v,            \
                                                         float* part_o, float* part_ml, int nk, int H, int KVH,  \
                                                         int chunk, float scale_log2) {                          \
-    decode_mma<D, BN, ST>(q, k, v, part_o, part_ml, nk, H, KVH, chunk, scale_log2);                            \
+    decode_mma<D, BN, ST>(q, k, v, part_o, part_ml, nk, H, KVH, chunk, scale_log2, blockIdx.x, blockIdx.y,     \
+                          blockIdx.z, gridDim.y);                                                               \
+  }                                                                                                             \
+  extern "C" __global__ void __launch_bounds__(32)                                                              \
+      NAME##_batch(const bf16* q, const DecodeSeq* seqs, float* part_o, float* part_ml, int H, int KVH, int hg,  \
+                   int stride, float scale_log2) {                                                              \
+    const int b = blockIdx.z / hg;                                                                              \
+    const DecodeSeq s = seqs[b];                                                                                \
+    if ((int)blockIdx.y >= s.splits) return;                                                                    \
+    const long head0 = (long)b * H;                                                                             \
+    decode_mma<D, BN, ST>(q + head0 * D, s.k, s.v, part_o + head0 * stride * D, part_ml + head0 * stride * 2,  \
+                          s.nk, H, KVH, s.chunk, scale_log2, blockIdx.x, blockIdx.y, blockIdx.z - b * hg,       \
+                          stride);                                                                              \
   }
 
 DECODE_MMA(decode_mma_d64, 64, 32, 2)
