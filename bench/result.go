@@ -21,16 +21,19 @@ type Result struct {
 // program, the machine and the command that made it.
 type Meta struct {
 	runmeta.Meta
-	GoVersion string    `json:"go_version"`
-	OS        string    `json:"os"`
-	Arch      string    `json:"arch"`
-	Host      string    `json:"host,omitempty"`
-	Cores     int       `json:"cores"`
-	CPU       string    `json:"cpu"`
-	Backend   string    `json:"backend"`
-	Device    string    `json:"device"`
-	Model     Shape     `json:"model"`
-	End       time.Time `json:"end,omitzero"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	Host      string `json:"host,omitempty"`
+	Cores     int    `json:"cores"`
+	CPU       string `json:"cpu"`
+	Backend   string `json:"backend"`
+	Device    string `json:"device"`
+	// Devices lists the devices of a multi-device sweep (RunDevices), as
+	// "NAME DEVICE"; each row names its own.
+	Devices []string  `json:"devices,omitempty"`
+	Model   Shape     `json:"model"`
+	End     time.Time `json:"end,omitzero"`
 	// LoadStart and LoadEnd are the 1-minute load averages when the sweep
 	// began and when it last finished a length: above Cores, other work
 	// competed for the processor and timings are noisier.
@@ -88,6 +91,9 @@ type Row struct {
 	Config   string `json:"config"`
 	Schedule string `json:"schedule,omitempty"`
 	Error    string `json:"error,omitempty"`
+	// Device names the device of a multi-device sweep that measured the
+	// row ("cuda:1"); empty for a sweep on one device.
+	Device string `json:"device,omitempty"`
 
 	// NewTokens is the number of tokens generated after the prompt.
 	NewTokens int `json:"new_tokens"`

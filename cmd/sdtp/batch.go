@@ -98,3 +98,25 @@ func parseBytes(s string) (int64, error) {
 	}
 	return int64(v * mult), nil
 }
+
+// parseDevices reads a --devices list of GPU indices ("0,1,3"); empty
+// gives nil.
+func parseDevices(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	seen := map[int]bool{}
+	for _, f := range strings.Split(s, ",") {
+		d, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("--devices %q: %q is not a device index", s, f)
+		}
+		if seen[d] {
+			return nil, fmt.Errorf("--devices %q: device %d is listed twice", s, d)
+		}
+		seen[d] = true
+		out = append(out, d)
+	}
+	return out, nil
+}

@@ -42,10 +42,21 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	width := fs.Int("module-width", 0, "hidden width of the random pruning modules (0: hidden size / 4)")
 	out := fs.String("out", "", "folder for "+benchJSON+", "+benchReport+" and the figures (default: a new bench-YYYYMMDD-HHMMSS in the current folder)")
 	noPlots := fs.Bool("no-plots", false, "skip the figures")
+	devList := fs.String("devices", "", "GPU indices, comma-separated (e.g. 0,1,2,3): the configurations are dealt over them and each device measures its share at the same time, with a copy of the model of its own (instead of --device)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-
+	devices, err := parseDevices(*devList)
+	if err != nil {
+		return err
+	}
+	if devices != nil && flagSet(fs, "device") {
+		return fmt.Errorf("give --device or --devices, not both")
+	}
+	if devices == nil {
+		devices = []int{so.Device}
+	}
+	so.Device = devices[0]
 	b, err := session.OpenBackend(so)
 	if err != nil {
 		return err
@@ -79,6 +90,22 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer m.Close()
+	devs := []bench.Device{{Name: fmt.Sprintf("%s:%d", b.Name(), devices[0]), Model: m}}
+	for _, d := range devices[1:] {
+		sd := so
+		sd.Device = d
+		bd, err := session.OpenBackend(sd)
+		if err != nil {
+			return fmt.Errorf("--devices %d: %w", d, err)
+		}
+		defer bd.Close()
+		md, err := session.OpenModel(bd, so.Model)
+		if err != nil {
+			return fmt.Errorf("--devices %d: %w", d, err)
+		}
+		defer md.Close()
+		devs = append(devs, bench.Device{Name: fmt.Sprintf("%s:%d", bd.Name(), d), Model: md})
+	}
 	if _, err := bench.ParseConfigs(o.Configs, m.Config.Layers); err != nil {
 		return fmt.Errorf("--configs: %w", err)
 	}
@@ -117,7 +144,14 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stderr, "sdtp bench: %s on %s (%s); lengths %s; configs %s; %d new tokens; %d warmup + %s timed runs per row; writing %s\n",
 		m.Config.Name, b.Name(), b.Device(), bench.FormatLengths(o.Lengths), strings.Join(o.Configs, ","), o.NewTokens, o.Warmup, runs, dir)
 
-	res, runErr := bench.Run(ctx, m, o)
+	var res *bench.Result
+	var runErr error
+	if len(devs) > 1 {
+		fmt.Fprintf(e.stderr, "sdtp bench: configurations dealt over %d devices, measured at the same time\n", len(devs))
+		res, runErr = bench.RunDevices(ctx, devs, o)
+	} else {
+		res, runErr = bench.Run(ctx, m, o)
+	}
 	prog.End()
 	if res == nil {
 		return runErr

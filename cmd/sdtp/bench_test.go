@@ -202,3 +202,28 @@ func TestBenchReportPlotErrors(t *testing.T) {
 		t.Errorf("no bench.json after a run whose rows all failed: %v", err)
 	}
 }
+
+// TestBenchDevices: --devices deals the configurations over backends of
+// their own (here two CPU backends standing in for GPUs) and records
+// where each row ran.
+func TestBenchDevices(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	code, _, errOut := run(t, "bench", "--backend", "cpu", "--devices", "0,1", "--model", "synthetic:tiny", "--lengths", "32",
+		"--configs", "baseline,paper", "--new-tokens", "2", "--warmup", "0", "--repeats", "2", "--no-plots", "--out", dir)
+	if code != 0 {
+		t.Fatalf("bench exit %d: %s", code, errOut)
+	}
+	res, err := bench.Load(filepath.Join(dir, "bench.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 2 || res.Rows[0].Device != "cpu:0" || res.Rows[1].Device != "cpu:1" || res.Rows[1].Speedup == nil || len(res.Meta.Devices) != 2 {
+		t.Errorf("rows %+v, devices %v", res.Rows, res.Meta.Devices)
+	}
+	for _, args := range [][]string{{"--devices", "0,0"}, {"--devices", "x"}, {"--devices", "0,1", "--device", "1"}} {
+		code, _, errOut := run(t, append([]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--out", t.TempDir()}, args...)...)
+		if code == 0 || !strings.Contains(errOut, "--device") {
+			t.Errorf("%v: exit %d, %s", args, code, errOut)
+		}
+	}
+}
