@@ -443,9 +443,18 @@ func ratio(a, b float64) float64 {
 	return a / b
 }
 
+// shapeOf describes m's architecture.
+func shapeOf(m *model.Model) Shape {
+	c := &m.Config
+	return Shape{
+		Name: c.Name, Arch: c.Arch, Hidden: c.Hidden, FFN: c.FFN, Layers: c.Layers,
+		Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Vocab: c.Vocab, MaxPos: c.MaxPos,
+		QKVBias: c.QKVBias, TiedEmbeddings: c.TiedEmbeddings, Params: c.ParamCount(), DType: m.Embed.DType().String(),
+	}
+}
+
 // newMeta describes the program, machine, model and options of a sweep.
 func newMeta(m *model.Model, o Options, cfgs []Config, width int, start time.Time) Meta {
-	c := &m.Config
 	host, _ := os.Hostname()
 	names := make([]string, len(cfgs))
 	for i, cfg := range cfgs {
@@ -463,11 +472,7 @@ func newMeta(m *model.Model, o Options, cfgs []Config, width int, start time.Tim
 		CPU:       sysinfo.CPUModel(),
 		Backend:   m.B.Name(),
 		Device:    m.B.Device(),
-		Model: Shape{
-			Name: c.Name, Arch: c.Arch, Hidden: c.Hidden, FFN: c.FFN, Layers: c.Layers,
-			Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Vocab: c.Vocab, MaxPos: c.MaxPos,
-			QKVBias: c.QKVBias, TiedEmbeddings: c.TiedEmbeddings, Params: c.ParamCount(), DType: m.Embed.DType().String(),
-		},
+		Model:     shapeOf(m),
 		LoadStart: loadAverage(),
 		Options: Settings{
 			Lengths: o.Lengths, Configs: names, NewTokens: o.NewTokens,

@@ -15,16 +15,16 @@ import (
 // batchFlags are the flags of the commands that decode several
 // sequences together (generate.Batcher).
 type batchFlags struct {
-	name     string // the batch size flag's name
-	size     int
-	kvBudget string
+	name string // the batch size flag's name
+	size int
+	kv   *kvBudgetFlag
 }
 
 // registerBatch adds the batch size flag (named name) and --kv-budget.
 func registerBatch(fs *flag.FlagSet, name, usage string) *batchFlags {
 	f := &batchFlags{name: name}
 	fs.IntVar(&f.size, name, 1, usage)
-	fs.StringVar(&f.kvBudget, "kv-budget", "auto", "bytes of KV cache the batch may hold (e.g. 40GiB, 512MiB; 0: no bound); a request waits while the batch holds too much. auto: 85% of the GPU memory free once the model is loaded, no bound on the CPU")
+	f.kv = registerKVBudget(fs)
 	return f
 }
 
@@ -33,10 +33,7 @@ func (f *batchFlags) check() error {
 	if f.size < 1 {
 		return fmt.Errorf("--%s %d must be at least 1", f.name, f.size)
 	}
-	if _, _, err := parseKVBudget(f.kvBudget); err != nil {
-		return fmt.Errorf("--kv-budget: %w", err)
-	}
-	return nil
+	return f.kv.check()
 }
 
 // batcher starts a batcher on m, or returns nil for a batch of 1.
@@ -44,16 +41,32 @@ func (f *batchFlags) batcher(m *model.Model) (*generate.Batcher, error) {
 	if f.size <= 1 {
 		return nil, nil
 	}
-	budget, err := f.budget(m.B)
+	budget, err := f.kv.budget(m.B)
 	if err != nil {
 		return nil, err
 	}
 	return generate.NewBatcher(m, generate.BatchOptions{MaxBatch: f.size, KVBudget: budget})
 }
 
-// budget resolves --kv-budget on backend b.
-func (f *batchFlags) budget(b backend.Backend) (int64, error) {
-	n, auto, err := parseKVBudget(f.kvBudget)
+// kvBudgetFlag is --kv-budget.
+type kvBudgetFlag struct{ v string }
+
+func registerKVBudget(fs *flag.FlagSet) *kvBudgetFlag {
+	k := &kvBudgetFlag{}
+	fs.StringVar(&k.v, "kv-budget", "auto", "bytes of KV cache a batch may hold (e.g. 40GiB, 512MiB; 0: no bound); a request waits while the batch holds too much. auto: 85% of the GPU memory free once the model is loaded, no bound on the CPU")
+	return k
+}
+
+func (k *kvBudgetFlag) check() error {
+	if _, _, err := parseKVBudget(k.v); err != nil {
+		return fmt.Errorf("--kv-budget: %w", err)
+	}
+	return nil
+}
+
+// budget resolves the flag on backend b.
+func (k *kvBudgetFlag) budget(b backend.Backend) (int64, error) {
+	n, auto, err := parseKVBudget(k.v)
 	if err != nil {
 		return 0, fmt.Errorf("--kv-budget: %w", err)
 	}

@@ -27,6 +27,9 @@ const (
 )
 
 func runBench(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "throughput" {
+		return runBenchThroughput(ctx, e, args[1:])
+	}
 	fs := newFlags(e, "bench", "bench [--model M] [--lengths 1024,2048,...] [--configs baseline,paper,keep0.8,...] [--new-tokens 128] [--warmup W] [--repeats R] [--max-repeats M] [--out DIR]")
 	var so session.Options
 	fs.StringVar(&so.Model, "model", "", "model: synthetic:NAME (random weights; "+strings.Join(model.SyntheticNames(), ", ")+"), a Hugging Face folder or a llama2.c .bin (default: synthetic:qwen2-small on cpu, synthetic:qwen2-7b on cuda)")

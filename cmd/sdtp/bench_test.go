@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -224,6 +225,39 @@ func TestBenchDevices(t *testing.T) {
 		code, _, errOut := run(t, append([]string{"bench", "--backend", "cpu", "--model", "synthetic:tiny", "--out", t.TempDir()}, args...)...)
 		if code == 0 || !strings.Contains(errOut, "--device") {
 			t.Errorf("%v: exit %d, %s", args, code, errOut)
+		}
+	}
+}
+
+// TestBenchThroughput: both workloads run at batch 1 and 3 and print the
+// table; the JSON holds a row per (configuration, batch size).
+func TestBenchThroughput(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "tp.json")
+	code, stdout, errOut := run(t, "bench", "throughput", "--backend", "cpu", "--model", "synthetic:tiny", "--batch", "3", "--requests", "4",
+		"--prompt", "40", "--new-tokens", "5", "--configs", "baseline,paper", "--kv-budget", "16MiB", "--out", out)
+	if code != 0 || !strings.Contains(stdout, "| paper | 3 | 4 |") || !strings.Contains(stdout, "KV budget 16 MiB") {
+		t.Fatalf("exit %d: %s\n%s", code, errOut, stdout)
+	}
+	var res bench.ThroughputResult
+	if data, err := os.ReadFile(out); err != nil || json.Unmarshal(data, &res) != nil || len(res.Rows) != 4 || res.Meta.KVBudget != 16<<20 {
+		t.Errorf("%s: %v, %+v", out, err, res)
+	}
+	preds := filepath.Join(dir, "preds")
+	if err := os.MkdirAll(preds, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rows := `{"pred":"a b","answers":[],"all_classes":null,"length":30}` + "\n" + `{"pred":"a b c d","answers":[],"all_classes":null,"length":90}` + "\n"
+	if err := os.WriteFile(filepath.Join(preds, "hotpotqa.jsonl"), []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, errOut = run(t, "bench", "throughput", "--backend", "cpu", "--model", "synthetic:tiny", "--batch", "2", "--workload", "longbench", "--lengths-from", preds)
+	if code != 0 || !strings.Contains(stdout, "LongBench-shaped: 2 of the 2 rows") || !strings.Contains(stdout, "| baseline | 2 | 2 |") {
+		t.Errorf("longbench workload: exit %d: %s\n%s", code, errOut, stdout)
+	}
+	for _, args := range [][]string{{"--batch", "0"}, {"--workload", "other"}, {"--workload", "longbench"}, {"--requests", "0"}} {
+		if code, _, _ := run(t, append([]string{"bench", "throughput", "--backend", "cpu", "--model", "synthetic:tiny"}, args...)...); code == 0 {
+			t.Errorf("%v: exit 0", args)
 		}
 	}
 }

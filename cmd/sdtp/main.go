@@ -38,7 +38,7 @@ type env struct {
 
 // commands are the subcommands by name.
 var commands = map[string]command{
-	"bench":     {summary: "measure end-to-end latency over prompt lengths, baseline vs SDTP schedules (JSON, report, figures)", run: runBench},
+	"bench":     {summary: "measure end-to-end latency over prompt lengths, baseline vs SDTP schedules (JSON, report, figures); 'bench throughput' measures batched decoding against batch 1", run: runBench, verbs: []string{"throughput"}},
 	"generate":  {summary: "generate text from a prompt or a chat message, with or without pruning", run: runGenerate},
 	"longbench": {summary: "LongBench v1: download, validate, tasks, prompt, run, score, report", run: runLongbench, verbs: verbNames(longbenchVerbs)},
 	"plot":      {summary: "draw a bench result as PNG and SVG figures (latency, speedup, FLOPs, KV cache, heatmap, quality vs speed)", run: runPlot},
