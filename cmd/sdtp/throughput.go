@@ -31,6 +31,7 @@ func runBenchThroughput(ctx context.Context, e *env, args []string) error {
 	promptLen := fs.Int("prompt", 2048, "prompt tokens of each request (--workload fixed)")
 	newTokens := fs.Int("new-tokens", 128, "new tokens of each request, greedy with no early stop (--workload fixed)")
 	lengthsFrom := fs.String("lengths-from", "", "folder of LongBench prediction files (an sdtp run, or an official results log such as shared/testdata/longbench/pred/llama2-7b-chat) whose rows give the lengths (--workload longbench)")
+	maxLen := fs.Int("max-length", 0, "cut the drawn prompts to this many tokens, as 'longbench run --max-length' does (--workload longbench; 0: the model's positions)")
 	seed := fs.Uint64("seed", 1, "seed of the synthetic prompts, the rows drawn and the random pruning modules")
 	kv := registerKVBudget(fs)
 	out := fs.String("out", "", "also write the result as JSON to this file")
@@ -83,9 +84,19 @@ func runBenchThroughput(ctx context.Context, e *env, args []string) error {
 		if *lengthsFrom == "" {
 			return missingFlag(fs, "lengths-from")
 		}
+		if *maxLen < 0 {
+			return fmt.Errorf("--max-length %d must not be negative", *maxLen)
+		}
 		shapes, err := longbench.RequestShapes(*lengthsFrom, m.Config.MaxPos)
 		if err != nil {
 			return fmt.Errorf("--lengths-from: %w", err)
+		}
+		cut := m.Config.MaxPos
+		if *maxLen > 0 {
+			cut = *maxLen
+			for i := range shapes {
+				shapes[i].PromptTokens = min(shapes[i].PromptTokens, *maxLen)
+			}
 		}
 		r := rand.New(rand.NewPCG(*seed, 0x6c62))
 		r.Shuffle(len(shapes), func(i, j int) { shapes[i], shapes[j] = shapes[j], shapes[i] })
@@ -95,8 +106,8 @@ func runBenchThroughput(ctx context.Context, e *env, args []string) error {
 			pt += s.PromptTokens
 			nt += s.NewTokens
 		}
-		desc = fmt.Sprintf("LongBench-shaped: %d of the %d rows of %s (seed %d), mean %d prompt + %.1f new tokens, cut to the model's %d positions",
-			len(work), len(shapes), *lengthsFrom, *seed, pt/len(work), float64(nt)/float64(len(work)), m.Config.MaxPos)
+		desc = fmt.Sprintf("LongBench-shaped: %d of the %d rows of %s (seed %d), prompts cut to %d tokens, mean %d prompt + %.1f new tokens",
+			len(work), len(shapes), *lengthsFrom, *seed, cut, pt/len(work), float64(nt)/float64(len(work)))
 	default:
 		return fmt.Errorf("--workload %q: want fixed or longbench", *workload)
 	}
