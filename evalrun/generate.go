@@ -2,6 +2,7 @@ package evalrun
 
 import (
 	"context"
+	"sync"
 
 	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/model"
@@ -44,7 +45,9 @@ type Generator interface {
 // which may then be the first new token (pred.py's samsum rule); the new
 // tokens decoded with special tokens skipped.
 type ModelGenerator struct {
-	m       *model.Model
+	// run generates on the engine: generate.Run on a model, or a
+	// generate.Batcher's Generate.
+	run     func(context.Context, generate.Decoder, generate.Request) (*generate.Result, error)
 	tok     tokenizer.Tokenizer
 	pruner  model.Pruner
 	stop    []int
@@ -54,7 +57,22 @@ type ModelGenerator struct {
 // NewModelGenerator makes a generator for m with its tokenizer, the ids
 // that end generation (model.Config.StopIDs) and a pruner (nil for none).
 func NewModelGenerator(m *model.Model, tok tokenizer.Tokenizer, stop []int, pruner model.Pruner) *ModelGenerator {
-	g := &ModelGenerator{m: m, tok: tok, pruner: pruner, stop: stop, newline: -1}
+	return newGenerator(func(ctx context.Context, dec generate.Decoder, req generate.Request) (*generate.Result, error) {
+		return generate.Run(ctx, m, dec, req)
+	}, tok, stop, pruner)
+}
+
+// NewBatchGenerator is NewModelGenerator on a batcher's model: the
+// generations of calls made at once (Config.InFlight) decode together,
+// each with the result it gets alone (bit for bit on the CPU).
+func NewBatchGenerator(bt *generate.Batcher, tok tokenizer.Tokenizer, stop []int, pruner model.Pruner) *ModelGenerator {
+	return newGenerator(func(ctx context.Context, dec generate.Decoder, req generate.Request) (*generate.Result, error) {
+		return bt.Generate(ctx, dec, req)
+	}, tok, stop, pruner)
+}
+
+func newGenerator(run func(context.Context, generate.Decoder, generate.Request) (*generate.Result, error), tok tokenizer.Tokenizer, stop []int, pruner model.Pruner) *ModelGenerator {
+	g := &ModelGenerator{run: run, tok: tok, pruner: pruner, stop: stop, newline: -1}
 	if nl := tok.Encode("\n"); len(nl) > 0 {
 		g.newline = nl[len(nl)-1] // pred.py: tokenizer.encode("\n", add_special_tokens=False)[-1]
 	}
@@ -89,7 +107,7 @@ func (g *ModelGenerator) Generate(ctx context.Context, req GenRequest) (GenResul
 	if req.StopAtNewline {
 		minTokens = 1
 	}
-	res, err := generate.Run(ctx, g.m, skipSpecial{g.tok}, generate.Request{
+	res, err := g.run(ctx, skipSpecial{g.tok}, generate.Request{
 		Prompt:    EncodePrompt(g.tok, req.Prompt),
 		MaxTokens: req.MaxNewTokens,
 		StopIDs:   stop,
@@ -109,4 +127,38 @@ func (g *ModelGenerator) Generate(ctx context.Context, req GenRequest) (GenResul
 		AliveTokens:  alive,
 		Seconds:      res.PrefillSeconds + res.DecodeSeconds,
 	}, nil
+}
+
+// Pool spreads generations over several generators, one engine per GPU:
+// each call goes to the generator with the fewest calls running (the
+// first of those). Generations are deterministic, so which engine runs a
+// row does not change its result beyond the engines' rounding.
+type Pool struct {
+	gens []Generator
+	mu   sync.Mutex
+	busy []int
+}
+
+// NewPool makes a pool of gens (at least one).
+func NewPool(gens ...Generator) *Pool {
+	return &Pool{gens: gens, busy: make([]int, len(gens))}
+}
+
+// Generate implements Generator.
+func (p *Pool) Generate(ctx context.Context, req GenRequest) (GenResult, error) {
+	p.mu.Lock()
+	best := 0
+	for i, n := range p.busy {
+		if n < p.busy[best] {
+			best = i
+		}
+	}
+	p.busy[best]++
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.busy[best]--
+		p.mu.Unlock()
+	}()
+	return p.gens[best].Generate(ctx, req)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	_ "github.com/sdtp/sdtp/backend/cpu"
@@ -79,5 +80,52 @@ func TestModelGeneratorSamsumRule(t *testing.T) {
 	}
 	if res.Text == "" || strings.Contains(res.Text, "\n") {
 		t.Errorf("with StopAtNewline: text %q, want a first token that is not a stop id and no newline", res.Text)
+	}
+}
+
+// TestBatchGeneratorAndPool: generations through two batchers behind a
+// Pool, all sent at once, equal those of the plain generator one by one
+// (the CPU's batched decoding is bit-identical).
+func TestBatchGeneratorAndPool(t *testing.T) {
+	sess, err := session.Open(session.Options{Model: "synthetic:tiny", Tokenizer: testdata.Path(t, "llama2c/tok512.bin"), Backend: "cpu", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	m, tok := sess.M, sess.Tok
+	stop := m.Config.StopIDs(tok.EOS())
+	plain := NewModelGenerator(m, tok, stop, nil)
+	var gens []Generator
+	for range 2 {
+		bt, err := generate.NewBatcher(m, generate.BatchOptions{MaxBatch: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bt.Close()
+		gens = append(gens, NewBatchGenerator(bt, tok, stop, nil))
+	}
+	pool := NewPool(gens...)
+	reqs := []GenRequest{
+		{Prompt: "Once upon a time", MaxNewTokens: 20},
+		{Prompt: "The cat", MaxNewTokens: 12, StopAtNewline: true},
+		{Prompt: "Lily and Ben went to the park. They", MaxNewTokens: 30},
+		{Prompt: "One day", MaxNewTokens: 5},
+		{Prompt: "Tom had a red ball", MaxNewTokens: 25},
+	}
+	got := make([]GenResult, len(reqs))
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Go(func() { got[i], errs[i] = pool.Generate(context.Background(), r) })
+	}
+	wg.Wait()
+	for i, r := range reqs {
+		want, err := plain.Generate(context.Background(), r)
+		if err != nil || errs[i] != nil {
+			t.Fatal(err, errs[i])
+		}
+		if got[i].Text != want.Text || got[i].PromptTokens != want.PromptTokens || got[i].AliveTokens != want.AliveTokens {
+			t.Errorf("request %d: pooled %+v, alone %+v", i, got[i], want)
+		}
 	}
 }

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+
+	"github.com/sdtp/sdtp/internal/shard"
 )
 
 // Task is one task's predictions file in a run.
@@ -39,7 +43,16 @@ type Config struct {
 	Out   string
 	Tasks []Task
 	// Rows are generated in this order, those already done skipped.
-	Rows     []Row
+	Rows []Row
+	// InFlight rows are generated at once (0 or 1: one at a time), so a
+	// batching Generator can decode them together; each row's record is
+	// written when it finishes, so a task's file lists rows in the order
+	// they finished.
+	InFlight int
+	// Shard, when set, keeps only the rows of one shard of the run
+	// (shard.Spec.Has of their ids); the meta block's settings record it,
+	// so a folder serves one shard only, and 'merge' joins the shards.
+	Shard    shard.Spec
 	Meta     RunMeta
 	Progress *Progress // nil for none
 }
@@ -64,6 +77,14 @@ type Stats struct {
 // early.
 func Run(ctx context.Context, cfg Config) (Stats, error) {
 	var st Stats
+	if cfg.Shard.On() {
+		cfg.Meta.Settings = maps.Clone(cfg.Meta.Settings)
+		if cfg.Meta.Settings == nil {
+			cfg.Meta.Settings = map[string]string{}
+		}
+		cfg.Meta.Settings[shard.SettingKey] = cfg.Shard.String()
+		cfg.Rows = slices.DeleteFunc(slices.Clone(cfg.Rows), func(r Row) bool { return !cfg.Shard.Has(r.ID) })
+	}
 	rowsOf := make([]int, len(cfg.Tasks))
 	ids := map[string]bool{}
 	for _, r := range cfg.Rows {
@@ -121,37 +142,14 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	}
 	cfg.Progress.begin(todo)
 	defer cfg.Progress.finish()
-	generated := make([]int, len(cfg.Tasks))
+	var pending []Row
 	for _, r := range cfg.Rows {
-		if done[r.Task][r.ID] {
-			continue
+		if !done[r.Task][r.ID] {
+			pending = append(pending, r)
 		}
-		t := cfg.Tasks[r.Task]
-		stopped := func(err error) error {
-			return fmt.Errorf("stopped during %s after %d new rows (run again to resume): %w", t.Name, generated[r.Task], err)
-		}
-		if err := ctx.Err(); err != nil {
-			return st, stopped(err)
-		}
-		rec, err := r.Predict(ctx)
-		if err != nil && ctx.Err() != nil {
-			return st, stopped(ctx.Err())
-		}
-		if err != nil {
-			rec = r.Failed(err)
-			cfg.Progress.fail(t.Name, r.ID, err)
-		}
-		if err := writers[r.Task].Append(r.ID, rec); err != nil {
-			return st, err
-		}
-		if err != nil {
-			st.Failed++
-		} else {
-			st.Generated++
-		}
-		generated[r.Task]++
-		finished[r.Task]++
-		cfg.Progress.step(t.Name, finished[r.Task], rowsOf[r.Task])
+	}
+	if err := generateRows(ctx, cfg, pending, writers, rowsOf, finished, &st); err != nil {
+		return st, err
 	}
 	for i, w := range writers {
 		if w != nil {
@@ -162,6 +160,85 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 		}
 	}
 	return st, nil
+}
+
+// outcome is a generated row: its record, or why it failed.
+type outcome struct {
+	row Row
+	rec any
+	err error
+}
+
+// generateRows generates the rows, up to cfg.InFlight at once, and
+// writes each record as its row finishes. Only a write error or a stop
+// (ctx) ends it early: then it waits for the rows in flight, keeps those
+// that finished, and returns the error.
+func generateRows(ctx context.Context, cfg Config, rows []Row, writers []*writer, rowsOf, finished []int, st *Stats) error {
+	work, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan outcome)
+	next, running := 0, 0
+	start := func() {
+		r := rows[next]
+		next++
+		running++
+		go func() {
+			rec, err := r.Predict(work)
+			results <- outcome{r, rec, err}
+		}()
+	}
+	for next < len(rows) && running < max(1, cfg.InFlight) {
+		start()
+	}
+	generated := make([]int, len(cfg.Tasks))
+	var first error // the error that ends the run
+	for running > 0 {
+		o := <-results
+		running--
+		t := cfg.Tasks[o.row.Task]
+		// stopped is the error of a run stopped during task i.
+		stopped := func(i int, err error) error {
+			return fmt.Errorf("stopped during %s after %d new rows (run again to resume): %w", cfg.Tasks[i].Name, generated[i], err)
+		}
+		switch {
+		case first != nil:
+			// Wait for the rows in flight; a record that came is still good.
+			if o.err != nil {
+				continue
+			}
+		case o.err != nil && ctx.Err() != nil:
+			first = stopped(o.row.Task, ctx.Err())
+			cancel()
+			continue
+		}
+		rec := o.rec
+		if o.err != nil {
+			rec = o.row.Failed(o.err)
+			cfg.Progress.fail(t.Name, o.row.ID, o.err)
+		}
+		if err := writers[o.row.Task].Append(o.row.ID, rec); err != nil {
+			if first == nil {
+				first = err
+				cancel()
+			}
+			continue
+		}
+		if o.err != nil {
+			st.Failed++
+		} else {
+			st.Generated++
+		}
+		generated[o.row.Task]++
+		finished[o.row.Task]++
+		cfg.Progress.step(t.Name, finished[o.row.Task], rowsOf[o.row.Task])
+		if first == nil && ctx.Err() != nil && next < len(rows) {
+			first = stopped(rows[next].Task, ctx.Err())
+		}
+		if first == nil && next < len(rows) {
+			start()
+		}
+	}
+	return first
 }
 
 // doneIDs reads the ids predicted without error in path. Every id must be

@@ -144,8 +144,8 @@ func (s *Set) Files() ([]string, error) {
 type Task struct {
 	// File is the file's name in the run folders.
 	File string
-	// IDs are the ids of the task's rows the run split, in data order:
-	// the i-th belongs to shard i mod Count.
+	// IDs are the ids of the task's rows the run split, in the order the
+	// merged file lists them (the data's).
 	IDs []string
 	// Parse reads a line's row id, checking the line as the suite does.
 	Parse func(line []byte) (id string, err error)
@@ -241,8 +241,8 @@ func (s *Set) mergeTask(t Task) ([]byte, error) {
 				return nil, fmt.Errorf("%s: row %s is not a row of this task's data as the run split it", at, id)
 			case lines[i] != nil:
 				return nil, fmt.Errorf("row %s is twice: %s and %s", id, where[i], at)
-			case Of(i, s.Count) != k:
-				return nil, fmt.Errorf("%s: row %s belongs to shard %d/%d, not %d/%d: the shards split other rows", at, id, Of(i, s.Count), s.Count, k, s.Count)
+			case Of(id, s.Count) != k:
+				return nil, fmt.Errorf("%s: row %s belongs to shard %d/%d, not %d/%d", at, id, Of(id, s.Count), s.Count, k, s.Count)
 			}
 			lines[i], where[i] = line, at
 		}
@@ -252,7 +252,7 @@ func (s *Set) mergeTask(t Task) ([]byte, error) {
 	for i, l := range lines {
 		if l == nil {
 			missing = append(missing, t.IDs[i])
-			perShard[Of(i, s.Count)]++
+			perShard[Of(t.IDs[i], s.Count)]++
 		}
 	}
 	if len(missing) > 0 {

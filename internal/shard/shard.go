@@ -2,14 +2,17 @@
 // (shards: a Slurm job array, a Kubernetes indexed Job, several GPUs) and
 // merges the shard folders back into one run folder.
 //
-// The split is by position: the i-th row of each task (in the data's
-// order) belongs to shard i mod N, so every row is in exactly one shard,
-// the shards' sizes differ by at most one row per task, and any shard can
-// be run, resumed or rerun on its own.
+// A row belongs to shard FNV-1a(id) mod N, its id being the row's id in
+// the predictions file (LongBench's _id, a RULER sample id): the split
+// depends on nothing but the ids, so every row is in exactly one shard
+// whatever order, --limit or other tasks a run has, any shard can be run,
+// resumed or rerun on its own, and a merge can tell where each row
+// belongs. Shards differ in size by chance only (about √(rows/N)).
 package shard
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 )
@@ -41,12 +44,16 @@ func Parse(s string) (Spec, error) {
 // On reports whether s shards at all.
 func (s Spec) On() bool { return s.Count > 0 }
 
-// Has reports whether the i-th row of a task (from 0, in data order)
-// belongs to the shard; every row belongs to the zero Spec.
-func (s Spec) Has(i int) bool { return !s.On() || i%s.Count == s.Index }
+// Has reports whether the row id belongs to the shard; every row belongs
+// to the zero Spec.
+func (s Spec) Has(id string) bool { return !s.On() || Of(id, s.Count) == s.Index }
 
-// Of returns the index of the shard of N that holds the i-th row.
-func Of(i, n int) int { return i % n }
+// Of returns the index of the shard of n that holds the row id.
+func Of(id string, n int) int {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return int(h.Sum64() % uint64(n))
+}
 
 // String is the "I/N" form Parse reads ("" for the zero Spec).
 func (s Spec) String() string {
