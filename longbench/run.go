@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/sdtp/sdtp/evalrun"
+	"github.com/sdtp/sdtp/internal/shard"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/tokenizer"
 )
@@ -54,8 +55,13 @@ type RunConfig struct {
 	// template, and the model's positions (see PromptOptions).
 	Prompt    PromptOptions
 	Generator Generator
-	Meta      RunMeta
-	Progress  *Progress // nil for none
+	// InFlight rows generate at once (evalrun.Config.InFlight), so that a
+	// batching generator decodes them together.
+	InFlight int
+	// Shard keeps one shard of the rows (evalrun.Config.Shard).
+	Shard    shard.Spec
+	Meta     RunMeta
+	Progress *Progress // nil for none
 }
 
 // Run generates predictions for every row of every task into
@@ -76,7 +82,7 @@ func Run(ctx context.Context, cfg RunConfig) (RunStats, error) {
 	}
 	// Everything that can be checked is checked before the output folder
 	// is touched, so a mistake does not leave a folder locked to it.
-	rc := evalrun.Config{Out: cfg.Out, Meta: cfg.Meta, Progress: cfg.Progress}
+	rc := evalrun.Config{Out: cfg.Out, Meta: cfg.Meta, Progress: cfg.Progress, InFlight: cfg.InFlight, Shard: cfg.Shard}
 	for _, t := range cfg.Tasks {
 		rows, err := ReadTaskRows(cfg.Data, t, cfg.E)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/sdtp/sdtp/evalrun"
+	"github.com/sdtp/sdtp/internal/shard"
 )
 
 // RunConfig is what Run needs.
@@ -22,8 +23,13 @@ type RunConfig struct {
 	Data *Generator
 	// Generator runs the model.
 	Generator evalrun.Generator
-	Meta      evalrun.RunMeta
-	Progress  *evalrun.Progress // nil for none
+	// InFlight samples generate at once (evalrun.Config.InFlight), so
+	// that a batching generator decodes them together.
+	InFlight int
+	// Shard keeps one shard of the samples (evalrun.Config.Shard).
+	Shard    shard.Spec
+	Meta     evalrun.RunMeta
+	Progress *evalrun.Progress // nil for none
 }
 
 // Run generates predictions for every sample of every task at every
@@ -58,7 +64,7 @@ func Run(ctx context.Context, cfg RunConfig) (evalrun.Stats, error) {
 			}
 		}
 	}
-	rc := evalrun.Config{Out: cfg.Out, Meta: cfg.Meta, Progress: cfg.Progress}
+	rc := evalrun.Config{Out: cfg.Out, Meta: cfg.Meta, Progress: cfg.Progress, InFlight: cfg.InFlight, Shard: cfg.Shard}
 	for _, t := range cfg.Tasks {
 		rc.Tasks = append(rc.Tasks, evalrun.Task{Name: t.Name, File: t.Name + ".jsonl", Parse: predictionHeader,
 			Known: func(id string) bool {

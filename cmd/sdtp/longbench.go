@@ -15,7 +15,6 @@ import (
 	"github.com/sdtp/sdtp/internal/progress"
 	"github.com/sdtp/sdtp/internal/runmeta"
 	"github.com/sdtp/sdtp/longbench"
-	"github.com/sdtp/sdtp/session"
 	"github.com/sdtp/sdtp/tokenizer"
 )
 
@@ -26,6 +25,7 @@ var longbenchVerbs = []verb{
 	{"tasks", "list the 21 tasks: language, category, metric, max new tokens, chat template", lbTasks},
 	{"prompt", "print exactly the prompt the runner sends for one row", lbPrompt},
 	{"run", "generate predictions for the tasks (resumable JSONL per task)", lbRun},
+	{"merge", "join the folders of a sharded run (run --shard I/N) into one run folder", lbMerge},
 	{"score", "score prediction files with the official metrics", lbScore},
 	{"report", "markdown table comparing runs with the first (baseline)", lbReport},
 }
@@ -214,6 +214,7 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 	out := fs.String("out", "", "output folder: one <task>.jsonl of predictions per task and meta.json (required; a run resumes there)")
 	maxLen := fs.Int("max-length", 0, "truncate prompts in the middle to this many tokens before the chat template (0: per task, the model's positions minus the task's new tokens minus the template's tokens); a prompt that still does not fit is cut shorter")
 	tmplName := fs.String("chat-template", "", longbench.TemplateHelp())
+	ef := registerEngine(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return none, nil, err
 	}
@@ -242,20 +243,11 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 		}
 		tasks = present
 	}
-	sess, err := session.Open(*o)
+	eng, err := ef.open(fs, "LongBench", *o, *pf)
 	if err != nil {
 		return none, nil, err
 	}
-	if sess.Tok == nil {
-		sess.Close()
-		return none, nil, fmt.Errorf("--tokenizer is required: LongBench prompts are text")
-	}
-	pr, cleanup, err := sess.Pruner(*pf)
-	if err != nil {
-		sess.Close()
-		return none, nil, err
-	}
-	closeAll := func() { cleanup(); sess.Close() }
+	sess, closeAll := eng.sess, eng.Close
 	tmpl, tmplUsed, err := longbench.ResolveTemplate(*tmplName, o.Tokenizer, o.Model)
 	maxPos := sess.M.Config.MaxPos
 	if err == nil && maxPos <= 0 && *maxLen == 0 {
@@ -278,12 +270,41 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 	if *maxLen == 0 {
 		meta.Settings["max_length"] = "default: positions - new tokens - chat template"
 	}
+	if eng.shard.On() {
+		// A shard's rows are those of its tasks' first --limit rows: the
+		// shards of one run, and their merge, must agree on it.
+		meta.Settings["limit"] = strconv.Itoa(*limit)
+	}
+	eng.info(meta.Info)
 	if len(capped) > 0 {
 		meta.Info["new_tokens_capped"] = strings.Join(capped, ", ")
 		fmt.Fprintf(e.stderr, "note: the model's %d positions cap the new tokens at half of them: %s\n", opt.Positions, meta.Info["new_tokens_capped"])
 	}
-	gen := longbench.NewModelGenerator(sess.M, sess.Tok, sess.StopIDs(), pr)
-	return longbench.RunConfig{Data: *data, Tasks: tasks, E: *eFlag, Limit: *limit, Out: *out, Prompt: opt, Generator: gen, Meta: meta}, closeAll, nil
+	return longbench.RunConfig{Data: *data, Tasks: tasks, E: *eFlag, Limit: *limit, Out: *out, Prompt: opt, Generator: eng.gen,
+		InFlight: eng.inFlight, Shard: eng.shard, Meta: meta}, closeAll, nil
+}
+
+func lbMerge(_ context.Context, e *env, args []string) error {
+	fs := newFlags(e, "longbench merge", "longbench merge --out DIR [--data D] SHARD_DIR...")
+	data := fs.String("data", "longbench-data", "folder holding data/<task>.jsonl, as the shards were run with: the rows every shard split")
+	out := fs.String("out", "", "the merged run folder (required; must not exist)")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return missingFlag(fs, "out")
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintf(fs.Output(), "sdtp %s: name the shard folders\n", fs.Name())
+		fs.Usage()
+		return errUsage
+	}
+	st, err := longbench.Merge(*data, *out, fs.Args())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d rows of %d tasks from %d shards in %s\n", st.Rows, st.Tasks, fs.NArg(), *out)
+	return nil
 }
 
 func lbScore(_ context.Context, e *env, args []string) error {

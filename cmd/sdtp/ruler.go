@@ -16,7 +16,6 @@ import (
 	"github.com/sdtp/sdtp/internal/runmeta"
 	"github.com/sdtp/sdtp/plot"
 	"github.com/sdtp/sdtp/ruler"
-	"github.com/sdtp/sdtp/session"
 	"github.com/sdtp/sdtp/tokenizer"
 )
 
@@ -126,6 +125,7 @@ func rulerRun(ctx context.Context, e *env, args []string) error {
 	samples := fs.Int("samples", 100, "samples per task and length (RULER runs 500)")
 	seed := fs.Uint64("seed", 42, "seed of the samples (RULER's default random_seed is 42)")
 	tmplName := fs.String("chat-template", "", rulerTemplateHelp())
+	ef := registerEngine(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -145,22 +145,15 @@ func rulerRun(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--lengths: %w", err)
 		}
 	}
-	sess, err := session.Open(*o)
+	eng, err := ef.open(fs, "RULER", *o, *pf)
 	if err != nil {
 		return err
 	}
-	defer sess.Close()
-	if sess.Tok == nil {
-		return fmt.Errorf("--tokenizer is required: RULER prompts are text")
-	}
+	defer eng.Close()
+	sess := eng.sess
 	if lengths, err = rulerRunLengths(lengths, sess.M.Config.MaxPos); err != nil {
 		return err
 	}
-	pr, cleanup, err := sess.Pruner(*pf)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
 	tmpl, tmplUsed, err := evalrun.ResolveTemplate(*tmplName, o.Tokenizer, o.Model)
 	if err != nil {
 		return err
@@ -173,8 +166,9 @@ func rulerRun(ctx context.Context, e *env, args []string) error {
 		Info: map[string]string{"device": sess.B.Device(), "model_name": sess.M.Config.Name},
 		Settings: map[string]string{"model": o.Model, "tokenizer": o.Tokenizer, "backend": sess.B.Name(), "pruning": pf.String(),
 			"chat_template": tmplUsed, "seed": strconv.FormatUint(*seed, 10), "ruler_data": rulerDataVersion}}
+	eng.info(meta.Info)
 	cfg := ruler.RunConfig{Out: *out, Tasks: tasks, Lengths: lengths, Samples: *samples, Data: data,
-		Generator: evalrun.NewModelGenerator(sess.M, sess.Tok, sess.StopIDs(), pr), Meta: meta}
+		Generator: eng.gen, InFlight: eng.inFlight, Shard: eng.shard, Meta: meta}
 	return runSuite(e, "ruler", *out, func(p *evalrun.Progress) (evalrun.Stats, error) {
 		cfg.Progress = p
 		return ruler.Run(ctx, cfg)
