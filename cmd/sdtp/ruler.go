@@ -32,6 +32,7 @@ var rulerVerbs = []verb{
 	{"tasks", "list the 11 tasks: family, haystack, needles, new tokens, metric", rulerTasks},
 	{"prompt", "print one sample's prompt (answers and tokens on stderr)", rulerPrompt},
 	{"run", "generate predictions for tasks × lengths × samples (resumable JSONL per task)", rulerRun},
+	{"merge", "join the folders of a sharded run (run --shard I/N) into one run folder", rulerMerge},
 	{"score", "score a run folder with RULER's string match, per task and length", rulerScore},
 	{"report", "markdown tables comparing runs with the first (baseline), by length and task", rulerReport},
 	{"plot", "draw accuracy against length per run (PNG and SVG)", rulerPlot},
@@ -173,6 +174,41 @@ func rulerRun(ctx context.Context, e *env, args []string) error {
 		cfg.Progress = p
 		return ruler.Run(ctx, cfg)
 	})
+}
+
+func rulerMerge(_ context.Context, e *env, args []string) error {
+	fs := newFlags(e, "ruler merge", "ruler merge --out DIR --tasks T,... --lengths 4K,... --samples N SHARD_DIR...")
+	out := fs.String("out", "", "the merged run folder (required; must not exist)")
+	taskList := fs.String("tasks", "all", "the tasks the shards ran, as 'ruler run --tasks'")
+	lengthList := fs.String("lengths", "", "the lengths the shards ran, as 'ruler run --lengths' (required)")
+	samples := fs.Int("samples", 100, "the samples per task and length the shards ran")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *out == "":
+		return missingFlag(fs, "out")
+	case *lengthList == "":
+		return missingFlag(fs, "lengths")
+	case fs.NArg() == 0:
+		fmt.Fprintf(fs.Output(), "sdtp %s: name the shard folders\n", fs.Name())
+		fs.Usage()
+		return errUsage
+	}
+	tasks, err := ruler.ParseTasks(*taskList)
+	if err != nil {
+		return fmt.Errorf("--tasks: %w", err)
+	}
+	lengths, err := bench.ParseLengths(*lengthList)
+	if err != nil {
+		return fmt.Errorf("--lengths: %w", err)
+	}
+	st, err := ruler.Merge(*out, fs.Args(), tasks, lengths, *samples)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d samples of %d tasks from %d shards in %s\n", st.Rows, st.Tasks, fs.NArg(), *out)
+	return nil
 }
 
 // rulerRunLengths checks the lengths asked for against the model's

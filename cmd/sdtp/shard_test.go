@@ -103,8 +103,8 @@ func TestLongbenchShardedBatchedRun(t *testing.T) {
 }
 
 // TestRulerShardedBatchedRun: RULER runs through the same runner: two
-// shards, batched, generate between them exactly the plain run's samples
-// and predictions.
+// shards, batched, merge into exactly the plain run's samples and
+// predictions; a merge expecting a sample no shard ran is refused.
 func TestRulerShardedBatchedRun(t *testing.T) {
 	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
 	tok := testdata.Path(t, "llama2c/tok512.bin")
@@ -117,31 +117,30 @@ func TestRulerShardedBatchedRun(t *testing.T) {
 			t.Fatalf("%v: %s", extra, errOut)
 		}
 	}
+	merged := filepath.Join(dir, "merged")
+	code, out, errOut := run(t, "ruler", "merge", "--out", merged, "--tasks", strings.Join(tasks, ","), "--lengths", "512", "--samples", "5", outs[1], outs[2])
+	if code != 0 || !strings.Contains(out, "10 samples of 2 tasks from 2 shards") {
+		t.Fatalf("merge: exit %d: %s%s", code, out, errOut)
+	}
 	for _, task := range tasks {
 		want, err := ruler.ReadPredictionFile(filepath.Join(outs[0], task+".jsonl"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := map[string]string{}
-		for _, d := range outs[1:] {
-			c, err := ruler.ReadPredictionFile(filepath.Join(d, task+".jsonl"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, p := range c.Rows {
-				if _, dup := got[p.ID]; dup {
-					t.Errorf("%s in both shards", p.ID)
-				}
-				got[p.ID] = p.Pred
-			}
+		got, err := ruler.ReadPredictionFile(filepath.Join(merged, task+".jsonl"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if len(got) != len(want.Rows) {
-			t.Errorf("%s: %d samples in the shards, %d in the plain run", task, len(got), len(want.Rows))
+		if len(got.Rows) != len(want.Rows) {
+			t.Fatalf("%s: %d merged samples, %d in the plain run", task, len(got.Rows), len(want.Rows))
 		}
-		for _, p := range want.Rows {
-			if g, ok := got[p.ID]; !ok || g != p.Pred {
-				t.Errorf("%s: shards %q, plain %q", p.ID, g, p.Pred)
+		for i, p := range want.Rows {
+			if g := got.Rows[i]; g.ID != p.ID || g.Pred != p.Pred {
+				t.Errorf("%s sample %d: merged %s %q, plain %s %q", task, i, g.ID, g.Pred, p.ID, p.Pred)
 			}
 		}
+	}
+	if code, _, errOut := run(t, "ruler", "merge", "--out", filepath.Join(dir, "bad"), "--tasks", strings.Join(tasks, ","), "--lengths", "512", "--samples", "6", outs[1], outs[2]); code == 0 || !strings.Contains(errOut, "rows are missing") {
+		t.Errorf("merge with a sample no shard ran: exit %d, %s", code, errOut)
 	}
 }
