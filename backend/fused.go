@@ -51,3 +51,26 @@ func DecodeAttention(b Backend, dst, q Tensor, k, v []Tensor, s AttentionShape) 
 		b.Attention(b.View(dst, i, 1), b.View(q, i, 1), k[i], v[i], s)
 	}
 }
+
+// RowScatterer copies the rows of one tensor into as many others at once
+// (a batched decode step's new keys and values into each sequence's
+// cache: one call instead of one Copy per sequence).
+type RowScatterer interface {
+	// ScatterRows sets dst[i] (one row as wide as src) to row i of src.
+	ScatterRows(dst []Tensor, src Tensor)
+}
+
+// ScatterRows is RowScatterer's op on a backend that has it, else one
+// Copy per row.
+func ScatterRows(b Backend, dst []Tensor, src Tensor) {
+	if len(dst) != src.Rows() {
+		panic(fmt.Sprintf("backend: ScatterRows of %d rows into %d tensors", src.Rows(), len(dst)))
+	}
+	if f, ok := b.(RowScatterer); ok {
+		f.ScatterRows(dst, src)
+		return
+	}
+	for i, d := range dst {
+		b.Copy(d, b.View(src, i, 1))
+	}
+}

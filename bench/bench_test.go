@@ -14,6 +14,7 @@ import (
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/backend/count"
 	_ "github.com/sdtp/sdtp/backend/cpu"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
 )
@@ -190,24 +191,7 @@ func TestHostPeak(t *testing.T) {
 }
 
 // openTiny opens the tiny synthetic model on the CPU backend.
-func openTiny(t *testing.T) *model.Model {
-	t.Helper()
-	b, err := backend.Open("cpu", backend.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	c, err := model.SyntheticConfig("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.NewSynthetic(b, c, model.SyntheticOptions{Seed: 3, DType: backend.F32})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
-}
+func openTiny(t *testing.T) *model.Model { return testmodel.Tiny(t, backend.F32, 3) }
 
 func TestRunTiny(t *testing.T) {
 	m := openTiny(t)

@@ -63,14 +63,9 @@ func run(ctx context.Context, m *model.Model, o Options, times func(n int, cfg s
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	c := &m.Config
-	cfgs, err := ParseConfigs(o.Configs, c.Layers)
+	cfgs, width, err := configsFor(m, o.Configs, o.ModuleWidth)
 	if err != nil {
 		return nil, err
-	}
-	width := o.ModuleWidth
-	if width == 0 {
-		width = max(1, c.Hidden/4)
 	}
 	s := &sweep{m: m, o: o, width: width, start: time.Now(), times: times}
 	s.res.Meta = newMeta(m, o, cfgs, width, s.start)
@@ -102,6 +97,16 @@ func run(ctx context.Context, m *model.Model, o Options, times func(n int, cfg s
 		}
 	}
 	return &s.res, nil
+}
+
+// configsFor resolves configuration names on m, and the pruning modules'
+// width (0: hidden size / 4).
+func configsFor(m *model.Model, names []string, width int) ([]Config, int, error) {
+	cfgs, err := ParseConfigs(names, m.Config.Layers)
+	if width == 0 {
+		width = max(1, m.Config.Hidden/4)
+	}
+	return cfgs, width, err
 }
 
 // sweep is the state of one Run.

@@ -111,13 +111,9 @@ func Throughput(ctx context.Context, m *model.Model, o ThroughputOptions) (*Thro
 		}
 	}
 	c := &m.Config
-	cfgs, err := ParseConfigs(o.Configs, c.Layers)
+	cfgs, width, err := configsFor(m, o.Configs, o.ModuleWidth)
 	if err != nil {
 		return nil, err
-	}
-	width := o.ModuleWidth
-	if width == 0 {
-		width = max(1, c.Hidden/4)
 	}
 	meta := runmeta.New(o.CommandLine)
 	meta.Program = "sdtp bench throughput"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
 )
@@ -30,24 +31,7 @@ func (idText) Decode(ids []int) string {
 }
 
 // tinyModel is the synthetic tiny Llama on the CPU.
-func tinyModel(t testing.TB) *model.Model {
-	t.Helper()
-	b, err := backend.Open("cpu", backend.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	c, err := model.SyntheticConfig("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.NewSynthetic(b, c, model.SyntheticOptions{Seed: 1, DType: backend.BF16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
-}
+func tinyModel(t testing.TB) *model.Model { return testmodel.Tiny(t, backend.BF16, 1) }
 
 // batchRequests are requests of every kind Run takes: greedy and sampled,
 // pruned, with stop ids and strings taken from the tokens the request

@@ -84,6 +84,25 @@ func (c *Cache) Append(l int, k, v backend.Tensor, pos []int32) {
 	c.positions[l] = append(c.positions[l], pos...)
 }
 
+// AppendBatch adds one token to layer l of each cache, the token of
+// caches[i] at position pos[i]: kv holds the n = len(caches) new keys,
+// then the n new values (2n rows of the caches' width), and reaches the
+// caches' free rows in one backend.ScatterRows (a batched decode step).
+func AppendBatch(b backend.Backend, caches []*Cache, l int, kv backend.Tensor, pos []int32) {
+	n := len(caches)
+	if kv.Rows() != 2*n || len(pos) != n {
+		panic(fmt.Sprintf("kvcache: batch append of %d rows with %d positions to %d caches", kv.Rows(), len(pos), n))
+	}
+	dst := make([]backend.Tensor, 2*n)
+	for i, c := range caches {
+		dst[i], dst[n+i] = c.Reserve(l, 1)
+	}
+	backend.ScatterRows(b, dst, kv)
+	for i, c := range caches {
+		c.Commit(l, pos[i:i+1])
+	}
+}
+
 func (c *Cache) grow(ly *layer, capacity int) {
 	k, v := c.b.New(capacity, c.kvDim), c.b.New(capacity, c.kvDim)
 	if ly.k != nil {

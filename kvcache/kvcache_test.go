@@ -71,3 +71,29 @@ func TestCommitWithoutReservePanics(t *testing.T) {
 	}()
 	c.Commit(0, []int32{0})
 }
+
+// TestAppendBatch adds one token to layer 1 of three caches of different
+// lengths from one tensor of keys then values.
+func TestAppendBatch(t *testing.T) {
+	b, err := cpu.New(backend.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const kv = 2
+	caches := []*Cache{New(b, 2, kv, 1), New(b, 2, kv, 0), New(b, 2, kv, 4)}
+	for i, c := range caches {
+		c.Append(1, rows(b, i+1, kv, 0), rows(b, i+1, kv, 100), make([]int32, i+1))
+	}
+	AppendBatch(b, caches, 1, rows(b, 6, kv, 10), []int32{7, 8, 9}) // keys 10.., then values 16..
+	for i, c := range caches {
+		if c.Len(1) != i+2 || c.Len(0) != 0 || c.Positions(1)[i+1] != int32(7+i) {
+			t.Fatalf("cache %d: lengths %v, positions %v", i, c.Tokens(), c.Positions(1))
+		}
+		k, v := c.KV(1)
+		kd, vd := cpu.Data(k), cpu.Data(v)
+		if kd[(i+1)*kv] != float32(10+2*i) || vd[(i+1)*kv+1] != float32(10+6+2*i+1) || kd[0] != 0 {
+			t.Errorf("cache %d: keys %v values %v", i, kd, vd)
+		}
+	}
+}

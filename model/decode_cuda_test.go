@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/model"
 )
 
@@ -47,8 +48,8 @@ func TestCUDADecodeBatch(t *testing.T) {
 				}
 				for i := range ref {
 					for j := range ref[i] {
-						if topMargin(ref[i][j]) > errA+errB && argmax(batched[i][j]) != argmax(alone[i][j]) {
-							t.Errorf("sequence %d step %d: greedy token %d batched, %d alone, though the margin is %.3g", i, j, argmax(batched[i][j]), argmax(alone[i][j]), topMargin(ref[i][j]))
+						if topMargin(ref[i][j]) > errA+errB && generate.Argmax(batched[i][j]) != generate.Argmax(alone[i][j]) {
+							t.Errorf("sequence %d step %d: greedy token %d batched, %d alone, though the margin is %.3g", i, j, generate.Argmax(batched[i][j]), generate.Argmax(alone[i][j]), topMargin(ref[i][j]))
 						}
 					}
 				}
@@ -74,16 +75,6 @@ func decodeModels(t *testing.T, b backend.Backend) map[string]*model.Model {
 	t.Cleanup(func() { m.Close() })
 	ms["d64-bf16"] = m
 	return ms
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // topMargin is the gap between the largest and second largest value.

@@ -344,9 +344,9 @@ func (m *Model) block(w *workspace, ly *Layer, l, n int, pos []int32, posDev bac
 		kAll, vAll := caches[0].KV(l)
 		b.Attention(a, q, kAll, vAll, attn)
 	} else {
+		kvcache.AppendBatch(b, caches, l, w.rows(w.kvb, 2*n), pos)
 		ks, vs := make([]backend.Tensor, n), make([]backend.Tensor, n)
 		for i, cache := range caches {
-			cache.Append(l, b.View(k, i, 1), b.View(v, i, 1), pos[i:i+1])
 			ks[i], vs[i] = cache.KV(l)
 		}
 		backend.DecodeAttention(b, a, q, ks, vs, attn)
@@ -465,7 +465,7 @@ type workspace struct {
 	x, h, q, a  backend.Tensor
 	gate, up, o backend.Tensor
 	lg          backend.Tensor // logits rows, made when first needed
-	k, v        backend.Tensor // a batched decode step's new keys and values, made when first needed
+	kvb         backend.Tensor // a batched decode step's new keys, then values, made when first needed
 	// pending is a residual delta not yet added to x: the last block's MLP
 	// output, which the next norm adds (fused where the backend can).
 	pending backend.Tensor
@@ -498,16 +498,17 @@ func (w *workspace) rows(t backend.Tensor, n int) backend.Tensor {
 	return w.b.View(t, 0, n)
 }
 
-// kv returns the first n rows of the batched keys and values.
+// kv returns room for n batched keys and n values, rows [0, n) and
+// [n, 2n) of w.kvb.
 func (w *workspace) kv(n int) (k, v backend.Tensor) {
-	if w.k == nil {
-		w.k, w.v = w.b.New(w.x.Rows(), w.kvDim), w.b.New(w.x.Rows(), w.kvDim)
+	if w.kvb == nil {
+		w.kvb = w.b.New(2*w.x.Rows(), w.kvDim)
 	}
-	return w.rows(w.k, n), w.rows(w.v, n)
+	return w.b.View(w.kvb, 0, n), w.b.View(w.kvb, n, n)
 }
 
 func (w *workspace) free() {
-	for _, t := range []backend.Tensor{w.x, w.h, w.q, w.a, w.gate, w.up, w.o, w.lg, w.k, w.v} {
+	for _, t := range []backend.Tensor{w.x, w.h, w.q, w.a, w.gate, w.up, w.o, w.lg, w.kvb} {
 		if t != nil {
 			w.b.Free(t)
 		}

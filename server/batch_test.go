@@ -11,9 +11,8 @@ import (
 	"time"
 
 	"github.com/sdtp/sdtp/backend"
-	_ "github.com/sdtp/sdtp/backend/cpu"
 	"github.com/sdtp/sdtp/generate"
-	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/internal/testmodel"
 )
 
 // TestBatchServerLoad is the loopback load test of the batching server:
@@ -22,20 +21,8 @@ import (
 // bounded in time. Every answer must be the text generate.Run gives that
 // prompt alone, and some decode steps must have run several requests.
 func TestBatchServerLoad(t *testing.T) {
-	b, err := backend.Open("cpu", backend.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	c, err := model.SyntheticConfig("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.NewSynthetic(b, c, model.SyntheticOptions{Seed: 2, DType: backend.BF16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testmodel.Tiny(t, backend.BF16, 2)
+	c := m.Config
 	bt, err := generate.NewBatcher(m, generate.BatchOptions{MaxBatch: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -109,17 +96,7 @@ func TestBatchServerLoad(t *testing.T) {
 // TestBatchEngineInfo: the batching engine describes its model as
 // ModelEngine does.
 func TestBatchEngineInfo(t *testing.T) {
-	b, err := backend.Open("cpu", backend.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	c, _ := model.SyntheticConfig("tiny")
-	m, err := model.NewSynthetic(b, c, model.SyntheticOptions{Seed: 1, DType: backend.BF16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testmodel.Tiny(t, backend.BF16, 1)
 	bt, err := generate.NewBatcher(m, generate.BatchOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -76,3 +76,28 @@ func (s *suite) testBatchAttention(t *testing.T) {
 		})
 	}
 }
+
+// testScatterRows checks backend.ScatterRows (the backend's RowScatterer,
+// or the composed Copy per row): each row of src lands, exactly, in its
+// own one-row view of another tensor, whose other rows stay untouched.
+func (s *suite) testScatterRows(t *testing.T) {
+	for _, sh := range [][2]int{{1, 1}, {3, 7}, {9, 128}, {4, 1000}, {6, 2 * 128}} {
+		n, cols := sh[0], sh[1]
+		what := name("ScatterRows %d rows of %d", n, cols)
+		sv := s.normals(n*cols, 1)
+		src := s.upload(sv, n, cols, n%2 == 0)
+		dst := make([]backend.Tensor, n)
+		ops := make([]*operand, n)
+		for i := range n {
+			ops[i] = s.poisoned(1, cols, true) // a row with guard rows around it
+			dst[i] = ops[i].t
+		}
+		backend.ScatterRows(s.b, dst, src.t)
+		for i, o := range ops {
+			expect(t, name("%s: row %d", what, i), o.read(t, s.b, what), widen(sv[i*cols:(i+1)*cols]), s.exactTol())
+			o.free(s.b)
+		}
+		src.read(t, s.b, what+" (input)")
+		src.free(s.b)
+	}
+}

@@ -76,6 +76,7 @@ func Run(t *testing.T, b backend.Backend, o Options) {
 		{"Gather", s.testGather},
 		{"Attention", s.testAttention},
 		{"BatchAttention", s.testBatchAttention},
+		{"ScatterRows", s.testScatterRows},
 		{"AddRMSNorm", s.testAddRMSNorm},
 		{"QKV", s.testQKV},
 		{"GateUp", s.testGateUp},

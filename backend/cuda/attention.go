@@ -220,9 +220,10 @@ func (b *Backend) BatchAttention(dst, q backend.Tensor, k, v []backend.Tensor, s
 		launch("attn_decode_combine_batch", dim3{s.Heads, n, 1}, block256, 0)
 }
 
-// decodeTable returns device room for n bytes of DecodeSeq entries. The
-// kernels of the previous step may still read the old entries: the
-// upload that overwrites them is queued on the same stream, after them.
+// decodeTable returns device room for n bytes of a launch's table (the
+// DecodeSeq entries of BatchAttention, the destinations of ScatterRows).
+// Kernels queued before may still read the old entries: the upload that
+// overwrites them is queued on the same stream, after them.
 func (b *Backend) decodeTable(n int) (uintptr, bool) {
 	if int64(n) > b.seqsCap {
 		if b.seqsBuf != 0 {

@@ -90,5 +90,40 @@ func TestFreeMemory(t *testing.T) {
 
 var (
 	_ backend.BatchAttender = (*Backend)(nil)
+	_ backend.RowScatterer  = (*Backend)(nil)
 	_ backend.FreeMemoryer  = (*Backend)(nil)
 )
+
+// TestScatterRowsExact: ScatterRows moves each row bit for bit where one
+// Copy per row would, in the vector and the element-wise kernel paths.
+func TestScatterRowsExact(t *testing.T) {
+	b := openForTest(t)
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, cols := range []int{256, 7, 1024} {
+		const n = 5
+		src := b.FromHost(randVec(r, n*cols, 1), n, cols)
+		want, got := b.New(n, cols), poisoned(b, n+2, cols)
+		var dst []backend.Tensor
+		for i := range n {
+			b.Copy(b.View(want, i, 1), b.View(src, i, 1))
+			dst = append(dst, b.View(got, n-i, 1)) // rows 5..1 of got: rows 0 and 6 stay poisoned
+		}
+		b.ScatterRows(dst, src)
+		w, g := download(b, want), download(b, got)
+		for i := range n {
+			for c := range cols {
+				if x, y := g[(n-i)*cols+c], w[i*cols+c]; math.Float32bits(x) != math.Float32bits(y) {
+					t.Fatalf("cols %d: row %d element %d: %v scattered, %v copied", cols, i, c, x, y)
+				}
+			}
+		}
+		for _, c := range []int{0, (n + 1) * cols} {
+			if !math.IsNaN(float64(g[c])) {
+				t.Errorf("cols %d: a row outside the destinations was written", cols)
+			}
+		}
+		for _, x := range []backend.Tensor{src, want, got} {
+			b.Free(x)
+		}
+	}
+}

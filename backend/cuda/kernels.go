@@ -47,7 +47,7 @@ var kernelNames = []string{
 	"gemv_bf16", "gemv_qkv_bf16", "gemv_gateup_bf16", "add_rmsnorm_bf16", "copy_bf16", "decode_mma_d64", "decode_mma_d128",
 	"decode_mma_d128_n32_s3", "decode_mma_d128_n32_s4", "decode_mma_d128_n64_s2", "decode_mma_d128_n64_s3",
 	"attn_decode_d8", "attn_decode_d16", "attn_decode_d32", "attn_decode_d64", "attn_decode_d128", "attn_decode_d256",
-	"attn_decode_combine", "attn_generic",
+	"attn_decode_combine", "attn_generic", "scatter_rows",
 	"attn_decode_batch_d8", "attn_decode_batch_d16", "attn_decode_batch_d32", "attn_decode_batch_d64", "attn_decode_batch_d128",
 	"attn_decode_batch_d256", "attn_decode_combine_batch", "decode_mma_d64_batch", "decode_mma_d128_batch",
 	"decode_mma_d128_n32_s3_batch", "decode_mma_d128_n32_s4_batch", "decode_mma_d128_n64_s2_batch", "decode_mma_d128_n64_s3_batch",

@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/sdtp/sdtp/backend"
@@ -229,6 +230,36 @@ func (b *Backend) Copy(dst, src backend.Tensor) {
 		return
 	}
 	b.fail(b.drv.check("cuMemcpyDtoDAsync", b.memcpyDtoDAsync(d.ptr, s.ptr, b.esize*d.elems())))
+}
+
+// ScatterRows copies row i of src into dst[i] (see backend.RowScatterer):
+// one launch for every row, the destinations from a small device table.
+func (b *Backend) ScatterRows(dst []backend.Tensor, src backend.Tensor) {
+	s := asTensor("ScatterRows", src)
+	if len(dst) != s.rows {
+		panic(fmt.Sprintf("cuda: ScatterRows of %s into %d tensors", s, len(dst)))
+	}
+	table := make([]byte, 8*len(dst))
+	vec := aligned16(s.ptr) && (s.cols*b.esize)%16 == 0
+	for i, t := range dst {
+		d := asTensor("ScatterRows", t)
+		if d.rows != 1 || d.cols != s.cols {
+			panic(fmt.Sprintf("cuda: ScatterRows: destination %d is %s, want 1×%d", i, d, s.cols))
+		}
+		vec = vec && aligned16(d.ptr)
+		binary.LittleEndian.PutUint64(table[8*i:], uint64(d.ptr))
+	}
+	b.enter()
+	defer b.leave()
+	if b.err != nil || len(dst) == 0 || s.cols == 0 {
+		return
+	}
+	ptrs, ok := b.decodeTable(len(table))
+	if !ok {
+		return
+	}
+	b.upload(ptrs, len(table), func(buf []byte, off int) { copy(buf, table[off:]) })
+	b.args().ptr(ptrs).ptr(s.ptr).i32(s.cols).i32(boolInt(vec)).launch("scatter_rows", dim3{len(dst), 1, 1}, block256, 0)
 }
 
 // smallCopyElems is the largest Copy done by the copy_bf16 kernel.

@@ -319,3 +319,17 @@ extern "C" __global__ void copy_bf16(act* dst, const act* src, u64 n, int vec) {
     }
   }
 }
+
+// scatter_rows copies row r of src (cols elements) to dst[r]: grid rows,
+// 256 threads.
+extern "C" __global__ void __launch_bounds__(256) scatter_rows(const u64* dst, const act* src, int cols, int vec) {
+  act* d = (act*)dst[blockIdx.x];
+  const act* s = src + (long)blockIdx.x * cols;
+  for (int i0 = threadIdx.x * 8; i0 < cols; i0 += blockDim.x * 8) {
+    if (vec && i0 + 8 <= cols) {
+      copy8(d + i0, s + i0);
+    } else {
+      for (int i = i0; i < cols && i < i0 + 8; i++) d[i] = s[i];
+    }
+  }
+}
