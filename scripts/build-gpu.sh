@@ -5,6 +5,7 @@
 # benchmark, and the test binaries of the CUDA backend, of the model
 # (transformers parity on the GPU) and of GPU training (train/dlm saliency
 # and gradients, train's objective), with the shared test files those read
+# and the LongBench length distribution of the throughput benchmark
 # (../shared/testdata does not travel; run the tests with
 # SDTP_TESTDATA=.gpu/all/testdata). The git revision is linked in, since
 # the copy on the GPU machine has no repository.
@@ -23,5 +24,11 @@ shared=${SDTP_TESTDATA:-../shared/testdata}
 if [ -d "$shared/llama2c" ]; then
   mkdir -p .gpu/all/testdata/llama2c
   cp "$shared/llama2c/stories260K.bin" "$shared/llama2c/tok512.bin" .gpu/all/testdata/llama2c/
+fi
+# LongBench's official llama2-7b-chat predictions (3.8 MB): the length
+# distribution of 'sdtp bench throughput --workload longbench'.
+if [ -d "$shared/longbench/pred/llama2-7b-chat" ]; then
+  mkdir -p .gpu/all/testdata/longbench/pred
+  cp -r "$shared/longbench/pred/llama2-7b-chat" .gpu/all/testdata/longbench/pred/
 fi
 echo "built .gpu/all at ${ld##*=}"
