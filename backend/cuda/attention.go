@@ -57,7 +57,9 @@ func decodeHeadDim(hd int) bool { return decodeKernels[hd] != "" }
 const combineMaxSplits = 2048
 
 // decodeKernel is one compiled variant of decode_mma (DECODE_MMA in
-// kernels/attention.cu).
+// kernels/attention.cu). The default variants also have a batched entry
+// point, NAME_batch (DECODE_MMA_BATCH), for BatchAttention; with another
+// variant chosen BatchAttention runs Attention per sequence.
 type decodeKernel struct {
 	name          string
 	d, bn, stages int
@@ -71,6 +73,14 @@ var decodeKernels2 = []decodeKernel{
 	{"decode_mma_d128_n32_s4", 128, 32, 4, false},
 	{"decode_mma_d128_n64_s2", 128, 64, 2, false},
 	{"decode_mma_d128_n64_s3", 128, 64, 3, true},
+}
+
+// batchName is the variant's batched entry point ("" for none).
+func (k decodeKernel) batchName() string {
+	if !k.dflt {
+		return ""
+	}
+	return k.name + "_batch"
 }
 
 // smem is the variant's dynamic shared memory: a 16-row Q tile and
@@ -169,6 +179,9 @@ func (b *Backend) BatchAttention(dst, q backend.Tensor, k, v []backend.Tensor, s
 	}
 	ks, vs := make([]*tensor, n), make([]*tensor, n)
 	batched := !b.f32 && decodeHeadDim(s.HeadDim) && aligned16(qt.ptr)
+	if p := b.decodePlan(s); p.mma && p.dk.batchName() == "" {
+		batched = false // a variant chosen for a benchmark, without a batched form
+	}
 	for i := range k {
 		ks[i], vs[i] = asTensor("BatchAttention", k[i]), asTensor("BatchAttention", v[i])
 		if ks[i].cols != s.KVHeads*s.HeadDim || vs[i].cols != ks[i].cols || vs[i].rows != ks[i].rows || ks[i].rows < 1 {
@@ -212,7 +225,7 @@ func (b *Backend) BatchAttention(dst, q backend.Tensor, k, v []backend.Tensor, s
 	scaleLog2 := s.Scale * float32(math.Log2E)
 	a := b.args().ptr(qt.ptr).ptr(seqs).ptr(partO).ptr(partML).i32(s.Heads).i32(s.KVHeads).i32(p.hg).i32(stride).f32(scaleLog2)
 	if p.mma {
-		a.launch(p.dk.name+"_batch", dim3{s.KVHeads, stride, p.hg * n}, dim3{32, 1, 1}, p.dk.smem())
+		a.launch(p.dk.batchName(), dim3{s.KVHeads, stride, p.hg * n}, dim3{32, 1, 1}, p.dk.smem())
 	} else {
 		a.launch("attn_decode_batch_d"+strconv.Itoa(s.HeadDim), dim3{s.KVHeads, stride, p.hg * n}, dim3{128, 1, 1}, 0)
 	}

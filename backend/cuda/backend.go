@@ -253,7 +253,9 @@ func (b *Backend) loadKernels() error {
 	smem := map[string]int{"gemv_bf16": 4 * gemvSmemCols, "gemv_qkv_bf16": 4 * gemvSmemCols, "gemv_gateup_bf16": 4 * gemvSmemCols}
 	for _, k := range decodeKernels2 {
 		smem[k.name] = k.smem()
-		smem[k.name+"_batch"] = k.smem()
+		if n := k.batchName(); n != "" {
+			smem[n] = k.smem()
+		}
 	}
 	return b.setSmem(smem)
 }

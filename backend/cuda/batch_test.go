@@ -11,7 +11,8 @@ import (
 
 // TestBatchAttentionMatchesAlone: BatchAttention's batched launches give
 // every sequence bit for bit what its own Attention call gives, for each
-// decode kernel (the tensor-core variants and the SIMT one), with caches
+// decode kernel (the default tensor-core variants and the SIMT one have
+// batched launches; the other variants take Attention per sequence), with caches
 // of different lengths (split counts from 1 to many), views into larger
 // caches as the KV cache hands them out, and a head size without a decode
 // kernel (the per-sequence fallback).

@@ -710,16 +710,18 @@ DEV void decode_mma(const bf16* __restrict__ q, const bf16* __restrict__ k, cons
   }
 }
 
-// Entry points decode_mma_d<D>[_n<BN>_s<ST>] and their batched forms
-// NAME_batch (laid out as attn_decode_batch_d<D>); shared memory is
-// (16 + 2·ST·BN)·(D+8)·2 bytes (decodeKernel.smem in attention.go).
+// Entry points decode_mma_d<D>[_n<BN>_s<ST>], and NAME_batch for the
+// variants the backend uses by default (decodeKernel.batch; laid out as
+// attn_decode_batch_d<D>); shared memory is (16 + 2·ST·BN)·(D+8)·2 bytes
+// (decodeKernel.smem in attention.go).
 #define DECODE_MMA(NAME, D, BN, ST)                                                                             \
   extern "C" __global__ void __launch_bounds__(32) NAME(const bf16* q, const bf16* k, const bf16* v,            \
                                                         float* part_o, float* part_ml, int nk, int H, int KVH,  \
                                                         int chunk, float scale_log2) {                          \
     decode_mma<D, BN, ST>(q, k, v, part_o, part_ml, nk, H, KVH, chunk, scale_log2, blockIdx.x, blockIdx.y,     \
                           blockIdx.z, gridDim.y);                                                               \
-  }                                                                                                             \
+  }
+#define DECODE_MMA_BATCH(NAME, D, BN, ST)                                                                       \
   extern "C" __global__ void __launch_bounds__(32)                                                              \
       NAME##_batch(const bf16* q, const DecodeSeq* seqs, float* part_o, float* part_ml, int H, int KVH, int hg,  \
                    int stride, float scale_log2) {                                                              \
@@ -738,5 +740,7 @@ DECODE_MMA(decode_mma_d128_n32_s3, 128, 32, 3)
 DECODE_MMA(decode_mma_d128_n32_s4, 128, 32, 4)
 DECODE_MMA(decode_mma_d128_n64_s2, 128, 64, 2)
 DECODE_MMA(decode_mma_d128_n64_s3, 128, 64, 3)
+DECODE_MMA_BATCH(decode_mma_d64, 64, 32, 2)
+DECODE_MMA_BATCH(decode_mma_d128_n64_s3, 128, 64, 3)
 
 #endif  // SDTP_F32
