@@ -7,6 +7,17 @@ import (
 	"github.com/sdtp/sdtp/backend/cpu"
 )
 
+// cpuBackend opens a one-thread CPU backend, closed when the test ends.
+func cpuBackend(t *testing.T) backend.Backend {
+	t.Helper()
+	b, err := cpu.New(backend.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
 func rows(b backend.Backend, n, cols int, base float32) backend.Tensor {
 	v := make([]float32, n*cols)
 	for i := range v {
@@ -18,11 +29,7 @@ func rows(b backend.Backend, n, cols int, base float32) backend.Tensor {
 // TestPerLayerLengthsAndGrowth appends different counts per layer, past
 // the reserved capacity, and checks contents, positions and byte counts.
 func TestPerLayerLengthsAndGrowth(t *testing.T) {
-	b, err := cpu.New(backend.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := cpuBackend(t)
 	const kv = 3
 	c := New(b, 2, kv, 1)
 	c.Append(0, rows(b, 4, kv, 0), rows(b, 4, kv, 100), []int32{0, 1, 2, 3})
@@ -61,8 +68,7 @@ func TestPerLayerLengthsAndGrowth(t *testing.T) {
 }
 
 func TestCommitWithoutReservePanics(t *testing.T) {
-	b, _ := cpu.New(backend.Options{Threads: 1})
-	defer b.Close()
+	b := cpuBackend(t)
 	c := New(b, 1, 2, 0)
 	defer func() {
 		if recover() == nil {
@@ -75,11 +81,7 @@ func TestCommitWithoutReservePanics(t *testing.T) {
 // TestAppendBatch adds one token to layer 1 of three caches of different
 // lengths from one tensor of keys then values.
 func TestAppendBatch(t *testing.T) {
-	b, err := cpu.New(backend.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := cpuBackend(t)
 	const kv = 2
 	caches := []*Cache{New(b, 2, kv, 1), New(b, 2, kv, 0), New(b, 2, kv, 4)}
 	for i, c := range caches {
