@@ -384,21 +384,8 @@ func FuzzParse(f *testing.F) {
 // counts (every MatMul and Attention, pruning modules included) equal the
 // row's analytic count, end to end and, with no decode, for the prefill.
 func TestAnalyticFLOPsEqualInstrumented(t *testing.T) {
-	cpu, err := backend.Open("cpu", backend.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cpu.Close()
-	cb := count.New(cpu)
-	c, err := model.SyntheticConfig("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.NewSynthetic(cb, c, model.SyntheticOptions{Seed: 9, DType: backend.BF16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	cb := count.New(testmodel.CPU(t))
+	m := testmodel.Synthetic(t, cb, testmodel.Config(t, "tiny"), model.SyntheticOptions{Seed: 9, DType: backend.BF16})
 	for _, newTokens := range []int{0, 1, 5} {
 		type run struct {
 			n      int

@@ -6,37 +6,21 @@ import (
 	"os"
 	"testing"
 
-	"github.com/sdtp/sdtp/backend"
-	_ "github.com/sdtp/sdtp/backend/cpu"
 	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
-	"github.com/sdtp/sdtp/tokenizer"
 )
 
 // TestStories260KMatchesLlama2C reproduces llama2.c's reference greedy
 // output of stories260K (200 forward passes from BOS) byte for byte.
 func TestStories260KMatchesLlama2C(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tokPath := testdata.Path(t, "llama2c/tok512.bin")
 	want, err := os.ReadFile(testdata.Path(t, "llama2c/expected_stories260K_t0_n200.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := backend.Open("cpu", backend.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	m, err := model.Open(b, ckpt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	tok, err := tokenizer.Load(tokPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testmodel.Stories260K(t)
+	tok := testmodel.Tokenizer(t, "llama2c/tok512.bin")
 	var streamed []byte
 	res, err := generate.Run(context.Background(), m, tok, generate.Request{
 		Prompt: []int{m.Config.BOS}, MaxTokens: 200, StopIDs: []int{m.Config.BOS},
@@ -56,17 +40,7 @@ func TestStories260KMatchesLlama2C(t *testing.T) {
 // TestPromptLogprobsMatchFullLogits checks the blockwise prompt scoring
 // (more than one 256-row block) against log-softmax of the full logits.
 func TestPromptLogprobsMatchFullLogits(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	b, err := backend.Open("cpu", backend.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	m, err := model.Open(b, ckpt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testmodel.Stories260K(t)
 	n := 300
 	prompt := make([]int, n)
 	pos := make([]int32, n)
@@ -103,17 +77,7 @@ func TestPromptLogprobsMatchFullLogits(t *testing.T) {
 // MinTokens 1 makes the first token the runner-up and generation go on;
 // without it generation stops at once.
 func TestMinTokensForbidsEarlyStops(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	b, err := backend.Open("cpu", backend.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	m, err := model.Open(b, ckpt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testmodel.Stories260K(t)
 	prompt := []int{1, 403, 407}
 	free, err := generate.Run(context.Background(), m, nil, generate.Request{Prompt: prompt, MaxTokens: 3})
 	if err != nil {

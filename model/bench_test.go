@@ -5,26 +5,14 @@ import (
 	"testing"
 
 	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 )
 
 // benchModel loads a synthetic bf16 model on the CPU backend.
 func benchModel(b *testing.B, name string) *model.Model {
-	be, err := backend.Open("cpu", backend.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { be.Close() })
-	c, err := model.SyntheticConfig(name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := model.NewSynthetic(be, c, model.SyntheticOptions{Seed: 1, DType: backend.BF16})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { m.Close() })
-	return m
+	be := testmodel.Backend(b, "cpu", backend.Options{})
+	return testmodel.Synthetic(b, be, testmodel.Config(b, name), model.SyntheticOptions{Seed: 1, DType: backend.BF16})
 }
 
 func promptIDs(n, vocab int) []int {
@@ -44,7 +32,7 @@ func BenchmarkPrefill(b *testing.B) {
 			ids := promptIDs(n, m.Config.Vocab)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := m.Forward(context.Background(), ids, positions(n, 0), m.NewCache(0), model.ForwardOptions{}); err != nil {
+				if _, err := m.Forward(context.Background(), ids, testmodel.Positions(n, 0), m.NewCache(0), model.ForwardOptions{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -59,7 +47,7 @@ func BenchmarkDecode(b *testing.B) {
 	m := benchModel(b, "qwen2-0.5b")
 	n := 512
 	cache := m.NewCache(b.N + 1)
-	if _, err := m.Forward(context.Background(), promptIDs(n, m.Config.Vocab), positions(n, 0), cache, model.ForwardOptions{}); err != nil {
+	if _, err := m.Forward(context.Background(), promptIDs(n, m.Config.Vocab), testmodel.Positions(n, 0), cache, model.ForwardOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()

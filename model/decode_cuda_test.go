@@ -6,6 +6,7 @@ import (
 
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 )
 
@@ -22,9 +23,9 @@ import (
 // and the greedy token agrees wherever the CPU's top-two margin exceeds
 // both errors together.
 func TestCUDADecodeBatch(t *testing.T) {
-	cpu := cpuBackend(t)
+	cpu := testmodel.CPU(t)
 	for _, name := range []string{"cuda", "cuda-f32"} {
-		gpu := cudaBackendNamed(t, name)
+		gpu := testmodel.Backend(t, name, backend.Options{})
 		cms, gms := decodeModels(t, cpu), decodeModels(t, gpu)
 		for mname, gm := range gms {
 			t.Run(name+"/"+mname, func(t *testing.T) {
@@ -63,17 +64,9 @@ func TestCUDADecodeBatch(t *testing.T) {
 func decodeModels(t *testing.T, b backend.Backend) map[string]*model.Model {
 	t.Helper()
 	ms := testModels(t, b)
-	c, err := model.SyntheticConfig("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testmodel.Config(t, "tiny")
 	c.Hidden, c.Heads, c.KVHeads, c.HeadDim, c.FFN, c.Layers = 256, 4, 2, 64, 512, 4
-	m, err := model.NewSynthetic(b, c, model.SyntheticOptions{Seed: 9, DType: backend.BF16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	ms["d64-bf16"] = m
+	ms["d64-bf16"] = testmodel.Synthetic(t, b, c, model.SyntheticOptions{Seed: 9, DType: backend.BF16})
 	return ms
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sdtp/sdtp/backend"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/kvcache"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
@@ -55,7 +56,7 @@ func decodeAlone(t *testing.T, m *model.Model, plans []decodePlan) [][][]float32
 	out := make([][][]float32, len(plans))
 	for i, p := range plans {
 		cache := m.NewCache(len(p.tokens))
-		if _, err := m.Forward(ctx, p.prompt, positions(len(p.prompt), 0), cache, model.ForwardOptions{Pruner: p.pruner}); err != nil {
+		if _, err := m.Forward(ctx, p.prompt, testmodel.Positions(len(p.prompt), 0), cache, model.ForwardOptions{Pruner: p.pruner}); err != nil {
 			t.Fatal(err)
 		}
 		for j, id := range p.tokens {
@@ -93,7 +94,7 @@ func decodeBatched(t *testing.T, m *model.Model, plans []decodePlan) ([][][]floa
 			}
 			if caches[i] == nil {
 				caches[i] = m.NewCache(len(p.tokens))
-				if _, err := m.Forward(ctx, p.prompt, positions(len(p.prompt), 0), caches[i], model.ForwardOptions{Pruner: p.pruner}); err != nil {
+				if _, err := m.Forward(ctx, p.prompt, testmodel.Positions(len(p.prompt), 0), caches[i], model.ForwardOptions{Pruner: p.pruner}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -133,10 +134,7 @@ func decodeBatched(t *testing.T, m *model.Model, plans []decodePlan) ([][][]floa
 // weights, and Qwen2-shaped (QKV biases, tied embeddings).
 func testModels(t *testing.T, b backend.Backend) map[string]*model.Model {
 	t.Helper()
-	tiny, err := model.SyntheticConfig("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tiny := testmodel.Config(t, "tiny")
 	qwen := tiny
 	qwen.Arch, qwen.QKVBias, qwen.TiedEmbeddings, qwen.Heads, qwen.KVHeads = "qwen2", true, true, 4, 1
 	out := map[string]*model.Model{}
@@ -144,12 +142,7 @@ func testModels(t *testing.T, b backend.Backend) map[string]*model.Model {
 		c  model.Config
 		dt backend.DType
 	}{"llama-f32": {tiny, backend.F32}, "llama-bf16": {tiny, backend.BF16}, "qwen2-bf16": {qwen, backend.BF16}} {
-		m, err := model.NewSynthetic(b, c.c, model.SyntheticOptions{Seed: 3, DType: c.dt})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close() })
-		out[name] = m
+		out[name] = testmodel.Synthetic(t, b, c.c, model.SyntheticOptions{Seed: 3, DType: c.dt})
 	}
 	return out
 }
@@ -158,7 +151,7 @@ func testModels(t *testing.T, b backend.Backend) map[string]*model.Model {
 // every sequence bit for bit the logits it gets decoding alone, while
 // sequences of different (pruned) cache lengths join and leave.
 func TestDecodeBatchMatchesAlone(t *testing.T) {
-	b := cpuBackend(t)
+	b := testmodel.CPU(t)
 	for name, m := range testModels(t, b) {
 		t.Run(name, func(t *testing.T) {
 			plans := decodePlans(m.Config.Vocab, m.Config.Layers, 7)
@@ -181,7 +174,7 @@ func TestDecodeBatchMatchesAlone(t *testing.T) {
 }
 
 func TestDecodeRejectsBadInput(t *testing.T) {
-	b := cpuBackend(t)
+	b := testmodel.CPU(t)
 	m := testModels(t, b)["llama-f32"]
 	c1, c2 := m.NewCache(1), m.NewCache(1)
 	defer c1.Free()

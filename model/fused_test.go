@@ -8,6 +8,7 @@ import (
 
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
 )
@@ -43,7 +44,7 @@ func (f *fusedShim) GateUp(dst, x backend.Tensor, gate, up backend.Weight) {
 }
 
 func TestFusedPathMatchesComposed(t *testing.T) {
-	b := cpuBackend(t)
+	b := testmodel.CPU(t)
 	shim := &fusedShim{Backend: b, calls: map[string]int{}}
 	dir := testdata.RepoPath(t, filepath.Join("parity", "qwen2", "f32"))
 	plain, err := model.OpenHF(b, dir)
@@ -65,7 +66,7 @@ func TestFusedPathMatchesComposed(t *testing.T) {
 			for i, m := range []*model.Model{plain, fused} {
 				cache := m.NewCache(2)
 				o := model.ForwardOptions{Pruner: pr, AllLogits: pr == nil, MLPChunk: chunk}
-				logits, err := m.Forward(context.Background(), g.PromptIDs, positions(n, 0), cache, o)
+				logits, err := m.Forward(context.Background(), g.PromptIDs, testmodel.Positions(n, 0), cache, o)
 				if err != nil {
 					t.Fatal(err)
 				}

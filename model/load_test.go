@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/safetensors"
 )
@@ -46,7 +47,7 @@ func brokenFolder(t *testing.T, edit func(ts []safetensors.Tensor, config string
 }
 
 func TestOpenHFErrors(t *testing.T) {
-	b := cpuBackend(t)
+	b := testmodel.CPU(t)
 	without := func(name string) func([]safetensors.Tensor, string) ([]safetensors.Tensor, string) {
 		return func(ts []safetensors.Tensor, c string) ([]safetensors.Tensor, string) {
 			var out []safetensors.Tensor
@@ -101,7 +102,7 @@ func TestOpenHFErrors(t *testing.T) {
 }
 
 func TestOpenTruncatedCheckpoint(t *testing.T) {
-	b := cpuBackend(t)
+	b := testmodel.CPU(t)
 	raw, err := os.ReadFile(testdata.Path(t, "llama2c/stories260K.bin"))
 	if err != nil {
 		t.Fatal(err)

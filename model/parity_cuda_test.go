@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -12,31 +11,9 @@ import (
 	_ "github.com/sdtp/sdtp/backend/cuda"
 	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 )
-
-// cudaBackend opens the CUDA backend, or skips: the test is opt-in and
-// runs on the GPU machine (SDTP_CUDA=1 turns a failure to open into a
-// test failure there).
-func cudaBackend(t *testing.T) backend.Backend {
-	t.Helper()
-	return cudaBackendNamed(t, "cuda")
-}
-
-// cudaBackendNamed opens the named CUDA backend ("cuda" or "cuda-f32"), or
-// skips as cudaBackend does.
-func cudaBackendNamed(t *testing.T, name string) backend.Backend {
-	t.Helper()
-	b, err := backend.Open(name, backend.Options{})
-	if err != nil {
-		if os.Getenv("SDTP_CUDA") == "1" {
-			t.Fatalf("SDTP_CUDA=1 but the cuda backend does not open: %v", err)
-		}
-		t.Skipf("no usable GPU: %v", err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
 
 // TestCUDAParity is issue 7's first acceptance item, beyond the
 // conformance suite: the transformers goldens on the GPU.
@@ -50,9 +27,11 @@ func cudaBackendNamed(t *testing.T, name string) backend.Backend {
 // f32 weights: the 32-token greedy continuation on "cuda-f32" (float32
 // activations and GEMMs) must equal the CPU backend's token for token.
 func TestCUDAParity(t *testing.T) {
-	gpu := cudaBackend(t)
-	gpu32 := cudaBackendNamed(t, "cuda-f32") // f32 activations for the f32-weight continuation
-	cpu := cpuBackend(t)
+	// The GPU tests are opt-in: they skip where no GPU opens, unless
+	// SDTP_CUDA=1 (the GPU machine) makes that a failure.
+	gpu := testmodel.Backend(t, "cuda", backend.Options{})
+	gpu32 := testmodel.Backend(t, "cuda-f32", backend.Options{}) // f32 activations for the f32-weight continuation
+	cpu := testmodel.CPU(t)
 	for _, name := range []string{"qwen2", "llama"} {
 		t.Run(name, func(t *testing.T) {
 			g, gf := readGolden(t, name)
@@ -63,7 +42,7 @@ func TestCUDAParity(t *testing.T) {
 			}
 			defer m.Close()
 			n := len(g.PromptIDs)
-			logits, err := m.Forward(context.Background(), g.PromptIDs, positions(n, 0), m.NewCache(0), model.ForwardOptions{AllLogits: true})
+			logits, err := m.Forward(context.Background(), g.PromptIDs, testmodel.Positions(n, 0), m.NewCache(0), model.ForwardOptions{AllLogits: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,10 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sdtp/sdtp/backend"
-	_ "github.com/sdtp/sdtp/backend/cpu"
 	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/safetensors"
 )
@@ -58,24 +57,6 @@ func goldenTensor(t *testing.T, f *safetensors.File, name string) []float32 {
 	return v
 }
 
-func cpuBackend(t *testing.T) backend.Backend {
-	t.Helper()
-	b, err := backend.Open("cpu", backend.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
-func positions(n, from int) []int32 {
-	p := make([]int32, n)
-	for i := range p {
-		p[i] = int32(from + i)
-	}
-	return p
-}
-
 // TestTransformersParity runs the tiny Qwen2 and Llama models that
 // scripts/parity/make_goldens.py built with transformers 5.17 and compares
 // our logits at every prompt position and a 32-token greedy continuation.
@@ -87,7 +68,7 @@ func positions(n, from int) []int32 {
 // float32, so the same 1e-4 bound holds — the bf16 tolerance matters only
 // on backends that compute in bf16 (the CUDA backend's own test).
 func TestTransformersParity(t *testing.T) {
-	b := cpuBackend(t)
+	b := testmodel.CPU(t)
 	for _, name := range []string{"qwen2", "llama"} {
 		for _, variant := range []string{"f32", "bf16"} {
 			t.Run(name+"/"+variant, func(t *testing.T) {
@@ -98,7 +79,7 @@ func TestTransformersParity(t *testing.T) {
 				}
 				defer m.Close()
 				n := len(g.PromptIDs)
-				logits, err := m.Forward(context.Background(), g.PromptIDs, positions(n, 0), m.NewCache(0), model.ForwardOptions{AllLogits: true})
+				logits, err := m.Forward(context.Background(), g.PromptIDs, testmodel.Positions(n, 0), m.NewCache(0), model.ForwardOptions{AllLogits: true})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -16,28 +16,14 @@ import (
 	gp "gonum.org/v1/plot"
 
 	"github.com/sdtp/sdtp/backend"
-	_ "github.com/sdtp/sdtp/backend/cpu"
 	"github.com/sdtp/sdtp/bench"
-	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/internal/testmodel"
 )
 
 // tinyResult runs a small real sweep on the tiny synthetic model.
 func tinyResult(t *testing.T, configs []string) *bench.Result {
 	t.Helper()
-	b, err := backend.Open("cpu", backend.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	c, err := model.SyntheticConfig("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.NewSynthetic(b, c, model.SyntheticOptions{Seed: 1, DType: backend.BF16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testmodel.Tiny(t, backend.BF16, 1)
 	res, err := bench.Run(context.Background(), m, bench.Options{
 		Lengths: []int{32, 64, 128, 5000}, Configs: configs, NewTokens: 3, Repeats: 2, Seed: 1,
 	})

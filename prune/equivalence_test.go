@@ -13,6 +13,7 @@ import (
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/backend/cpu"
 	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/safetensors"
@@ -44,17 +45,9 @@ type fixture struct {
 
 func loadFixture(t *testing.T, name string) *fixture {
 	t.Helper()
-	b, err := backend.Open("cpu", backend.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	b := testmodel.CPU(t)
 	dir := testdata.RepoPath(t, filepath.Join("parity", name, "f32"))
-	m, err := model.OpenHF(b, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m := testmodel.Open(t, b, dir)
 	set, err := safetensors.OpenModel(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +89,7 @@ func reference(t *testing.T, m *lm.Model, ids []int, prompt int, keep [][]int32)
 		if keep[l] != nil {
 			var nx []float64
 			var np []int
-			for _, r := range append(append([]int32(nil), keep[l]...), seqPos(decoded, len(pos)-decoded)...) {
+			for _, r := range append(append([]int32(nil), keep[l]...), testmodel.Positions(decoded, len(pos)-decoded)...) {
 				nx = append(nx, x[int(r)*d:int(r+1)*d]...)
 				np = append(np, pos[r])
 			}
@@ -130,14 +123,6 @@ func (f *fixture) scorer(t *testing.T, mod *prune.Module) *prune.ModuleScorer {
 	return sc
 }
 
-func seqPos(n, from int) []int32 {
-	p := make([]int32, n)
-	for i := range p {
-		p[i] = int32(from + i)
-	}
-	return p
-}
-
 func infoOf(c *model.Config) prune.ModelInfo {
 	return prune.ModelInfo{Name: c.Name, Arch: c.Arch, Hidden: c.Hidden, Layers: c.Layers}
 }
@@ -166,7 +151,7 @@ func TestPrunedPrefillAndDecodeMatchReference(t *testing.T) {
 			n := len(f.prompt)
 			cache := f.m.NewCache(4)
 			alive := make([]int, c.Layers)
-			got, err := f.m.Forward(context.Background(), f.prompt, seqPos(n, 0), cache, model.ForwardOptions{Pruner: rec, Alive: alive})
+			got, err := f.m.Forward(context.Background(), f.prompt, testmodel.Positions(n, 0), cache, model.ForwardOptions{Pruner: rec, Alive: alive})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -222,11 +207,11 @@ func TestKeepRatioOneIsBitIdentical(t *testing.T) {
 	s := prune.Schedule{Locations: []int{1, 2}, Ratio: 1}
 	sc := f.scorer(t, randomModule(t, c, s, 16, 3))
 	n := len(f.prompt)
-	base, err := f.m.Forward(context.Background(), f.prompt, seqPos(n, 0), f.m.NewCache(0), model.ForwardOptions{AllLogits: true})
+	base, err := f.m.Forward(context.Background(), f.prompt, testmodel.Positions(n, 0), f.m.NewCache(0), model.ForwardOptions{AllLogits: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pruned, err := f.m.Forward(context.Background(), f.prompt, seqPos(n, 0), f.m.NewCache(0), model.ForwardOptions{AllLogits: true, Pruner: &prune.Pruner{Schedule: s, Scorer: sc}})
+	pruned, err := f.m.Forward(context.Background(), f.prompt, testmodel.Positions(n, 0), f.m.NewCache(0), model.ForwardOptions{AllLogits: true, Pruner: &prune.Pruner{Schedule: s, Scorer: sc}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +243,7 @@ func TestKnownScoreFunctionKeepsExpectedTokens(t *testing.T) {
 	sc := f.scorer(t, mod)
 	rec := &recorder{inner: &prune.Pruner{Schedule: s, Scorer: sc}, keep: make([][]int32, c.Layers), hidden: map[int][]float32{}}
 	n := len(f.prompt)
-	pos := seqPos(n, 0)
+	pos := testmodel.Positions(n, 0)
 	if _, err := f.m.Forward(context.Background(), f.prompt, pos, f.m.NewCache(0), model.ForwardOptions{Pruner: rec}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,12 +9,9 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/sdtp/sdtp/backend"
-	_ "github.com/sdtp/sdtp/backend/cpu"
 	"github.com/sdtp/sdtp/generate"
-	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
-	"github.com/sdtp/sdtp/tokenizer"
 )
 
 // realModel is a small model on the CPU backend, with its tokenizer when it
@@ -25,40 +22,14 @@ type realModel struct {
 	tok  Tokenizer // nil for synthetic models
 }
 
-func openCPU(t testing.TB) backend.Backend {
-	t.Helper()
-	b, err := backend.Open("cpu", backend.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
 // stories260K is the llama2.c tiny story model with its 512-token tokenizer.
 func stories260K(t testing.TB) realModel {
-	path := testdata.Path(t, "llama2c/stories260K.bin")
-	tokPath := testdata.Path(t, "llama2c/tok512.bin")
-	m, err := model.Open(openCPU(t), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	tok, err := tokenizer.Load(tokPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return realModel{name: "stories260K", m: m, tok: tok}
+	return realModel{name: "stories260K", m: testmodel.Stories260K(t), tok: testmodel.Tokenizer(t, "llama2c/tok512.bin")}
 }
 
 // syntheticTiny is the tiny random-weight model, driven by token ids.
 func syntheticTiny(t testing.TB) realModel {
-	m, err := model.Open(openCPU(t), "synthetic:tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return realModel{name: "synthetic:tiny", m: m}
+	return realModel{name: "synthetic:tiny", m: testmodel.Open(t, testmodel.CPU(t), "synthetic:tiny")}
 }
 
 // stopIDs are the ids that end generation on rm.

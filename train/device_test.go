@@ -3,7 +3,6 @@ package train
 import (
 	"context"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -12,7 +11,7 @@ import (
 	_ "github.com/sdtp/sdtp/backend/cpu"
 	_ "github.com/sdtp/sdtp/backend/cuda"
 	"github.com/sdtp/sdtp/internal/testdata"
-	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/train/dlm"
 	"github.com/sdtp/sdtp/train/lm"
@@ -164,19 +163,7 @@ func TestDeviceTrainResumes(t *testing.T) {
 // a GPU backend that does not open skips the test unless SDTP_CUDA=1.
 func openDevice(t testing.TB, bn, path string) *dlm.Model {
 	t.Helper()
-	b, err := backend.Open(bn, backend.Options{Threads: 2})
-	if err != nil {
-		if bn != "cpu" && os.Getenv("SDTP_CUDA") != "1" {
-			t.Skipf("backend %s: %v", bn, err)
-		}
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	m, err := model.Open(b, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m := testmodel.Open(t, testmodel.Backend(t, bn, backend.Options{Threads: 2}), path)
 	d, err := dlm.New(m)
 	if err != nil {
 		t.Fatal(err)

@@ -5,9 +5,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/sdtp/sdtp/backend"
-	"github.com/sdtp/sdtp/backend/cpu"
 	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/train/dlm"
@@ -28,16 +27,8 @@ func TestPrunedForwardMatchesEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := cpu.New(backend.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	eng, err := model.Open(b, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	b := testmodel.CPU(t)
+	eng := testmodel.Open(t, b, path)
 	sched := prune.Schedule{Locations: []int{1, 2, 3, 4}, Ratio: 0.7}
 	c := &host.Config
 	mod, err := prune.NewRandom(prune.ModelInfo{Name: "stories260K", Hidden: c.Hidden, Layers: c.Layers}, sched, 0, 3)

@@ -12,7 +12,7 @@ import (
 	_ "github.com/sdtp/sdtp/backend/cpu"
 	_ "github.com/sdtp/sdtp/backend/cuda"
 	"github.com/sdtp/sdtp/internal/testdata"
-	"github.com/sdtp/sdtp/model"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/safetensors"
 	"github.com/sdtp/sdtp/train"
 	"github.com/sdtp/sdtp/train/dlm"
@@ -41,20 +41,6 @@ var backendCases = []backendCase{
 	{"cuda", 1e-1, 0.999},
 }
 
-// openBackend opens a backend of the case, or skips.
-func openBackend(t *testing.T, name string) backend.Backend {
-	t.Helper()
-	b, err := backend.Open(name, backend.Options{Threads: 2})
-	if err != nil {
-		if name != "cpu" && os.Getenv("SDTP_CUDA") != "1" {
-			t.Skipf("backend %s: %v", name, err)
-		}
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
 // models are the real checkpoints both decoders load: the tiny random
 // transformers models of the parity goldens (Qwen2 with QKV bias, Llama
 // with tied embeddings and 4:1 GQA) and the pretrained stories260K.
@@ -73,12 +59,7 @@ func open(t *testing.T, spec, bn string) (*lm.Model, *dlm.Model) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := openBackend(t, bn)
-	m, err := model.Open(b, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m := testmodel.Open(t, testmodel.Backend(t, bn, backend.Options{Threads: 2}), spec)
 	d, err := dlm.New(m)
 	if err != nil {
 		t.Fatal(err)
