@@ -103,7 +103,7 @@ func TestOpenHFErrors(t *testing.T) {
 
 func TestOpenTruncatedCheckpoint(t *testing.T) {
 	b := testmodel.CPU(t)
-	raw, err := os.ReadFile(testdata.Path(t, "llama2c/stories260K.bin"))
+	raw, err := os.ReadFile(testmodel.Stories260KPath(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestLocate(t *testing.T) {
 // TestLocateLlama2C reads a llama2.c checkpoint's config: no EOS (it stops
 // at BOS) and the file name as the model's name.
 func TestLocateLlama2C(t *testing.T) {
-	src, err := model.Locate(testdata.Path(t, "llama2c/stories260K.bin"))
+	src, err := model.Locate(testmodel.Stories260KPath(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/prune"
 )
 
@@ -13,7 +13,7 @@ import (
 // the CPU backend (stories260K): every row is measured and the host model
 // is refused.
 func TestBenchOnCPUBackend(t *testing.T) {
-	path := testdata.Path(t, "llama2c/stories260K.bin")
+	path := testmodel.Stories260KPath(t)
 	d := openDevice(t, "cpu", path)
 	loss := DefaultLossConfig()
 	loss.Continuation = 8

@@ -10,7 +10,6 @@ import (
 	"github.com/sdtp/sdtp/backend"
 	_ "github.com/sdtp/sdtp/backend/cpu"
 	_ "github.com/sdtp/sdtp/backend/cuda"
-	"github.com/sdtp/sdtp/internal/testdata"
 	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/train/dlm"
@@ -28,7 +27,7 @@ import (
 // float32 rounding (cpu: measured below 1e-5; cuda-f32), bf16 activations
 // and module weights (cuda).
 func TestDeviceLossMatchesHost(t *testing.T) {
-	path := testdata.Path(t, "llama2c/stories260K.bin")
+	path := testmodel.Stories260KPath(t)
 	host, err := lm.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +113,7 @@ func TestDeviceLossMatchesHost(t *testing.T) {
 // by its file's digest), and a run interrupted after its first checkpoint
 // and resumed ends with the parameters of the uninterrupted run.
 func TestDeviceTrainResumes(t *testing.T) {
-	path := testdata.Path(t, "llama2c/stories260K.bin")
+	path := testmodel.Stories260KPath(t)
 	if _, _, err := Open(path, OpenOptions{Backend: "no-such-backend"}); err == nil {
 		t.Fatal("an unknown backend opened")
 	}

@@ -5,7 +5,6 @@ import (
 	"math"
 	"testing"
 
-	"github.com/sdtp/sdtp/internal/testdata"
 	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
@@ -22,7 +21,7 @@ import (
 // token and of teacher-forced decoded tokens agree with the engine's
 // within float32 rounding.
 func TestPrunedForwardMatchesEngine(t *testing.T) {
-	path := testdata.Path(t, "llama2c/stories260K.bin")
+	path := testmodel.Stories260KPath(t)
 	host, err := lm.Open(path)
 	if err != nil {
 		t.Fatal(err)

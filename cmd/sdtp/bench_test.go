@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/sdtp/sdtp/bench"
-	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 )
 
 func TestBenchReportPlot(t *testing.T) {
@@ -195,7 +195,7 @@ func TestBenchReportPlotErrors(t *testing.T) {
 	// A run whose every row fails writes its outputs (with the failures)
 	// and exits non-zero.
 	out := t.TempDir()
-	code, _, errOut := run(t, "bench", "--backend", "cpu", "--model", testdata.Path(t, "llama2c/stories260K.bin"), "--lengths", "1K", "--configs", "baseline", "--no-plots", "--out", out)
+	code, _, errOut := run(t, "bench", "--backend", "cpu", "--model", testmodel.Stories260KPath(t), "--lengths", "1K", "--configs", "baseline", "--no-plots", "--out", out)
 	if code == 0 || !strings.Contains(errOut, "every one of the 1 rows failed (first: prompt of 1024 tokens + 32 new tokens exceeds the model's 512 positions)") {
 		t.Errorf("all rows failing: exit %d, stderr %q", code, errOut)
 	}

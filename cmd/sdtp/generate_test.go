@@ -13,6 +13,7 @@ import (
 
 	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 )
 
 // run runs the command line and returns its exit code, stdout and stderr.
@@ -27,8 +28,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 // TestGenerateStories260K is issue 2's first acceptance item: the README's
 // command reproduces llama2.c's greedy output byte for byte.
 func TestGenerateStories260K(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tok := testdata.Path(t, "llama2c/tok512.bin")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	want, err := os.ReadFile(testdata.Path(t, "llama2c/expected_stories260K_t0_n200.txt"))
 	if err != nil {
 		t.Fatal(err)
@@ -43,8 +43,7 @@ func TestGenerateStories260K(t *testing.T) {
 }
 
 func TestGenerateJSONWithPruning(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tok := testdata.Path(t, "llama2c/tok512.bin")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	mod := t.TempDir() + "/m.safetensors"
 	if code, _, errOut := run(t, "prune", "init", "--model", ckpt, "--out", mod, "--prune-layers", "2,3,4", "--keep-ratio", "0.7"); code != 0 {
 		t.Fatalf("prune init: %s", errOut)
@@ -106,7 +105,7 @@ func TestGenerateErrors(t *testing.T) {
 		{[]string{"generate", "--temperature", "inf"}, "--temperature +Inf must be finite"},
 		{[]string{"generate", "--prompt-ids", ""}, "--prompt-ids: no token ids given"},
 		{[]string{"generate", "--prompt-ids", "1 99999"}, "--prompt-ids: token id 99999 is outside the vocabulary of"},
-		{[]string{"generate", "--model", testdata.Path(t, "llama2c/stories260K.bin"), "--tokenizer", testdata.Path(t, "qwen2/tokenizer.json"), "--prompt", "x"}, "--tokenizer has 151665 tokens but the model's vocabulary only 512"},
+		{[]string{"generate", "--model", testmodel.Stories260KPath(t), "--tokenizer", testdata.Path(t, "qwen2/tokenizer.json"), "--prompt", "x"}, "--tokenizer has 151665 tokens but the model's vocabulary only 512"},
 		{[]string{"generate", "--keep-ratio", "0.5", "--prune-scorer", "recent"}, "--keep-ratio needs locations"},
 		{[]string{"generate", "--prune", "paper", "--keep-ratio", "0.5", "--prune-scorer", "recent"}, "--keep-ratio and --prune are exclusive"},
 	}
@@ -157,7 +156,7 @@ func TestGenerateSaysWhatItRuns(t *testing.T) {
 			t.Errorf("stderr %q does not say %q", errOut, want)
 		}
 	}
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
+	ckpt := testmodel.Stories260KPath(t)
 	if _, _, errOut = run(t, "generate", "--backend", "cpu", "--model", ckpt, "--prompt-ids", "1", "--max-tokens", "1"); strings.Contains(errOut, "no --model") {
 		t.Errorf("with --model, stderr still says %q", errOut)
 	}

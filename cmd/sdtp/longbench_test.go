@@ -13,6 +13,7 @@ import (
 
 	"github.com/sdtp/sdtp/chat"
 	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/longbench"
 )
 
@@ -106,6 +107,7 @@ func TestLongbenchPrompt(t *testing.T) {
 func TestLongbenchErrors(t *testing.T) {
 	lbData := t.TempDir()
 	writeLongbenchRows(t, lbData, 1, "samsum")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -123,7 +125,7 @@ func TestLongbenchErrors(t *testing.T) {
 		{[]string{"longbench", "validate", "--dir", filepath.Join(t.TempDir(), "none")}, "no such file or directory (download the data"},
 		{[]string{"longbench", "score", "--preds", filepath.Join(t.TempDir(), "none")}, "--preds: "},
 		{[]string{"longbench", "report", "--runs", filepath.Join(t.TempDir(), "none")}, "--runs: "},
-		{[]string{"longbench", "run", "--model", testdata.Path(t, "llama2c/stories260K.bin"), "--tokenizer", testdata.Path(t, "llama2c/tok512.bin"), "--data", lbData, "--tasks", "samsum", "--max-length", "500", "--out", filepath.Join(t.TempDir(), "run")},
+		{[]string{"longbench", "run", "--model", ckpt, "--tokenizer", tok, "--data", lbData, "--tasks", "samsum", "--max-length", "500", "--out", filepath.Join(t.TempDir(), "run")},
 			"--max-length: 500 prompt tokens and samsum's 128 new tokens exceed the model's 512 positions"},
 		{[]string{"longbench", "run", "--model", "x", "--out", t.TempDir(), "--tasks", ""}, "--tasks: no tasks named"},
 	} {
@@ -154,7 +156,8 @@ func TestLongbenchRunFailedRow(t *testing.T) {
 	dir := t.TempDir()
 	writeLongbenchRows(t, dir, 3, "hotpotqa")
 	out := filepath.Join(dir, "run")
-	args := []string{"--backend", "cpu", "--model", testdata.Path(t, "llama2c/stories260K.bin"), "--tokenizer", testdata.Path(t, "llama2c/tok512.bin"),
+	ckpt, tok := testmodel.Stories260KFiles(t)
+	args := []string{"--backend", "cpu", "--model", ckpt, "--tokenizer", tok,
 		"--data", dir, "--tasks", "hotpotqa", "--out", out}
 	var stdout, stderr strings.Builder
 	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, argv: append([]string{"sdtp", "longbench", "run"}, args...)}
@@ -237,8 +240,7 @@ func TestLongbenchEndToEnd(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
 		return
 	}
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tok := testdata.Path(t, "llama2c/tok512.bin")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	dir := t.TempDir()
 	tasks := []string{"hotpotqa", "trec", "samsum", "lcc"}
 	const rows = 10
@@ -339,11 +341,12 @@ func TestLongbenchRunFitsEveryTemplate(t *testing.T) {
 		tasks = append(tasks, strings.TrimSuffix(filepath.Base(f), ".jsonl"))
 	}
 	templates := append([]string{"none", "official-llama2"}, chat.Names()...)
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	for _, m := range []struct {
 		model, tok string
 		positions  int
 	}{
-		{testdata.Path(t, "llama2c/stories260K.bin"), testdata.Path(t, "llama2c/tok512.bin"), 512},
+		{ckpt, tok, 512},
 		{"synthetic:qwen2-tiny", testdata.Path(t, "qwen2/tokenizer.json"), 1024},
 	} {
 		args := []string{"--backend", "cpu", "--model", m.model, "--tokenizer", m.tok, "--data", rowsDir,
@@ -395,7 +398,7 @@ func TestLongbenchTaskGroups(t *testing.T) {
 			t.Errorf("groupsOnly(%q) = %v", list, !want)
 		}
 	}
-	model, tok := testdata.Path(t, "llama2c/stories260K.bin"), testdata.Path(t, "llama2c/tok512.bin")
+	model, tok := testmodel.Stories260KFiles(t)
 	empty := t.TempDir()
 	for _, tc := range []struct{ tasks, want string }{
 		{"all", "no data file of the 21 tasks"},

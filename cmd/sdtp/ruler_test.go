@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/ruler"
 )
 
@@ -20,8 +20,7 @@ func TestRulerEndToEnd(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
 		return
 	}
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tok := testdata.Path(t, "llama2c/tok512.bin")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	dir := t.TempDir()
 	tasks := []string{"niah_single_1", "niah_multikey_2", "fwe"}
 	const samples = 6
@@ -94,8 +93,7 @@ func TestRulerEndToEnd(t *testing.T) {
 }
 
 func TestRulerErrors(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tok := testdata.Path(t, "llama2c/tok512.bin")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	dir := t.TempDir()
 	model := []string{"--backend", "cpu", "--model", ckpt, "--tokenizer", tok}
 	for _, c := range []struct {

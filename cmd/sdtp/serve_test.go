@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 )
 
 func TestServeFlagErrors(t *testing.T) {
@@ -45,8 +45,7 @@ func TestServeFlagErrors(t *testing.T) {
 // TestServeAnswersAndStops starts the command on a free loopback port,
 // asks for a completion, then cancels it like SIGTERM would.
 func TestServeAnswersAndStops(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tok := testdata.Path(t, "llama2c/tok512.bin")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	url, stop := startServe(t, "--backend", "cpu", "--model", ckpt, "--tokenizer", tok)
 	status, body := postJSON(t, url+"/v1/completions", `{"model":"stories260K","prompt":"Once upon a time","max_tokens":5}`)
 	if status != 200 || !strings.Contains(body, `"completion_tokens":5`) {

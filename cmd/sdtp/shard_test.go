@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/sdtp/sdtp/evalrun"
-	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/longbench"
 	"github.com/sdtp/sdtp/ruler"
 )
@@ -18,8 +18,7 @@ import (
 // (batched decoding is bit-identical on the CPU); merge refuses an
 // incomplete set of shards and a shard of other settings.
 func TestLongbenchShardedBatchedRun(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tok := testdata.Path(t, "llama2c/tok512.bin")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	dir := t.TempDir()
 	tasks := []string{"hotpotqa", "trec", "samsum", "lcc"}
 	const rows = 8
@@ -106,8 +105,7 @@ func TestLongbenchShardedBatchedRun(t *testing.T) {
 // shards, batched, merge into exactly the plain run's samples and
 // predictions; a merge expecting a sample no shard ran is refused.
 func TestRulerShardedBatchedRun(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tok := testdata.Path(t, "llama2c/tok512.bin")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	dir := t.TempDir()
 	tasks := []string{"niah_single_1", "fwe"}
 	common := []string{"ruler", "run", "--backend", "cpu", "--model", ckpt, "--tokenizer", tok, "--tasks", strings.Join(tasks, ","), "--lengths", "512", "--samples", "5"}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/train"
 )
@@ -19,8 +19,7 @@ import (
 // TestTrainWorkflow runs corpus → saliency → train → train eval on
 // stories260K at toy sizes: each step's output is read by the next.
 func TestTrainWorkflow(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tok := testdata.Path(t, "llama2c/tok512.bin")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	dir := t.TempDir()
 	corpus := filepath.Join(dir, "c.jsonl")
 	code, _, errOut := run(t, "train", "corpus", "--model", ckpt, "--tokenizer", tok, "--texts", "4", "--seed", "7", "--max-tokens", "90", "--workers", "2", "--out", corpus)
@@ -103,8 +102,7 @@ func TestTrainWorkflow(t *testing.T) {
 }
 
 func TestTrainErrors(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tok := testdata.Path(t, "llama2c/tok512.bin")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.jsonl")
 	os.WriteFile(bad, []byte("{\"text\": \"Once upon a time\"}\n\n{\"text\": 3}\n"), 0o644)
@@ -151,8 +149,7 @@ func TestTrainErrors(t *testing.T) {
 // some of which end at once: the file holds only non-empty texts (the data
 // readers refuse empty ones) and the command says how many it left out.
 func TestTrainCorpusLeavesOutEmptySamples(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tok := testdata.Path(t, "llama2c/tok512.bin")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	out := filepath.Join(t.TempDir(), "hot.jsonl")
 	code, stdout, errOut := run(t, "train", "corpus", "--model", ckpt, "--tokenizer", tok, "--texts", "2000", "--max-tokens", "1", "--temperature", "100", "--workers", "2", "--out", out)
 	if code != 0 || !strings.Contains(stdout, "empty samples left out") {

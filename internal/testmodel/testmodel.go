@@ -89,12 +89,12 @@ func Stories260KPath(t testing.TB) string {
 	return testdata.Path(t, "llama2c/stories260K.bin")
 }
 
-// Tok512Path returns the path of stories260K's 512-token tokenizer
-// (llama2.c's tok512.bin) in the shared test data; the test skips where it
-// is absent.
-func Tok512Path(t testing.TB) string {
+// Stories260KFiles returns the paths of llama2.c's stories260K checkpoint
+// and of its 512-token tokenizer (tok512.bin) in the shared test data; the
+// test skips where they are absent.
+func Stories260KFiles(t testing.TB) (ckpt, tok string) {
 	t.Helper()
-	return testdata.Path(t, "llama2c/tok512.bin")
+	return Stories260KPath(t), testdata.Path(t, "llama2c/tok512.bin")
 }
 
 // Stories260K opens llama2.c's stories260K checkpoint on a two-thread CPU

@@ -48,7 +48,7 @@ func models(t *testing.T) map[string]string {
 	return map[string]string{
 		"qwen2":       testdata.RepoPath(t, "parity/qwen2/f32"),
 		"llama":       testdata.RepoPath(t, "parity/llama/f32"),
-		"stories260K": testdata.Path(t, "llama2c/stories260K.bin"),
+		"stories260K": testmodel.Stories260KPath(t),
 	}
 }
 

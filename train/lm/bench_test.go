@@ -3,12 +3,12 @@ package lm
 import (
 	"testing"
 
-	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 )
 
 // BenchmarkStories260K times one forward and backward pass over 256 tokens.
 func BenchmarkStories260K(b *testing.B) {
-	m, err := Open(testdata.Path(b, "llama2c/stories260K.bin"))
+	m, err := Open(testmodel.Stories260KPath(b))
 	if err != nil {
 		b.Fatal(err)
 	}

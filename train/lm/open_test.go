@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/sdtp/sdtp/internal/testdata"
-	"github.com/sdtp/sdtp/tokenizer"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/train/nn"
 )
 
@@ -14,15 +14,12 @@ import (
 // greedy decoding from BOS reproduces the start of llama2.c's reference
 // output for stories260K.
 func TestStories260KGreedy(t *testing.T) {
-	path := testdata.Path(t, "llama2c/stories260K.bin")
+	path := testmodel.Stories260KPath(t)
 	ref, err := os.ReadFile(testdata.Path(t, "llama2c/expected_stories260K_t0_n200.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := tokenizer.Load(testdata.Path(t, "llama2c/tok512.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := testmodel.Tokenizer(t, "llama2c/tok512.bin")
 	m, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
