@@ -11,7 +11,8 @@ package chat
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -46,12 +47,7 @@ var named = map[string]func() Template{
 
 // Names lists the template names ByName accepts.
 func Names() []string {
-	var out []string
-	for n := range named {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(named))
 }
 
 // ByName returns a template by name: "chatml" (Qwen2-Instruct, with its

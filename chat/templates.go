@@ -82,12 +82,9 @@ type llama2 struct{ bos, eos string }
 func (llama2) Name() string { return "llama2" }
 
 func (t llama2) Render(msgs []Message, _ bool) (string, error) {
-	if len(msgs) == 0 {
-		return "", errNoMessages
-	}
-	loop, system, hasSystem := msgs, "", false
-	if msgs[0].Role == "system" {
-		loop, system, hasSystem = msgs[1:], msgs[0].Content, true
+	loop, system, hasSystem, err := splitSystem(msgs)
+	if err != nil {
+		return "", err
 	}
 	var b strings.Builder
 	for i, m := range loop {
@@ -116,12 +113,9 @@ type mistral struct{ bos, eos string }
 func (mistral) Name() string { return "mistral" }
 
 func (t mistral) Render(msgs []Message, _ bool) (string, error) {
-	if len(msgs) == 0 {
-		return "", errNoMessages
-	}
-	loop, system, hasSystem := msgs, "", false
-	if msgs[0].Role == "system" {
-		loop, system, hasSystem = msgs[1:], msgs[0].Content, true
+	loop, system, hasSystem, err := splitSystem(msgs)
+	if err != nil {
+		return "", err
 	}
 	b := strings.Builder{}
 	b.WriteString(t.bos)
@@ -196,6 +190,18 @@ func (t llama3) Render(msgs []Message, addGenerationPrompt bool) (string, error)
 		b.WriteString("<|start_header_id|>assistant<|end_header_id|>\n\n")
 	}
 	return b.String(), nil
+}
+
+// splitSystem takes an optional leading system message off msgs, which
+// must not be empty.
+func splitSystem(msgs []Message) (rest []Message, system string, hasSystem bool, err error) {
+	switch {
+	case len(msgs) == 0:
+		return nil, "", false, errNoMessages
+	case msgs[0].Role == "system":
+		return msgs[1:], msgs[0].Content, true, nil
+	}
+	return msgs, "", false, nil
 }
 
 // pyStrip is Python's str.strip(): it removes the characters str.isspace()
