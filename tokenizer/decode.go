@@ -210,12 +210,9 @@ type decoderJSON struct {
 
 // parseDecoder reads tokenizer.json's "decoder"; null gives nil.
 func parseDecoder(raw json.RawMessage) (decoder, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var dj decoderJSON
-	if err := json.Unmarshal(raw, &dj); err != nil {
-		return nil, fmt.Errorf("decoder: %w", err)
+	dj, err := parseComponent[decoderJSON](raw, "decoder")
+	if dj == nil || err != nil {
+		return nil, err
 	}
 	switch dj.Type {
 	case "ByteLevel":
@@ -253,17 +250,11 @@ func parseDecoder(raw json.RawMessage) (decoder, error) {
 		}
 		return metaspaceDec{replacement: r, dropFirst: drop}, nil
 	case "Sequence":
-		var seq decSequence
-		for i, sub := range dj.Decoders {
-			d, err := parseDecoder(sub)
-			if err != nil {
-				return nil, fmt.Errorf("decoder Sequence[%d]: %w", i, err)
-			}
-			if d != nil {
-				seq = append(seq, d)
-			}
+		seq, err := parseSequence(dj.Decoders, "decoder", parseDecoder)
+		if err != nil {
+			return nil, err
 		}
-		return seq, nil
+		return decSequence(seq), nil
 	}
 	return nil, fmt.Errorf("decoder: unsupported type %q", dj.Type)
 }

@@ -281,12 +281,9 @@ type templateItemJSON struct {
 // parsePostProcessor reads the single-sequence template of
 // "post_processor"; processors that add nothing give nil.
 func parsePostProcessor(raw json.RawMessage, t *BPE) ([]postItem, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var pj postJSON
-	if err := json.Unmarshal(raw, &pj); err != nil {
-		return nil, fmt.Errorf("post_processor: %w", err)
+	pj, err := parseComponent[postJSON](raw, "post_processor")
+	if pj == nil || err != nil {
+		return nil, err
 	}
 	switch pj.Type {
 	case "ByteLevel":

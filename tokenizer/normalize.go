@@ -81,12 +81,9 @@ type normalizerJSON struct {
 
 // parseNormalizer reads tokenizer.json's "normalizer" value; null gives nil.
 func parseNormalizer(raw json.RawMessage) (normalizer, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var nj normalizerJSON
-	if err := json.Unmarshal(raw, &nj); err != nil {
-		return nil, fmt.Errorf("normalizer: %w", err)
+	nj, err := parseComponent[normalizerJSON](raw, "normalizer")
+	if nj == nil || err != nil {
+		return nil, err
 	}
 	switch nj.Type {
 	case "NFC":
@@ -120,22 +117,11 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 		}
 		return r, nil
 	case "Sequence":
-		var seq sequence
-		for i, sub := range nj.Normalizers {
-			n, err := parseNormalizer(sub)
-			if err != nil {
-				return nil, fmt.Errorf("normalizer Sequence[%d]: %w", i, err)
-			}
-			if n != nil {
-				seq = append(seq, n)
-			}
+		seq, err := parseSequence(nj.Normalizers, "normalizer", parseNormalizer)
+		if err != nil {
+			return nil, err
 		}
-		return seq, nil
+		return sequence(seq), nil
 	}
 	return nil, fmt.Errorf("normalizer: unsupported type %q", nj.Type)
-}
-
-func isNull(raw json.RawMessage) bool {
-	s := strings.TrimSpace(string(raw))
-	return s == "" || s == "null"
 }

@@ -219,26 +219,19 @@ type preTokenizerJSON struct {
 // parsePreTokenizer reads tokenizer.json's "pre_tokenizer". byteLevel is set
 // when a ByteLevel pre-tokenizer is present.
 func parsePreTokenizer(raw json.RawMessage, byteLevel *bool) (preTokenizer, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var pj preTokenizerJSON
-	if err := json.Unmarshal(raw, &pj); err != nil {
-		return nil, fmt.Errorf("pre_tokenizer: %w", err)
+	pj, err := parseComponent[preTokenizerJSON](raw, "pre_tokenizer")
+	if pj == nil || err != nil {
+		return nil, err
 	}
 	switch pj.Type {
 	case "Sequence":
-		var seq preSequence
-		for i, sub := range pj.PreTokenizers {
-			p, err := parsePreTokenizer(sub, byteLevel)
-			if err != nil {
-				return nil, fmt.Errorf("pre_tokenizer Sequence[%d]: %w", i, err)
-			}
-			if p != nil {
-				seq = append(seq, p)
-			}
+		seq, err := parseSequence(pj.PreTokenizers, "pre_tokenizer", func(raw json.RawMessage) (preTokenizer, error) {
+			return parsePreTokenizer(raw, byteLevel)
+		})
+		if err != nil {
+			return nil, err
 		}
-		return seq, nil
+		return preSequence(seq), nil
 	case "Split":
 		var pat string
 		switch {
