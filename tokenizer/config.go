@@ -33,23 +33,33 @@ func tokenString(raw json.RawMessage) (*string, error) {
 	return &obj.Content, nil
 }
 
-func readConfig(path string) (*tokenConfig, error) {
+// readOptionalJSON decodes the JSON file at path into v; errNotFound when
+// there is no such file. Errors name the file as what (and the path).
+func readOptionalJSON(path, what string, v any) error {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errNotFound
+		return errNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer config: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	return nil
+}
+
+func readConfig(path string) (*tokenConfig, error) {
 	var raw struct {
 		BOS     json.RawMessage `json:"bos_token"`
 		EOS     json.RawMessage `json:"eos_token"`
 		CleanUp *bool           `json:"clean_up_tokenization_spaces"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("tokenizer config %s: %w", path, err)
+	if err := readOptionalJSON(path, "tokenizer config", &raw); err != nil {
+		return nil, err
 	}
 	c := &tokenConfig{CleanUp: raw.CleanUp != nil && *raw.CleanUp}
+	var err error
 	if c.BOS, err = tokenString(raw.BOS); err != nil {
 		return nil, fmt.Errorf("tokenizer config %s: field bos_token: %w", path, err)
 	}
@@ -66,18 +76,11 @@ type generationConfig struct {
 }
 
 func readGenerationConfig(path string) (*generationConfig, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("generation config: %w", err)
-	}
 	var raw struct {
 		EOS json.RawMessage `json:"eos_token_id"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("generation config %s: %w", path, err)
+	if err := readOptionalJSON(path, "generation config", &raw); err != nil {
+		return nil, err
 	}
 	g := &generationConfig{}
 	if isNull(raw.EOS) {
