@@ -75,16 +75,7 @@ type slot struct {
 // header exactly (embedding, per-layer weights, final norm, the two RoPE
 // tables, and the classifier when it is not shared).
 func Open(path string) (*Checkpoint, error) {
-	data, err := mmap.Map(path)
-	if err != nil {
-		return nil, err
-	}
-	c, err := parse(path, data)
-	if err != nil {
-		_ = mmap.Unmap(data)
-		return nil, err
-	}
-	return c, nil
+	return mmap.MapWith(path, func(data []byte) (*Checkpoint, error) { return parse(path, data) })
 }
 
 // parse validates the checkpoint held in data and builds its tensor table.

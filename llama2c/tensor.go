@@ -94,13 +94,5 @@ func (c *Checkpoint) Config() *hfconfig.Config {
 
 // Close unmaps the checkpoint. Aliasing tensors must not be used afterwards.
 func (c *Checkpoint) Close() error {
-	if c.data == nil {
-		return nil
-	}
-	err := mmap.Unmap(c.data)
-	c.data = nil
-	if err != nil {
-		return fmt.Errorf("%s: unmap: %w", c.path, err)
-	}
-	return nil
+	return mmap.Release(c.path, &c.data)
 }

@@ -36,16 +36,10 @@ type File struct {
 // no overlaps) and, for every dtype of known size, size == product(shape) *
 // dtype size. Errors name the file and, where one is at fault, the tensor.
 func Open(path string) (*File, error) {
-	data, err := mmap.Map(path)
-	if err != nil {
-		return nil, err
-	}
-	hdr, err := parseHeader(path, data)
-	if err != nil {
-		_ = mmap.Unmap(data)
-		return nil, err
-	}
-	return &File{path: path, data: data, hdr: hdr}, nil
+	return mmap.MapWith(path, func(data []byte) (*File, error) {
+		hdr, err := parseHeader(path, data)
+		return &File{path: path, data: data, hdr: hdr}, err
+	})
 }
 
 // Path returns the path the file was opened with.
@@ -94,13 +88,5 @@ func (f *File) Tensor(name string) (Tensor, error) {
 
 // Close unmaps the file. Tensors obtained from it must not be used afterwards.
 func (f *File) Close() error {
-	if f.data == nil {
-		return nil
-	}
-	err := mmap.Unmap(f.data)
-	f.data = nil
-	if err != nil {
-		return fmt.Errorf("%s: unmap: %w", f.path, err)
-	}
-	return nil
+	return mmap.Release(f.path, &f.data)
 }

@@ -45,3 +45,33 @@ func Unmap(data []byte) error {
 	}
 	return unix.Munmap(data)
 }
+
+// MapWith maps the whole of path and returns what parse makes of the
+// mapping, which it may keep; when parse fails, the mapping is released.
+func MapWith[T any](path string, parse func(data []byte) (T, error)) (T, error) {
+	var zero T
+	data, err := Map(path)
+	if err != nil {
+		return zero, err
+	}
+	v, err := parse(data)
+	if err != nil {
+		_ = Unmap(data)
+		return zero, err
+	}
+	return v, nil
+}
+
+// Release unmaps *data, the mapping of path, and sets it to nil, so that a
+// second call does nothing; an error names path.
+func Release(path string, data *[]byte) error {
+	if *data == nil {
+		return nil
+	}
+	err := Unmap(*data)
+	*data = nil
+	if err != nil {
+		return fmt.Errorf("%s: unmap: %w", path, err)
+	}
+	return nil
+}
