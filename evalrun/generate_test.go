@@ -53,12 +53,7 @@ func TestEncodePromptKeepsOneBOS(t *testing.T) {
 // (min_length), ends generation at once without it, and the newline ends
 // generation too.
 func TestModelGeneratorSamsumRule(t *testing.T) {
-	// synthetic:tiny has 512 tokens, as tok512.
-	sess, err := session.Open(session.Options{Model: "synthetic:tiny", Tokenizer: testdata.Path(t, "llama2c/tok512.bin"), Backend: "cpu", Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	sess := openTiny(t)
 	m, tok := sess.M, sess.Tok
 	const prompt = "Once upon a time"
 	free, err := generate.Run(context.Background(), m, tok, generate.Request{Prompt: EncodePrompt(tok, prompt), MaxTokens: 1})
@@ -87,11 +82,7 @@ func TestModelGeneratorSamsumRule(t *testing.T) {
 // Pool, all sent at once, equal those of the plain generator one by one
 // (the CPU's batched decoding is bit-identical).
 func TestBatchGeneratorAndPool(t *testing.T) {
-	sess, err := session.Open(session.Options{Model: "synthetic:tiny", Tokenizer: testdata.Path(t, "llama2c/tok512.bin"), Backend: "cpu", Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	sess := openTiny(t)
 	m, tok := sess.M, sess.Tok
 	stop := m.Config.StopIDs(tok.EOS())
 	plain := NewModelGenerator(m, tok, stop, nil)
@@ -128,4 +119,16 @@ func TestBatchGeneratorAndPool(t *testing.T) {
 			t.Errorf("request %d: pooled %+v, alone %+v", i, got[i], want)
 		}
 	}
+}
+
+// openTiny opens a session of synthetic:tiny, whose 512 tokens are those of
+// the tok512 tokenizer it is given, on a one-thread CPU backend.
+func openTiny(t *testing.T) *session.Session {
+	t.Helper()
+	sess, err := session.Open(session.Options{Model: "synthetic:tiny", Tokenizer: testdata.Path(t, "llama2c/tok512.bin"), Backend: "cpu", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sess.Close() })
+	return sess
 }
