@@ -9,8 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/sdtp/sdtp/internal/syncbuf"
 )
 
 // chatML renders messages in the ChatML layout (a test template).
@@ -24,22 +25,7 @@ func chatML(msgs []Message) (string, error) {
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers (log output).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 type testEnv struct {
 	t    *testing.T

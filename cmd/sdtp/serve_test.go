@@ -12,10 +12,10 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/sdtp/sdtp/internal/syncbuf"
 	"github.com/sdtp/sdtp/internal/testmodel"
 )
 
@@ -92,7 +92,7 @@ func startServe(t *testing.T, args ...string) (url string, stop func() string) {
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out bytes.Buffer
-	errb := &lockedBuffer{}
+	errb := &syncbuf.Buffer{} // the server logs from several goroutines
 	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: errb}
 	done := make(chan int, 1)
 	go func() {
@@ -136,24 +136,6 @@ func postJSON(t *testing.T, url, body string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// lockedBuffer is a bytes.Buffer safe for the server's concurrent logging.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestServeSecondSignalExits: after a first SIGINT the server waits for a
