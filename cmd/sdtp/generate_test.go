@@ -25,6 +25,18 @@ func run(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// initModule writes a random pruning module for the model at the given
+// layers (keep ratio 0.7) with 'sdtp prune init' into dir, and returns its
+// path.
+func initModule(t *testing.T, model, dir, layers string) string {
+	t.Helper()
+	mod := filepath.Join(dir, "m.safetensors")
+	if code, _, errOut := run(t, "prune", "init", "--model", model, "--out", mod, "--prune-layers", layers, "--keep-ratio", "0.7"); code != 0 {
+		t.Fatalf("prune init: %s", errOut)
+	}
+	return mod
+}
+
 // TestGenerateStories260K is issue 2's first acceptance item: the README's
 // command reproduces llama2.c's greedy output byte for byte.
 func TestGenerateStories260K(t *testing.T) {
@@ -44,10 +56,7 @@ func TestGenerateStories260K(t *testing.T) {
 
 func TestGenerateJSONWithPruning(t *testing.T) {
 	ckpt, tok := testmodel.Stories260KFiles(t)
-	mod := t.TempDir() + "/m.safetensors"
-	if code, _, errOut := run(t, "prune", "init", "--model", ckpt, "--out", mod, "--prune-layers", "2,3,4", "--keep-ratio", "0.7"); code != 0 {
-		t.Fatalf("prune init: %s", errOut)
-	}
+	mod := initModule(t, ckpt, t.TempDir(), "2,3,4")
 	prompt := strings.Repeat("Once upon a time there was a little girl. ", 8)
 	code, out, errOut := run(t, "generate", "--backend", "cpu", "--model", ckpt, "--tokenizer", tok, "--prompt", prompt, "--max-tokens", "8", "--prune-module", mod, "--json")
 	if code != 0 {

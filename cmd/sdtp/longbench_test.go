@@ -254,10 +254,7 @@ func TestLongbenchEndToEnd(t *testing.T) {
 		t.Errorf("resume after the kill: %d generated, %d already done", generated, resumed)
 	}
 
-	mod := filepath.Join(dir, "m.safetensors")
-	if code, _, errOut := run(t, "prune", "init", "--model", ckpt, "--out", mod, "--prune-layers", "1,2,3", "--keep-ratio", "0.7"); code != 0 {
-		t.Fatalf("prune init: %s", errOut)
-	}
+	mod := initModule(t, ckpt, dir, "1,2,3")
 	if code, _, errOut := run(t, append(common, "--out", pruned, "--prune-module", mod)...); code != 0 {
 		t.Fatalf("pruned run: %s", errOut)
 	}
