@@ -36,16 +36,7 @@ func TestCUDAParity(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			g, gf := readGolden(t, name)
 			dir := testdata.RepoPath(t, filepath.Join("parity", name))
-			m, err := model.OpenHF(gpu, filepath.Join(dir, "bf16"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
-			n := len(g.PromptIDs)
-			logits, err := m.Forward(context.Background(), g.PromptIDs, testmodel.Positions(n, 0), m.NewCache(0), model.ForwardOptions{AllLogits: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			logits := promptLogits(t, testmodel.Open(t, gpu, filepath.Join(dir, "bf16")), g.PromptIDs)
 			ref := goldenTensor(t, gf, "bf16.logits")
 			torch := goldenTensor(t, gf, "bf16.cuda_logits")
 			var ours, theirs float64

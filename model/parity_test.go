@@ -57,6 +57,17 @@ func goldenTensor(t *testing.T, f *safetensors.File, name string) []float32 {
 	return v
 }
 
+// promptLogits runs ids through m from position 0 and returns the logits
+// at every position.
+func promptLogits(t *testing.T, m *model.Model, ids []int) []float32 {
+	t.Helper()
+	logits, err := m.Forward(context.Background(), ids, testmodel.Positions(len(ids), 0), m.NewCache(0), model.ForwardOptions{AllLogits: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return logits
+}
+
 // TestTransformersParity runs the tiny Qwen2 and Llama models that
 // scripts/parity/make_goldens.py built with transformers 5.17 and compares
 // our logits at every prompt position and a 32-token greedy continuation.
@@ -73,16 +84,8 @@ func TestTransformersParity(t *testing.T) {
 		for _, variant := range []string{"f32", "bf16"} {
 			t.Run(name+"/"+variant, func(t *testing.T) {
 				g, gf := readGolden(t, name)
-				m, err := model.OpenHF(b, testdata.RepoPath(t, filepath.Join("parity", name, variant)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer m.Close()
-				n := len(g.PromptIDs)
-				logits, err := m.Forward(context.Background(), g.PromptIDs, testmodel.Positions(n, 0), m.NewCache(0), model.ForwardOptions{AllLogits: true})
-				if err != nil {
-					t.Fatal(err)
-				}
+				m := testmodel.Open(t, b, testdata.RepoPath(t, filepath.Join("parity", name, variant)))
+				logits := promptLogits(t, m, g.PromptIDs)
 				want := goldenTensor(t, gf, variant+".logits")
 				if len(want) != len(logits) {
 					t.Fatalf("got %d logits, golden has %d", len(logits), len(want))
@@ -91,7 +94,7 @@ func TestTransformersParity(t *testing.T) {
 				for i := range want {
 					maxErr = math.Max(maxErr, math.Abs(float64(logits[i]-want[i])))
 				}
-				t.Logf("max abs logit error %.3g over %d positions", maxErr, n)
+				t.Logf("max abs logit error %.3g over %d positions", maxErr, len(g.PromptIDs))
 				if maxErr > 1e-4 {
 					t.Errorf("max abs logit error %.3g > 1e-4", maxErr)
 				}
