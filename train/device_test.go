@@ -28,10 +28,7 @@ import (
 // and module weights (cuda).
 func TestDeviceLossMatchesHost(t *testing.T) {
 	path := testmodel.Stories260KPath(t)
-	host, err := lm.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	host := openHost(t, path)
 	c := &host.Config
 	sched := prune.Schedule{Locations: []int{3, 4}, Ratio: 0.6}
 	cfg := DefaultLossConfig()
@@ -156,6 +153,17 @@ func TestDeviceTrainResumes(t *testing.T) {
 	if full.Last.Total == 0 || math.IsNaN(full.Last.Total) {
 		t.Errorf("last epoch's loss %v", full.Last.Total)
 	}
+}
+
+// openHost opens the model at path on the host, in float64: the reference
+// the device path is checked against.
+func openHost(t testing.TB, path string) *lm.Model {
+	t.Helper()
+	m, err := lm.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // openDevice opens the model at path on backend bn for the device path;

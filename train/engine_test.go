@@ -9,7 +9,6 @@ import (
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/train/dlm"
-	"github.com/sdtp/sdtp/train/lm"
 	"github.com/sdtp/sdtp/train/nn"
 )
 
@@ -22,10 +21,7 @@ import (
 // within float32 rounding.
 func TestPrunedForwardMatchesEngine(t *testing.T) {
 	path := testmodel.Stories260KPath(t)
-	host, err := lm.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	host := openHost(t, path)
 	b := testmodel.CPU(t)
 	eng := testmodel.Open(t, b, path)
 	sched := prune.Schedule{Locations: []int{1, 2, 3, 4}, Ratio: 0.7}

@@ -99,10 +99,13 @@ func toHost(b backend.Backend, x backend.Tensor) []float64 {
 // TestSaliencyMatchesHost compares the device path's saliency with the
 // host's float64 saliency (train.Saliency) at every block, over the whole
 // sequence and over a continuation.
-func TestSaliencyMatchesHost(t *testing.T) {
+func TestSaliencyMatchesHost(t *testing.T) { forEachCase(t, saliencyCase) }
+
+// forEachCase runs check as a subtest on every backend case and model.
+func forEachCase(t *testing.T, check func(t *testing.T, bc backendCase, spec string)) {
 	for _, bc := range backendCases {
 		for name, spec := range models(t) {
-			t.Run(bc.name+"/"+name, func(t *testing.T) { saliencyCase(t, bc, spec) })
+			t.Run(bc.name+"/"+name, func(t *testing.T) { check(t, bc, spec) })
 		}
 	}
 }
@@ -153,13 +156,7 @@ func saliencyCase(t *testing.T, bc backendCase, spec string) {
 // TestMaskedGradientsMatchHost runs both decoders with key masks (none,
 // soft values, zeros and ones) and compares the loss, the gradient at
 // every block's input and the gradient of every mask.
-func TestMaskedGradientsMatchHost(t *testing.T) {
-	for _, bc := range backendCases {
-		for name, spec := range models(t) {
-			t.Run(bc.name+"/"+name, func(t *testing.T) { maskedCase(t, bc, spec) })
-		}
-	}
-}
+func TestMaskedGradientsMatchHost(t *testing.T) { forEachCase(t, maskedCase) }
 
 func maskedCase(t *testing.T, bc backendCase, spec string) {
 	host, d := open(t, spec, bc.name)
