@@ -91,11 +91,8 @@ func lbPrompt(_ context.Context, e *env, args []string) error {
 	maxLen := fs.Int("max-length", 0, "truncate the prompt in the middle to this many tokens, as the runner does (needs --tokenizer; 0: no truncation, or with --positions the runner's default)")
 	positions := fs.Int("positions", 0, "the model's positions: fit the prompt to them as the runner does, leaving room for the task's new tokens and the chat template (needs --tokenizer)")
 	tmplName := fs.String("chat-template", "", longbench.TemplateHelp())
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "data"); err != nil {
 		return err
-	}
-	if *data == "" {
-		return missingFlag(fs, "data")
 	}
 	f, err := os.Open(*data)
 	if err != nil {
@@ -215,11 +212,8 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 	maxLen := fs.Int("max-length", 0, "truncate prompts in the middle to this many tokens before the chat template (0: per task, the model's positions minus the task's new tokens minus the template's tokens); a prompt that still does not fit is cut shorter")
 	tmplName := fs.String("chat-template", "", longbench.TemplateHelp())
 	ef := registerEngine(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "out"); err != nil {
 		return none, nil, err
-	}
-	if *out == "" {
-		return none, nil, missingFlag(fs, "out")
 	}
 	if *limit < 0 {
 		return none, nil, fmt.Errorf("--limit %d must not be negative", *limit)
@@ -288,11 +282,8 @@ func lbMerge(_ context.Context, e *env, args []string) error {
 	fs := newFlags(e, "longbench merge", "longbench merge --out DIR [--data D] SHARD_DIR...")
 	data := fs.String("data", "longbench-data", "folder holding data/<task>.jsonl, as the shards were run with: the rows every shard split")
 	out := fs.String("out", "", "the merged run folder (required; must not exist)")
-	if err := parseArgs(fs, args); err != nil {
+	if err := parseArgs(fs, args, "out"); err != nil {
 		return err
-	}
-	if *out == "" {
-		return missingFlag(fs, "out")
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintf(fs.Output(), "sdtp %s: name the shard folders\n", fs.Name())
@@ -312,11 +303,8 @@ func lbScore(_ context.Context, e *env, args []string) error {
 	preds := fs.String("preds", "", "folder of <task>.jsonl prediction files (pred, answers, all_classes, length per row) (required)")
 	eFlag := fs.Bool("e", false, "LongBench-E: scores by length bucket (0-4k, 4-8k, 8k+)")
 	asJSON := fs.Bool("json", false, `print {"task": score, ...} (with --e, {"task": {"0-4k": ..., ...}}) as eval.py's result.json`)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "preds"); err != nil {
 		return err
-	}
-	if *preds == "" {
-		return missingFlag(fs, "preds")
 	}
 	scores, err := longbench.ScoreDir(*preds, *eFlag)
 	if err != nil {

@@ -114,6 +114,9 @@ func TestLongbenchErrors(t *testing.T) {
 	}{
 		{[]string{"longbench", "frobnicate"}, `unknown verb "frobnicate"`},
 		{[]string{"longbench", "score"}, "--preds is required"},
+		{[]string{"longbench", "prompt"}, "--data is required"},
+		{[]string{"longbench", "run", "--model", "x"}, "--out is required"},
+		{[]string{"longbench", "merge", t.TempDir()}, "--out is required"},
 		{[]string{"longbench", "score", "--preds", t.TempDir()}, "no <task>.jsonl"},
 		{[]string{"longbench", "run", "--model", "x", "--out", t.TempDir(), "--tasks", "nq"}, `--tasks: unknown LongBench task "nq"`},
 		{[]string{"longbench", "run", "--out", t.TempDir(), "--limit", "-1"}, "--limit -1"},

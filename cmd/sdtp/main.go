@@ -196,8 +196,10 @@ func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 
 // parseArgs parses args with a flag set from newFlags. It prints the usage
 // on stdout when it was asked for (and returns flag.ErrHelp), the reason
-// and the usage on stderr for a parse failure (and returns errUsage).
-func parseArgs(fs *flag.FlagSet, args []string) error {
+// and the usage on stderr for a parse failure (and returns errUsage); then
+// it refuses the first of the required (string) flags left empty, as
+// missingFlag does.
+func parseArgs(fs *flag.FlagSet, args []string, required ...string) error {
 	out := fs.Output().(*flagOutput) // every flag set comes from newFlags
 	out.hold = true
 	err := fs.Parse(args)
@@ -210,11 +212,15 @@ func parseArgs(fs *flag.FlagSet, args []string) error {
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		return errUsage
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return requireFlags(fs, required)
 }
 
-// parseFlags parses args with parseArgs and refuses positional arguments.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+// parseFlags parses args with parseArgs and refuses positional arguments,
+// then the first of the required flags left empty.
+func parseFlags(fs *flag.FlagSet, args []string, required ...string) error {
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
@@ -222,6 +228,17 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		fmt.Fprintf(fs.Output(), "sdtp %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
 		fs.Usage()
 		return errUsage
+	}
+	return requireFlags(fs, required)
+}
+
+// requireFlags returns missingFlag's error for the first of the named
+// flags whose value is empty.
+func requireFlags(fs *flag.FlagSet, names []string) error {
+	for _, name := range names {
+		if fs.Lookup(name).Value.String() == "" {
+			return missingFlag(fs, name)
+		}
 	}
 	return nil
 }

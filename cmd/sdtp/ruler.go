@@ -73,14 +73,8 @@ func rulerPrompt(ctx context.Context, e *env, args []string) error {
 	index := fs.Int("index", 0, "sample index, from 0")
 	seed := fs.Uint64("seed", 42, "seed of the samples (RULER's default random_seed is 42)")
 	tmplName := fs.String("chat-template", "", rulerTemplateHelp())
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "tokenizer", "task"); err != nil {
 		return err
-	}
-	if *tokPath == "" {
-		return missingFlag(fs, "tokenizer")
-	}
-	if *taskName == "" {
-		return missingFlag(fs, "task")
 	}
 	task, err := ruler.LookupTask(*taskName)
 	if err != nil {
@@ -127,11 +121,8 @@ func rulerRun(ctx context.Context, e *env, args []string) error {
 	seed := fs.Uint64("seed", 42, "seed of the samples (RULER's default random_seed is 42)")
 	tmplName := fs.String("chat-template", "", rulerTemplateHelp())
 	ef := registerEngine(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "out"); err != nil {
 		return err
-	}
-	if *out == "" {
-		return missingFlag(fs, "out")
 	}
 	if *samples < 1 {
 		return fmt.Errorf("--samples %d: want at least 1", *samples)
@@ -182,15 +173,10 @@ func rulerMerge(_ context.Context, e *env, args []string) error {
 	taskList := fs.String("tasks", "all", "the tasks the shards ran, as 'ruler run --tasks'")
 	lengthList := fs.String("lengths", "", "the lengths the shards ran, as 'ruler run --lengths' (required)")
 	samples := fs.Int("samples", 100, "the samples per task and length the shards ran")
-	if err := parseArgs(fs, args); err != nil {
+	if err := parseArgs(fs, args, "out", "lengths"); err != nil {
 		return err
 	}
-	switch {
-	case *out == "":
-		return missingFlag(fs, "out")
-	case *lengthList == "":
-		return missingFlag(fs, "lengths")
-	case fs.NArg() == 0:
+	if fs.NArg() == 0 {
 		fmt.Fprintf(fs.Output(), "sdtp %s: name the shard folders\n", fs.Name())
 		fs.Usage()
 		return errUsage
@@ -240,11 +226,8 @@ func rulerScore(_ context.Context, e *env, args []string) error {
 	fs := newFlags(e, "ruler score", "ruler score --preds DIR [--json]")
 	preds := fs.String("preds", "", "run folder of <task>.jsonl prediction files (required)")
 	asJSON := fs.Bool("json", false, `print {"length": {"task": score, ...}, ...}`)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "preds"); err != nil {
 		return err
-	}
-	if *preds == "" {
-		return missingFlag(fs, "preds")
 	}
 	ds, err := ruler.ScoreDir(*preds)
 	if err != nil {
@@ -306,11 +289,8 @@ func rulerPlot(_ context.Context, e *env, args []string) error {
 	runs := fs.String("runs", "", "comma-separated run folders (one line per run); the first is drawn as the baseline (required)")
 	out := fs.String("out", "", "folder for the figures ruler-accuracy and ruler-tasks (created if missing) (required)")
 	formats := fs.String("formats", "png,svg", "figure formats, comma-separated: png, svg")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "out"); err != nil {
 		return err
-	}
-	if *out == "" {
-		return missingFlag(fs, "out")
 	}
 	fmts, err := parseFormats(*formats)
 	if err != nil {

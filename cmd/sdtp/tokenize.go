@@ -17,11 +17,8 @@ func runTokenize(_ context.Context, e *env, args []string) error {
 	special := fs.Bool("special", false, "when encoding, apply the tokenizer's post-processing (e.g. BOS for Llama-2 and llama2.c)")
 	skip := fs.Bool("skip-special", false, "when decoding, leave special tokens out (default: render them as text, as Hugging Face does)")
 	show := fs.Bool("show", false, "when encoding, print one line per token: id, tab, token text (Go-quoted)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "tokenizer"); err != nil {
 		return err
-	}
-	if *path == "" {
-		return missingFlag(fs, "tokenizer")
 	}
 	tok, err := tokenizer.Load(*path)
 	if err != nil {
