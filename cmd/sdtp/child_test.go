@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sdtp/sdtp/evalrun"
 )
 
 // childEnv carries the command line a child test process runs.
@@ -50,6 +53,21 @@ func killAndResume(t *testing.T, argv []string, watch string, lines int) (genera
 		t.Fatalf("resume: exit %d: %s %s", code, out, errOut)
 	}
 	return generated, resumed
+}
+
+// wholeRows reads a task's prediction file in the run folder dir with read
+// and fails the test unless it holds exactly n rows and no torn last line
+// (what a killed and resumed run must end with).
+func wholeRows[T any](t *testing.T, dir, task string, n int, read func(string) (evalrun.Contents[T], error)) []T {
+	t.Helper()
+	c, err := read(filepath.Join(dir, task+".jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Rows) != n || c.Torn != 0 {
+		t.Fatalf("%s/%s: %d rows (torn %d), want %d", dir, task, len(c.Rows), c.Torn, n)
+	}
+	return c.Rows
 }
 
 // TestCLIChild runs the command line that killPartWay gives it, in a

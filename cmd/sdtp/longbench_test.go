@@ -263,14 +263,7 @@ func TestLongbenchEndToEnd(t *testing.T) {
 	}
 	for _, d := range []string{base, pruned} {
 		for _, task := range tasks {
-			pf, err := longbench.ReadPredictionFile(filepath.Join(d, task+".jsonl"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(pf.Rows) != rows || pf.Torn != 0 {
-				t.Fatalf("%s/%s: %d rows (torn %d), want %d", d, task, len(pf.Rows), pf.Torn, rows)
-			}
-			for i, p := range pf.Rows {
+			for i, p := range wholeRows(t, d, task, rows, longbench.ReadPredictionFile) {
 				if want := fmt.Sprintf("%s-%03d", task, i); p.ID != want || p.PromptTokens == 0 {
 					t.Errorf("%s/%s row %d: id %s (want %s), %d prompt tokens", d, task, i, p.ID, want, p.PromptTokens)
 				}

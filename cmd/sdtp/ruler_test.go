@@ -43,19 +43,13 @@ func TestRulerEndToEnd(t *testing.T) {
 	}
 	for _, d := range []string{base, module, recent} {
 		for _, task := range tasks {
-			c, err := ruler.ReadPredictionFile(filepath.Join(d, task+".jsonl"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(c.Rows) != samples || c.Torn != 0 {
-				t.Fatalf("%s/%s: %d rows (torn %d), want %d", d, task, len(c.Rows), c.Torn, samples)
-			}
+			got := wholeRows(t, d, task, samples, ruler.ReadPredictionFile)
 			rt, err := ruler.LookupTask(task)
 			if err != nil {
 				t.Fatal(err)
 			}
 			seen := map[string]bool{}
-			for _, p := range c.Rows {
+			for _, p := range got {
 				if seen[p.ID] || p.Error != "" || p.PromptTokens == 0 || p.PromptTokens+rt.NewTokens() > 512 || len(p.Outputs) == 0 {
 					t.Errorf("%s/%s: row %+v", d, task, p)
 				}
