@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/sdtp/sdtp/backend"
@@ -15,11 +16,19 @@ import (
 // rows whose length is and is not a multiple of 8.
 var fusedNormShapes = [][2]int{{1, 1}, {1, 896}, {3, 17}, {4, 1030}, {2, 3584}}
 
-func (s *suite) testAddRMSNorm(t *testing.T) {
-	f, ok := s.b.(backend.AddRMSNormer)
+// implements returns b as the optional interface I, or skips t when b does
+// not implement it.
+func implements[I any](t *testing.T, b backend.Backend) I {
+	t.Helper()
+	f, ok := b.(I)
 	if !ok {
-		t.Skipf("%s does not implement backend.AddRMSNormer", s.b.Name())
+		t.Skipf("%s does not implement %v", b.Name(), reflect.TypeFor[I]())
 	}
+	return f
+}
+
+func (s *suite) testAddRMSNorm(t *testing.T) {
+	f := implements[backend.AddRMSNormer](t, s.b)
 	for i, sh := range fusedNormShapes {
 		rows, cols := sh[0], sh[1]
 		for _, dt := range dtypes {
@@ -71,10 +80,7 @@ var fusedProjShapes = []struct{ n, k, m, mkv int }{
 }
 
 func (s *suite) testQKV(t *testing.T) {
-	f, ok := s.b.(backend.QKVer)
-	if !ok {
-		t.Skipf("%s does not implement backend.QKVer", s.b.Name())
-	}
+	f := implements[backend.QKVer](t, s.b)
 	for i, sh := range fusedProjShapes {
 		for _, dt := range dtypes {
 			withBias := (i+int(dt))%2 == 0
@@ -118,10 +124,7 @@ func (s *suite) testQKV(t *testing.T) {
 }
 
 func (s *suite) testGateUp(t *testing.T) {
-	f, ok := s.b.(backend.GateUpper)
-	if !ok {
-		t.Skipf("%s does not implement backend.GateUpper", s.b.Name())
-	}
+	f := implements[backend.GateUpper](t, s.b)
 	for i, sh := range fusedProjShapes {
 		for _, dt := range dtypes {
 			view := (i+int(dt))%2 == 1

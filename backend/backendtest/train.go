@@ -16,11 +16,7 @@ import (
 // trainer returns s.b as a backend.Trainer, or skips t.
 func (s *suite) trainer(t *testing.T) backend.Trainer {
 	t.Helper()
-	tr, ok := s.b.(backend.Trainer)
-	if !ok {
-		t.Skipf("%s does not implement backend.Trainer", s.b.Name())
-	}
-	return tr
+	return implements[backend.Trainer](t, s.b)
 }
 
 func (s *suite) testZero(t *testing.T) {
