@@ -44,6 +44,24 @@ func (p *Pruner) Keep(ctx context.Context, b backend.Backend, layer int, hidden 
 	return Select(pos, scores, n, keep)
 }
 
+// String describes what the pruner runs: "locations 4,7 ratio 0.9 scorer
+// module" (the scorer: module, random seed N or recent).
+func (p *Pruner) String() string {
+	return p.Schedule.String() + " scorer " + scorerName(p.Scorer)
+}
+
+func scorerName(s Scorer) string {
+	switch s := s.(type) {
+	case *ModuleScorer:
+		return "module"
+	case RandomScorer:
+		return fmt.Sprintf("random seed %d", s.Seed)
+	case RecentScorer:
+		return "recent"
+	}
+	return fmt.Sprintf("%T", s)
+}
+
 // ModuleScorer scores tokens with a pruning module's MLPs on the backend.
 type ModuleScorer struct {
 	m *Module

@@ -119,3 +119,19 @@ func TestAliveProperty(t *testing.T) {
 		}
 	}
 }
+
+func TestPrunerString(t *testing.T) {
+	s := Schedule{Locations: []int{4, 7}, Ratio: 0.9}
+	for _, tc := range []struct {
+		sc   Scorer
+		want string
+	}{
+		{&ModuleScorer{}, "locations 4,7 ratio 0.9 scorer module"},
+		{RandomScorer{Seed: 5}, "locations 4,7 ratio 0.9 scorer random seed 5"},
+		{RecentScorer{}, "locations 4,7 ratio 0.9 scorer recent"},
+	} {
+		if got := (&Pruner{Schedule: s, Scorer: tc.sc}).String(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
