@@ -37,9 +37,22 @@ type Request struct {
 	Logprobs    bool
 	TopLogprobs int
 	// PromptLogprobs computes the log-probability of every prompt token
-	// given the ones before it (the first has none): logits for every
-	// prompt position, which pruning would remove, so Pruner must be nil.
+	// given the ones before it (the first has none). With a Pruner only the
+	// rows alive after the last block have logits, so a token whose
+	// preceding row was pruned gets none (NaN, never an estimate); with a
+	// Continuation as well, only the continuation's tokens are scored, the
+	// ones before it getting NaN, so that a caller reading past the
+	// continuation finds no value rather than one of another kind. Such
+	// tokens are counted in Result.UnscoredPromptTokens.
 	PromptLogprobs bool
+	// Continuation, with a Pruner, is how many tokens at the end of the
+	// prompt are a continuation that pruning never touches: the pruner
+	// sees the tokens before them as the prompt (its length, protected
+	// tokens and keep counts are that shorter prompt's) and they follow it
+	// unpruned, as decoded tokens would. Their prompt logprobs are then
+	// those of teacher-forced decoding after a pruned prefill of the rest.
+	// It is cut to len(Prompt)−1; 0 prunes the whole prompt as usual.
+	Continuation int
 	// OnText, when set, receives the text as it becomes final (stop
 	// strings already cut); returning an error stops generation.
 	OnText func(string) error
@@ -69,6 +82,13 @@ type Result struct {
 	FinishReason   string // "stop" (stop id or string) or "length"
 	PromptTokens   int
 	PromptLogprobs []Token // with Request.PromptLogprobs
+	// UnscoredPromptTokens counts the prompt tokens after the first that
+	// pruning left without a logprob (NaN): before the Continuation, or
+	// after a pruned row.
+	UnscoredPromptTokens int
+	// Continuation is the tail pruning left untouched (Request.Continuation
+	// as applied: 0 without a pruner).
+	Continuation int
 	// Alive is the number of tokens entering each block during prefill.
 	Alive []int
 	// KVTokens and KVBytes are the cache sizes per layer after prefill.
@@ -148,8 +168,8 @@ func newSequence(m *model.Model, dec Decoder, req Request) (*sequence, error) {
 	if c.MaxPos > 0 && n+req.MaxTokens > c.MaxPos {
 		return nil, fmt.Errorf("generate: prompt of %d tokens + %d new tokens exceeds the model's %d positions: %w", n, req.MaxTokens, c.MaxPos, model.ErrTooLong)
 	}
-	if req.PromptLogprobs && req.Pruner != nil {
-		return nil, fmt.Errorf("generate: prompt logprobs need every position, so they cannot be combined with pruning")
+	if req.Continuation < 0 {
+		return nil, fmt.Errorf("generate: continuation %d is negative", req.Continuation)
 	}
 	s := &sequence{m: m, req: req, cache: m.NewCache(req.MaxTokens), sm: newSampler(req.Sampling),
 		st: newStopper(dec, req.StopStrings, req.OnText), stop: map[int]bool{},
@@ -170,20 +190,37 @@ func (s *sequence) prefill(ctx context.Context) error {
 		pos[i] = int32(i)
 	}
 	fo := model.ForwardOptions{Pruner: req.Pruner, Alive: res.Alive}
+	var cp *continuationPruner
+	scored := 0 // prompt tokens given a logprob
+	if req.Pruner != nil && (req.PromptLogprobs || req.Continuation > 0) {
+		res.Continuation = min(req.Continuation, n-1)
+		cp = &continuationPruner{inner: req.Pruner, tail: res.Continuation}
+		fo.Pruner = cp
+	}
 	if req.PromptLogprobs {
 		// Score each prompt token from the logits of the row before it, one
 		// block of rows at a time, so the prompt's logits are never all held.
 		res.PromptLogprobs = make([]Token, n)
-		res.PromptLogprobs[0] = Token{ID: req.Prompt[0], Logprob: math.NaN()}
+		for i, id := range req.Prompt {
+			res.PromptLogprobs[i] = Token{ID: id, Logprob: math.NaN()}
+		}
 		fo.AllLogits = true
 		fo.RowLogits = func(first int, logits []float32) error {
 			for r := 0; r*c.Vocab < len(logits); r++ {
-				i := first + r + 1 // the token this row predicts
+				p := first + r // the row's position: its index unless pruned
+				if cp != nil {
+					p = int(cp.alive[first+r])
+				}
+				i := p + 1 // the token this row predicts
 				if i >= n {
 					break
 				}
+				if i < n-res.Continuation && res.Continuation > 0 {
+					continue // before the continuation: not scored
+				}
 				lp := LogSoftmax(logits[r*c.Vocab : (r+1)*c.Vocab])
 				res.PromptLogprobs[i] = Token{ID: req.Prompt[i], Logprob: lp[req.Prompt[i]], Top: topAlts(lp, req.TopLogprobs)}
+				scored++
 			}
 			return nil
 		}
@@ -195,6 +232,9 @@ func (s *sequence) prefill(ctx context.Context) error {
 	}
 	s.logits = logits
 	res.PrefillSeconds = time.Since(start).Seconds()
+	if req.PromptLogprobs {
+		res.UnscoredPromptTokens = n - 1 - scored
+	}
 	res.KVTokens = s.cache.Tokens()
 	res.KVBytes = make([]int64, c.Layers)
 	for l := range res.KVBytes {

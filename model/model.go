@@ -124,7 +124,10 @@ type Pruner interface {
 type ForwardOptions struct {
 	// Pruner, when not nil, may drop tokens between blocks (prefill only).
 	Pruner Pruner
-	// AllLogits computes logits for every input row instead of only the last.
+	// AllLogits computes logits for every row alive after the last block
+	// (every input row without a pruner), in order, instead of only the
+	// last. Which original positions those rows hold is the pruner's to
+	// track (it chose them).
 	AllLogits bool
 	// RowLogits, with AllLogits, receives the logits of consecutive row
 	// blocks (first row index, rows×vocab values, valid only during the
