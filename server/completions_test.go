@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -32,9 +33,12 @@ type completionOut struct {
 		CompletionTokens int `json:"completion_tokens"`
 		TotalTokens      int `json:"total_tokens"`
 		SDTP             *struct {
-			Prune          string `json:"prune"`
-			AliveLastLayer int    `json:"alive_tokens_last_layer"`
-			AlivePerLayer  []int  `json:"alive_tokens_per_layer"`
+			Prune                string `json:"prune"`
+			Schedule             string `json:"schedule"`
+			ScoreTail            *int   `json:"score_tail"`
+			UnscoredPromptTokens *int   `json:"unscored_prompt_tokens"`
+			AliveLastLayer       int    `json:"alive_tokens_last_layer"`
+			AlivePerLayer        []int  `json:"alive_tokens_per_layer"`
 		} `json:"sdtp"`
 	} `json:"usage"`
 }
@@ -256,16 +260,7 @@ func TestCompletionUsageReportsPruning(t *testing.T) {
 	if out.Usage.SDTP.Prune != "keep0.8" {
 		t.Errorf("preset usage %+v", out.Usage.SDTP)
 	}
-	// echo+logprobs runs unpruned by default, and refuses an explicit schedule.
-	env.post("/v1/completions", map[string]any{"prompt": "abc", "max_tokens": 1, "echo": true, "logprobs": 1}, http.StatusOK, &out)
-	if out.Usage.SDTP.Prune != "off" {
-		t.Errorf("echo+logprobs ran with %q", out.Usage.SDTP.Prune)
-	}
-	data := env.post("/v1/completions", map[string]any{"prompt": "abc", "echo": true, "logprobs": 1, "sdtp": map[string]string{"prune": "paper"}}, http.StatusBadRequest, nil)
-	if eb := checkErrorShape(t, data); string(eb.Error.Param) != `"sdtp.prune"` {
-		t.Errorf("param %s", eb.Error.Param)
-	}
-	data = env.post("/v1/completions", map[string]any{"prompt": "abc", "sdtp": map[string]string{"prune": "bogus"}}, http.StatusBadRequest, nil)
+	data := env.post("/v1/completions", map[string]any{"prompt": "abc", "sdtp": map[string]string{"prune": "bogus"}}, http.StatusBadRequest, nil)
 	if eb := checkErrorShape(t, data); !strings.Contains(eb.Error.Message, errUnknownPreset.Error()) {
 		t.Errorf("message %q", eb.Error.Message)
 	}
@@ -273,7 +268,89 @@ func TestCompletionUsageReportsPruning(t *testing.T) {
 		t.Errorf("pruners asked for %q, want %q", asked, want)
 	}
 	reqs := env.eng.requests()
-	if reqs[0].Pruner == nil || reqs[1].Pruner != nil || reqs[3].Pruner != nil {
-		t.Errorf("pruners passed: %v %v %v", reqs[0].Pruner, reqs[1].Pruner, reqs[3].Pruner)
+	if reqs[0].Pruner == nil || reqs[1].Pruner != nil || reqs[2].Pruner == nil {
+		t.Errorf("pruners passed: %v %v %v", reqs[0].Pruner, reqs[1].Pruner, reqs[2].Pruner)
+	}
+	if sd := out.Usage.SDTP; sd.ScoreTail != nil || sd.UnscoredPromptTokens != nil {
+		t.Errorf("a generation request reports a score tail: %+v", sd)
+	}
+}
+
+// TestCompletionScoresPromptUnderPruning: a request that scores its prompt
+// (echo with logprobs) is pruned like any other, its continuation taken
+// from sdtp.score_tail or the server's ScoreTail; the tokens the engine
+// leaves unscored get null logprobs, counted in usage.sdtp; score_tail
+// elsewhere is refused.
+func TestCompletionScoresPromptUnderPruning(t *testing.T) {
+	o := defaultOptions()
+	o.DefaultPrune = "paper"
+	o.ScoreTail = 3
+	o.Pruners = func(string) (modelPruner, error) { return testPruner{}, nil }
+	env := newTestEnv(t, nil, o)
+	prompt := "abcdefghijklmnop" // 17 tokens with BOS
+	cases := []struct {
+		name  string
+		sdtp  map[string]any
+		prune string
+		tail  int // -1: unpruned
+	}{
+		{"server default", nil, "paper", 3},
+		{"request tail", map[string]any{"score_tail": 6}, "paper", 6},
+		{"request schedule", map[string]any{"prune": "keep0.8", "score_tail": 0}, "keep0.8", 0},
+		{"off", map[string]any{"prune": "off", "score_tail": 5}, "off", -1},
+	}
+	for k, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body := map[string]any{"prompt": prompt, "max_tokens": 1, "echo": true, "logprobs": 1, "temperature": 0}
+			if tc.sdtp != nil {
+				body["sdtp"] = tc.sdtp
+			}
+			var out completionOut
+			env.post("/v1/completions", body, http.StatusOK, &out)
+			req := env.eng.requests()[k]
+			sd := out.Usage.SDTP
+			if sd.Prune != tc.prune || (req.Pruner != nil) != (tc.tail >= 0) {
+				t.Fatalf("ran %q with pruner %v, want %q", sd.Prune, req.Pruner, tc.prune)
+			}
+			if tc.tail < 0 {
+				if sd.ScoreTail != nil || sd.UnscoredPromptTokens != nil || req.Continuation != 0 {
+					t.Errorf("unpruned request reports score tail %v, pruned %v, continuation %d", sd.ScoreTail, sd.UnscoredPromptTokens, req.Continuation)
+				}
+				return
+			}
+			if req.Continuation != tc.tail || sd.ScoreTail == nil || *sd.ScoreTail != tc.tail {
+				t.Errorf("continuation %d, usage score tail %v, want %d", req.Continuation, sd.ScoreTail, tc.tail)
+			}
+			lps := out.Choices[0].Logprobs.TokenLogprobs
+			nulls := 0
+			for i, lp := range lps[1 : len(lps)-1] { // prompt tokens after the first
+				if want := fakeUnscored(req, i+1); (lp == nil) != want {
+					t.Errorf("prompt token %d: logprob %v, unscored %v", i+1, lp, want)
+				}
+				if lp == nil {
+					nulls++
+				}
+			}
+			if nulls == 0 || sd.UnscoredPromptTokens == nil || *sd.UnscoredPromptTokens != nulls {
+				t.Errorf("%d null prompt logprobs, usage says %v", nulls, sd.UnscoredPromptTokens)
+			}
+			if !strings.Contains(env.logs.String(), fmt.Sprintf(`"alive_per_layer":[17,8,8,8],"score_tail":%d,"unscored_prompt_tokens":%d`, tc.tail, nulls)) {
+				t.Errorf("the access log does not say what ran: %s", env.logs.String())
+			}
+		})
+	}
+	for _, bad := range []map[string]any{
+		{"prompt": "abc", "sdtp": map[string]any{"score_tail": 2}},
+		{"prompt": "abc", "echo": true, "sdtp": map[string]any{"score_tail": 2}},
+		{"prompt": "abc", "echo": true, "logprobs": 1, "sdtp": map[string]any{"score_tail": -1}},
+	} {
+		data := env.post("/v1/completions", bad, http.StatusBadRequest, nil)
+		if eb := checkErrorShape(t, data); string(eb.Error.Param) != `"sdtp.score_tail"` {
+			t.Errorf("%v: param %s", bad, eb.Error.Param)
+		}
+	}
+	data := env.post("/v1/chat/completions", map[string]any{"messages": []map[string]string{{"role": "user", "content": "hi"}}, "sdtp": map[string]any{"score_tail": 2}}, http.StatusBadRequest, nil)
+	if eb := checkErrorShape(t, data); string(eb.Error.Param) != `"sdtp.score_tail"` {
+		t.Errorf("chat: param %s", eb.Error.Param)
 	}
 }

@@ -10,10 +10,16 @@
 // tokenizer reads: GET /tokenizer_info, POST /tokenize, POST /detokenize.
 //
 // Pruning is chosen per request: the server's default schedule, or the
-// request's "sdtp": {"prune": "off" | PRESET}. Prompt-token logprobs (echo
-// with logprobs, as lm-eval's loglikelihood requests ask) need the logits
-// of every prompt position, which pruning removes, so such requests run
-// unpruned unless they name a schedule, which is then refused.
+// request's "sdtp": {"prune": "off" | PRESET}. A request that scores its
+// prompt (echo with logprobs, as lm-eval's loglikelihood and
+// multiple-choice requests do) is pruned too: the last ScoreTail tokens of
+// each prompt (or the request's "sdtp": {"score_tail": N}) are the
+// continuation being scored, never pruned, and their logprobs are those of
+// teacher-forced decoding after a pruned prefill of the tokens before
+// them; the tokens before the tail get null logprobs (with no tail, the
+// tokens whose preceding row was pruned do).
+// usage.sdtp and the access log say what ran: schedule, score tail, null
+// prompt logprobs, tokens alive per block.
 //
 // Against slow or abusive clients: a request must arrive within
 // ReadTimeout, at most MaxConnections connections stay open (Serve answers

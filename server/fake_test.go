@@ -138,9 +138,6 @@ func (e *fakeEngine) Generate(ctx context.Context, req generate.Request, dec gen
 			return nil, ctx.Err()
 		}
 	}
-	if req.PromptLogprobs && req.Pruner != nil {
-		return nil, errPromptLogprobsPruned
-	}
 	n := len(req.Prompt)
 	res := &generate.Result{PromptTokens: n, Alive: make([]int, e.layers), FinishReason: "length"}
 	for l := range res.Alive {
@@ -149,9 +146,17 @@ func (e *fakeEngine) Generate(ctx context.Context, req generate.Request, dec gen
 			res.Alive[l] = max(1, n/2)
 		}
 	}
+	if req.Pruner != nil {
+		res.Continuation = min(req.Continuation, n-1)
+	}
 	if req.PromptLogprobs {
 		res.PromptLogprobs = []generate.Token{{ID: req.Prompt[0], Logprob: math.NaN()}}
 		for i := 1; i < n; i++ {
+			if fakeUnscored(req, i) {
+				res.PromptLogprobs = append(res.PromptLogprobs, generate.Token{ID: req.Prompt[i], Logprob: math.NaN()})
+				res.UnscoredPromptTokens++
+				continue
+			}
 			lp := generate.LogSoftmax(fakeLogits(req.Prompt[i-1]))
 			res.PromptLogprobs = append(res.PromptLogprobs, generate.Token{ID: req.Prompt[i], Logprob: lp[req.Prompt[i]], Top: fakeTop(lp, req.TopLogprobs)})
 		}
@@ -228,7 +233,22 @@ func (e *fakeEngine) Generate(ctx context.Context, req generate.Request, dec gen
 	return res, nil
 }
 
-var errPromptLogprobsPruned = errors.New("prompt logprobs cannot be combined with pruning")
+// fakeUnscored reports whether the fake engine leaves prompt token i
+// without a logprob: with a pruner, every token before the continuation
+// when there is one, else every token after an odd position past the
+// first four (its "pruned" rows) but the last.
+func fakeUnscored(req generate.Request, i int) bool {
+	n := len(req.Prompt)
+	tail := min(req.Continuation, n-1)
+	switch {
+	case req.Pruner == nil:
+		return false
+	case tail > 0:
+		return i < n-tail
+	}
+	p := i - 1
+	return p >= 4 && p < n-1 && p%2 == 1
+}
 
 // modelPruner is model.Pruner, named for the tests.
 type modelPruner = model.Pruner

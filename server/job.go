@@ -32,6 +32,11 @@ type job struct {
 	echo      bool
 	prune     string
 	pruner    model.Pruner
+	// schedule describes what pruner runs (its String), for usage and the log.
+	schedule string
+	// scoreTail is the continuation of a prompt-scoring request under
+	// pruning (-1: the request does not score its prompt, or is not pruned).
+	scoreTail int
 }
 
 // newJob validates the fields completions and chat share; prompts and
@@ -98,21 +103,27 @@ func (s *Server) newJob(p *commonParams) (*job, error) {
 }
 
 // setPrune chooses the pruner: the request's "sdtp.prune", else the
-// server's default. Prompt logprobs need every position's logits, so such
-// a request runs unpruned by default and is refused if it names a schedule.
-func (s *Server) setPrune(j *job, p *sdtpParams, needAllLogits bool) error {
-	name, explicit := s.o.DefaultPrune, false
+// server's default. A request that scores its prompt (echo with logprobs)
+// is pruned too, its continuation (the last sdtp.score_tail tokens, else
+// the server's ScoreTail) left untouched; score_tail on any other request
+// is refused.
+func (s *Server) setPrune(j *job, p *sdtpParams, scoresPrompt bool) error {
+	j.scoreTail = -1
+	var tail *int
+	if p != nil {
+		tail = p.ScoreTail
+	}
+	switch {
+	case tail != nil && !scoresPrompt:
+		return badRequest("sdtp.score_tail", "score_tail applies to requests that score their prompt (echo with logprobs)")
+	case tail != nil && *tail < 0:
+		return badRequest("sdtp.score_tail", "score_tail %d must not be negative", *tail)
+	}
+	name := s.o.DefaultPrune
 	if p != nil && p.Prune != "" && p.Prune != "default" {
-		name, explicit = p.Prune, true
+		name = p.Prune
 	}
 	if name == "" || name == "off" {
-		j.prune = "off"
-		return nil
-	}
-	if needAllLogits {
-		if explicit {
-			return badRequest("sdtp.prune", "echo with logprobs needs the logits of every prompt token, which pruning drops; leave sdtp.prune unset or \"off\"")
-		}
 		j.prune = "off"
 		return nil
 	}
@@ -124,6 +135,15 @@ func (s *Server) setPrune(j *job, p *sdtpParams, needAllLogits bool) error {
 		return badRequest("sdtp.prune", "schedule %q: %v", name, err)
 	}
 	j.prune, j.pruner = name, pr
+	if d, ok := pr.(fmt.Stringer); ok {
+		j.schedule = d.String()
+	}
+	if scoresPrompt {
+		j.scoreTail = s.o.ScoreTail
+		if tail != nil {
+			j.scoreTail = *tail
+		}
+	}
 	return nil
 }
 
@@ -283,6 +303,7 @@ func (s *Server) run(ctx context.Context, j *job, i int, onText func(string) err
 		Logprobs:       j.logprobs,
 		TopLogprobs:    j.top,
 		PromptLogprobs: j.echo && j.logprobs,
+		Continuation:   max(j.scoreTail, 0),
 		OnText:         onText,
 	}
 	res, err := s.eng.Generate(ctx, req, s.decoder())
@@ -303,18 +324,33 @@ type usage struct {
 	SDTP             *sdtpUsage `json:"sdtp,omitempty"`
 }
 
-// sdtpUsage reports the schedule and the tokens alive in each decoder
-// block during prefill (summed over the request's prompts).
+// sdtpUsage reports what ran: the schedule (and what the pruner does), a
+// prompt-scoring request's continuation and the prompt tokens left without
+// a logprob, and the tokens alive in each decoder block during prefill
+// (summed over the request's prompts).
 type sdtpUsage struct {
-	Prune          string  `json:"prune"`
-	AliveLastLayer int     `json:"alive_tokens_last_layer"`
-	AlivePerLayer  []int   `json:"alive_tokens_per_layer"`
-	PrefillSeconds float64 `json:"prefill_seconds"`
-	DecodeSeconds  float64 `json:"decode_seconds"`
+	Prune    string `json:"prune"`
+	Schedule string `json:"schedule,omitempty"`
+	// ScoreTail is the continuation of each prompt left unpruned, for a
+	// request that scores its prompt under pruning.
+	ScoreTail *int `json:"score_tail,omitempty"`
+	// UnscoredPromptTokens counts the prompt tokens after the first whose
+	// logprob is null: before the score tail, or (score tail 0) after a
+	// row pruning dropped.
+	UnscoredPromptTokens *int    `json:"unscored_prompt_tokens,omitempty"`
+	AliveLastLayer       int     `json:"alive_tokens_last_layer"`
+	AlivePerLayer        []int   `json:"alive_tokens_per_layer"`
+	PrefillSeconds       float64 `json:"prefill_seconds"`
+	DecodeSeconds        float64 `json:"decode_seconds"`
 }
 
-func newUsage(prune string) *usage {
-	return &usage{SDTP: &sdtpUsage{Prune: prune, AlivePerLayer: []int{}}}
+func newUsage(j *job) *usage {
+	sd := &sdtpUsage{Prune: j.prune, Schedule: j.schedule, AlivePerLayer: []int{}}
+	if j.scoreTail >= 0 {
+		tail, pruned := j.scoreTail, 0
+		sd.ScoreTail, sd.UnscoredPromptTokens = &tail, &pruned
+	}
+	return &usage{SDTP: sd}
 }
 
 // add counts one prompt's result.
@@ -332,6 +368,9 @@ func (u *usage) add(res *generate.Result) {
 	if n := len(res.Alive); n > 0 {
 		sd.AliveLastLayer += res.Alive[n-1]
 	}
+	if sd.UnscoredPromptTokens != nil {
+		*sd.UnscoredPromptTokens += res.UnscoredPromptTokens
+	}
 	sd.PrefillSeconds += res.PrefillSeconds
 	sd.DecodeSeconds += res.DecodeSeconds
 }
@@ -339,5 +378,6 @@ func (u *usage) add(res *generate.Result) {
 // record copies the usage into the access log record.
 func (u *usage) record(ctx context.Context) {
 	st := stats(ctx)
-	st.promptTokens, st.completionTokens, st.prune = u.PromptTokens, u.CompletionTokens, u.SDTP.Prune
+	st.promptTokens, st.completionTokens = u.PromptTokens, u.CompletionTokens
+	st.sdtp = u.SDTP
 }

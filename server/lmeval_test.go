@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"sort"
@@ -43,17 +44,25 @@ func (rm realModel) stopIDs() []int {
 
 // serveReal serves rm on a loopback httptest server.
 func serveReal(t *testing.T, rm realModel) *testEnv {
+	return serveRealWith(t, rm, Options{})
+}
+
+// serveRealWith serves rm with the options o adds (pruning, score tail),
+// logging as JSON into the env's logs.
+func serveRealWith(t *testing.T, rm realModel, o Options) *testEnv {
 	t.Helper()
-	o := Options{ModelName: rm.name, Chat: chatML, MaxConcurrent: 2}
+	o.ModelName, o.Chat, o.MaxConcurrent = rm.name, chatML, 2
 	if rm.tok != nil {
 		o.Tokenizer = rm.tok
 	}
+	logs := &syncBuffer{}
+	o.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	eng := &ModelEngine{Model: rm.m, StopIDs: rm.stopIDs()}
 	s, err := New(eng, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &testEnv{t: t, s: s, logs: &syncBuffer{}}
+	env := &testEnv{t: t, s: s, logs: logs}
 	env.srv = newLoopbackServer(t, s.Handler())
 	return env
 }
@@ -185,8 +194,7 @@ func TestLMEvalLoglikelihoodReplay(t *testing.T) {
 					ps = append(ps, prompts[i])
 					cl = append(cl, ctxlens[i])
 				}
-				payload := map[string]any{"model": rm.name, "prompt": ps, "temperature": 0, "max_tokens": 1, "logprobs": 1, "seed": 1234, "echo": true}
-				body := env.post("/v1/completions", payload, http.StatusOK, nil)
+				body := env.post("/v1/completions", lmEvalLoglikelihoodPayload(rm.name, ps), http.StatusOK, nil)
 				got := lmEvalParseLogprobs(t, body, cl)
 				for k, i := range batch {
 					sum, greedy := directLoglikelihood(t, rm.m, prompts[i], ctxlens[i])

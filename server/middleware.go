@@ -76,7 +76,7 @@ type reqStats struct {
 	id               string
 	promptTokens     int
 	completionTokens int
-	prune            string
+	sdtp             *sdtpUsage // what a generation ran (schedule, alive tokens)
 	queued           time.Duration
 }
 
@@ -125,7 +125,8 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // accessLog writes one line per request: method, path, status, latency,
-// token counts, schedule and queueing time.
+// token counts, what pruning ran (schedule, tokens alive per block, a
+// scored prompt's continuation) and queueing time.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -148,8 +149,17 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		if st.promptTokens > 0 || st.completionTokens > 0 {
 			attrs = append(attrs, slog.Int("prompt_tokens", st.promptTokens), slog.Int("completion_tokens", st.completionTokens))
 		}
-		if st.prune != "" {
-			attrs = append(attrs, slog.String("prune", st.prune))
+		if sd := st.sdtp; sd != nil {
+			attrs = append(attrs, slog.String("prune", sd.Prune))
+			if sd.Schedule != "" {
+				attrs = append(attrs, slog.String("schedule", sd.Schedule))
+			}
+			if sd.Prune != "off" {
+				attrs = append(attrs, slog.Any("alive_per_layer", sd.AlivePerLayer))
+			}
+			if sd.ScoreTail != nil {
+				attrs = append(attrs, slog.Int("score_tail", *sd.ScoreTail), slog.Int("unscored_prompt_tokens", *sd.UnscoredPromptTokens))
+			}
 		}
 		if st.queued > 0 {
 			attrs = append(attrs, slog.Float64("queued_ms", float64(st.queued.Microseconds())/1000))

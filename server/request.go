@@ -44,6 +44,11 @@ type streamOptions struct {
 type sdtpParams struct {
 	// Prune is "off", "default" (the server's schedule) or a preset name.
 	Prune string `json:"prune"`
+	// ScoreTail, for a request that scores its prompt (echo with
+	// logprobs), is how many tokens at the end of each prompt are the
+	// continuation being scored: pruning never touches them (Options.ScoreTail
+	// when absent).
+	ScoreTail *int `json:"score_tail"`
 }
 
 // completionRequest is the body of POST /v1/completions.

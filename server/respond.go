@@ -40,7 +40,7 @@ func serveGeneration[R any, C any](s *Server, w http.ResponseWriter, r *http.Req
 		return
 	}
 	defer release()
-	u := newUsage(j.prune)
+	u := newUsage(j)
 	defer u.record(ctx)
 	answer(ctx, &req, j, response[C]{ID: idPrefix + stats(ctx).id, Object: object, Created: time.Now().Unix(), Model: s.o.ModelName}, u)
 }

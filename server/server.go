@@ -38,6 +38,14 @@ type Options struct {
 	// DefaultPrune is the schedule requests get when they name none: "" or
 	// "off" for none, else a name Pruners accepts.
 	DefaultPrune string
+	// ScoreTail is the continuation of a request that scores its prompt
+	// (echo with logprobs: lm-eval's loglikelihood and multiple-choice
+	// requests) under pruning, unless the request says "sdtp":
+	// {"score_tail": N}: the last ScoreTail tokens of each prompt are never
+	// pruned and their logprobs are those of teacher-forced decoding after
+	// a pruned prefill of the tokens before them (generate.Request's
+	// Continuation). 0 prunes the whole prompt as any other.
+	ScoreTail int
 	// APIKey, when set, must be sent as "Authorization: Bearer KEY".
 	APIKey string
 	// MaxConcurrent generations run at once (default 1); Queue more wait
@@ -129,6 +137,8 @@ func New(eng Engine, o Options) (*Server, error) {
 		return nil, fmt.Errorf("server: read timeout %v must be positive", o.ReadTimeout)
 	case o.MaxConnections < 0:
 		return nil, fmt.Errorf("server: max connections %d must be positive", o.MaxConnections)
+	case o.ScoreTail < 0:
+		return nil, fmt.Errorf("server: score tail %d must not be negative", o.ScoreTail)
 	case o.MaxContext < 0:
 		return nil, fmt.Errorf("server: max context %d must not be negative", o.MaxContext)
 	case o.DefaultPrune != "" && o.DefaultPrune != "off" && o.Pruners == nil:
@@ -172,7 +182,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(newConnLimit(ln, s.o.MaxConnections, s.log)) }()
-	s.log.Info("serving", "addr", ln.Addr().String(), "model", s.o.ModelName, "max_concurrent", s.o.MaxConcurrent, "queue", s.o.Queue, "max_connections", s.o.MaxConnections, "prune", s.pruneName(s.o.DefaultPrune))
+	s.log.Info("serving", "addr", ln.Addr().String(), "model", s.o.ModelName, "max_concurrent", s.o.MaxConcurrent, "queue", s.o.Queue, "max_connections", s.o.MaxConnections, "prune", s.pruneName(s.o.DefaultPrune), "score_tail", s.o.ScoreTail)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)

@@ -26,6 +26,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	maxBody := fs.Int64("max-body", 32<<20, "largest request body in bytes (413 above)")
 	readTimeout := fs.Duration("read-timeout", 30*time.Second, "how long a client may take to send a whole request, headers and body (408 after; answers may take longer)")
 	maxConns := fs.Int("max-connections", 512, "connections open at once, idle keep-alive ones included; more are answered 503 and closed")
+	scoreTail := fs.Int("score-tail", 0, "with pruning, the last N tokens of each prompt of a request that scores its prompt (echo with logprobs: lm-eval's loglikelihood and multiple-choice tasks) are its continuation: never pruned, their logprobs those of teacher-forced decoding after a pruned prefill of the rest; set it to the longest continuation in tokens (0: the whole prompt is pruned as any other; a request may say \"sdtp\": {\"score_tail\": N})")
 	maxContext := fs.Int("max-context", 0, "largest prompt plus max_tokens in tokens (400 above; 0: the model's max positions)")
 	tmplName := fs.String("chat-template", "", "chat template instead of the one detected from tokenizer_config.json: "+strings.Join(chat.Names(), ", "))
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Minute, "on SIGINT/SIGTERM, how long to let running and queued requests finish; then they are cancelled and answered 503 (a stream: an error event and [DONE]); a second signal exits at once")
@@ -52,6 +53,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--max-connections %d must be at least 1", *maxConns)
 	case *maxContext < 0:
 		return fmt.Errorf("--max-context %d must not be negative", *maxContext)
+	case *scoreTail < 0:
+		return fmt.Errorf("--score-tail %d must not be negative", *scoreTail)
 	case *shutdown <= 0:
 		return fmt.Errorf("--shutdown-timeout %v must be positive", *shutdown)
 	}
@@ -93,6 +96,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ReadTimeout:     *readTimeout,
 		MaxConnections:  *maxConns,
 		MaxContext:      *maxContext,
+		ScoreTail:       *scoreTail,
 		ShutdownTimeout: *shutdown,
 		Logger:          logger,
 	}

@@ -29,6 +29,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"serve", "--model", "synthetic:tiny", "--log-format", "xml"}, "--log-format"},
 		{[]string{"serve", "--model", "synthetic:tiny", "--read-timeout", "0s"}, "--read-timeout 0s must be positive"},
 		{[]string{"serve", "--model", "synthetic:tiny", "--max-connections", "0"}, "--max-connections 0 must be at least 1"},
+		{[]string{"serve", "--model", "synthetic:tiny", "--score-tail", "-2"}, "--score-tail -2 must not be negative"},
 		{[]string{"serve", "--model", "synthetic:tiny", "--addr", "nonsense"}, "--addr"},
 		{[]string{"serve", "--model", "synthetic:tiny", "--max-batch", "0"}, "--max-batch 0 must be at least 1"},
 		{[]string{"serve", "--model", "synthetic:tiny", "--max-batch", "2", "--kv-budget", "lots"}, "--kv-budget"},
