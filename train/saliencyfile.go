@@ -23,6 +23,22 @@ type SaliencyRecord struct {
 	Saliency [][]float64 `json:"saliency"`
 }
 
+// Saliencies computes every text's saliency at every block (T over its
+// last cont predictions; cont = 0: the whole sequence) on up to workers
+// goroutines (0: as many as the model likes), for Run.Saliency.
+func Saliencies(ctx context.Context, m Frozen, texts [][]int, cont, workers int, progress func(done, total int)) ([][][]float64, error) {
+	out := make([][][]float64, len(texts))
+	err := forEach(ctx, len(texts), m.Workers(workers), "text", func(_, i int) error {
+		sal, _, _, err := m.saliency(ctx, texts[i], cont, nil)
+		out[i] = sal
+		return err
+	}, progress)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WriteSaliency computes the saliency of each text (T over its last cont
 // predictions; cont = 0: the whole sequence) and writes one JSON line per
 // text to w, in input order, using up to workers goroutines (0:

@@ -72,6 +72,11 @@ type Run struct {
 	// Progress, when set, is called after the saliency of each text and
 	// after each step.
 	Progress func(Progress)
+	// Saliency, when not nil, holds every text's saliency at every block,
+	// as Saliencies computes it for the configuration's
+	// SaliencyContinuation, so that runs over the same texts (a sweep)
+	// compute it once; nil computes it at the start. Not with Teacher.
+	Saliency [][][]float64
 }
 
 // Progress reports where a run is.
@@ -145,6 +150,19 @@ func (r *Run) validate() error {
 	}
 	if c.Loss.Continuation < 0 {
 		return fmt.Errorf("continuation %d must not be negative", c.Loss.Continuation)
+	}
+	if r.Saliency != nil {
+		switch {
+		case c.Loss.Teacher:
+			return fmt.Errorf("precomputed saliency cannot be combined with teacher labels (they come from the same pass)")
+		case len(r.Saliency) != len(r.Texts):
+			return fmt.Errorf("precomputed saliency for %d texts, but %d texts", len(r.Saliency), len(r.Texts))
+		}
+		for i, sal := range r.Saliency {
+			if len(sal) != r.Model.Config().Layers || len(sal[0]) != len(r.Texts[i]) {
+				return fmt.Errorf("precomputed saliency of text %d does not fit it (%d blocks of %d tokens)", i, len(sal), len(r.Texts[i]))
+			}
+		}
 	}
 	for i, ids := range r.Texts {
 		if len(ids) < c.Loss.Continuation+2 {
@@ -389,10 +407,20 @@ func (r *Run) batchGrad(obj *Objective, p *Params, ex []Example, batch []int, st
 	return mean, sum, nil
 }
 
-// saliency computes every text's saliency at the schedule's locations.
+// saliency computes every text's saliency at the schedule's locations
+// (or takes it from r.Saliency).
 func (r *Run) saliency(ctx context.Context) ([]Example, error) {
 	ex := make([]Example, len(r.Texts))
 	locs := r.Config.Locations
+	if r.Saliency != nil {
+		for i, sal := range r.Saliency {
+			ex[i] = Example{IDs: r.Texts[i]}
+			for _, l := range locs {
+				ex[i].Saliency = append(ex[i].Saliency, sal[l])
+			}
+		}
+		return ex, nil
+	}
 	var progress func(done, total int)
 	if r.Progress != nil {
 		progress = func(done, total int) { r.Progress(Progress{Phase: "saliency", Done: done, Total: total}) }

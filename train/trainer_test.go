@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -245,4 +246,44 @@ func FuzzLoadCheckpoint(f *testing.F) {
 			t.Fatal("accepted a checkpoint with mismatched arrays")
 		}
 	})
+}
+
+// TestPrecomputedSaliencyMatches: a run given Saliencies' output ends bit
+// for bit where a run computing its own saliency does, and a saliency that
+// does not fit the texts is refused.
+func TestPrecomputedSaliencyMatches(t *testing.T) {
+	own := tinyRun(t, t.TempDir())
+	want, err := own.Train(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := tinyRun(t, t.TempDir())
+	r.Saliency, err = Saliencies(context.Background(), r.Model, r.Texts, r.Config.Loss.SaliencyContinuation(), 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Train(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameParams(t, got, want)
+	// It is what the run trains on: reversed token order, other weights.
+	for _, sal := range r.Saliency {
+		for _, block := range sal {
+			slices.Reverse(block)
+		}
+	}
+	r.Checkpoint, r.LogPath = "", ""
+	other, err := r.Train(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(other.Params.Flat, want.Params.Flat) {
+		t.Fatal("a different precomputed saliency trained the same weights")
+	}
+	r = tinyRun(t, t.TempDir())
+	r.Saliency = [][][]float64{{{1}}}
+	if _, err := r.Train(context.Background()); err == nil || !strings.Contains(err.Error(), "precomputed saliency") {
+		t.Fatalf("saliency of the wrong shape: err %v", err)
+	}
 }
