@@ -25,6 +25,7 @@ const trainUsage = `Usage: sdtp train --model M --data FILE --out MODULE [--prun
        sdtp train corpus --model M --texts N --seed S --out FILE [flags]
        sdtp train bench --model M [--backend cuda] [--lengths 512,1K,2K,4K,8K] [flags]
        sdtp train download [--dir D]
+       sdtp train sweep --model M --data FILE --heldout FILE --schedules 'L:R ...' --out DIR [flags]
 
 'train' fits pruning modules in front of a frozen model: on the host CPU in float64
 (--backend cpu, the reference) or on a GPU (--backend cuda), L = L_cls + L_mse +
@@ -33,7 +34,9 @@ inside attention. 'train eval' compares modules with random and keep-most-recent
 scores on held-out texts. 'train corpus' samples a JSONL corpus from the model itself.
 'train bench' measures saliency and training speed and memory on a GPU and projects
 a recipe's wall time. 'train download' fetches databricks-dolly-15k (the paper's
-data). See docs/TRAINING.md. 'sdtp train VERB --help' lists a verb's flags.`
+data). 'train sweep' trains and evaluates modules over schedules and loss variants
+(the paper's ablations) and tabulates and plots quality against FLOPs
+(docs/ABLATIONS.md). See docs/TRAINING.md. 'sdtp train VERB --help' lists a verb's flags.`
 
 func runTrain(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 {
@@ -46,6 +49,8 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			return runTrainBench(ctx, e, args[1:])
 		case "download":
 			return runTrainDownload(ctx, e, args[1:])
+		case "sweep":
+			return runTrainSweep(ctx, e, args[1:])
 		}
 	}
 	return runTrainFit(ctx, e, args)
@@ -185,27 +190,8 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	var sf scheduleFlags
 	sf.register(fs, "to train for")
 	out := fs.String("out", "", "module file to write (safetensors, read by --prune-module); written once, at the end, atomically")
-	width := fs.Int("width", 0, "hidden width of each module MLP (0: hidden size / 4)")
-	lr := fs.Float64("lr", 3e-3, "peak learning rate of AdamW (linear warm-up, then cosine decay to a tenth)")
-	warmup := fs.Int("warmup", 20, "warm-up steps")
-	wd := fs.Float64("weight-decay", 0.01, "AdamW decoupled weight decay")
-	epochs := fs.Int("epochs", 4, "passes over the texts")
-	batch := fs.Int("batch", 8, "texts per optimiser step (gradients accumulated)")
-	clip := fs.Float64("clip", 1, "rescale a batch gradient whose norm exceeds this to this norm (0: off)")
-	seed := fs.Uint64("seed", 1, "seed of the initial weights, the text order, the Gumbel noise and the ranking pairs")
-	def := train.DefaultLossConfig()
-	wCls := fs.Float64("w-cls", def.Weights.Cls, "weight of L_cls, the next-token loss under simulated pruning")
-	wMSE := fs.Float64("w-mse", def.Weights.MSE, "weight of L_mse, squared error of centred scores against standardised saliency importance")
-	wRank := fs.Float64("w-rank", def.Weights.Rank, "weight of L_rank, pairwise logistic loss over pairs ordered by saliency")
-	wRatio := fs.Float64("w-ratio", def.Weights.Ratio, "weight of the keep-ratio loss")
-	noRank := fs.Bool("no-rank", false, "ablation: switch L_rank off")
-	noMSE := fs.Bool("no-mse", false, "ablation: switch L_mse off")
-	tau := fs.Float64("tau", def.Tau, "Gumbel-softmax temperature")
-	cont := fs.Int("continuation", def.Continuation, "tokens at the end of each text that play decoded tokens: never pruned, and L_cls is their next-token loss (0: prune the whole text, L_cls over every position)")
-	whole := fs.Bool("saliency-whole-sequence", false, "take the saliency targets' T over the whole sequence instead of the continuation's predictions")
-	teacher := fs.Bool("teacher", false, "L_cls against the unpruned model's next-token distributions (soft labels) instead of the text's next tokens")
-	pairs := fs.Int("rank-pairs", def.MaxPairs, "ranking pairs per stage and text; more are subsampled at random")
-	target := fs.String("target", string(def.Target), "saliency importance the modules rank by: abs (|π̂|), neg (−π̂) or signed (π̂)")
+	var tf trainFlags
+	tf.register(fs)
 	ckpt := fs.String("checkpoint", "", "checkpoint file (default: OUT.ckpt)")
 	every := fs.Int("checkpoint-every", 25, "steps between checkpoints")
 	resume := fs.Bool("resume", false, "continue from the checkpoint when it exists (same flags and data required)")
@@ -231,31 +217,13 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("%s %w", o.flag, err)
 		}
 	}
-	if *width < 0 {
-		return fmt.Errorf("--width %d must not be negative", *width)
+	if err := tf.check(); err != nil {
+		return err
 	}
-	tgt, err := train.ParseTarget(*target)
-	if err != nil {
-		return fmt.Errorf("--target: %w", err)
+	if *every < 1 {
+		return fmt.Errorf("--checkpoint-every must be at least 1")
 	}
-	if *cont < 0 {
-		return fmt.Errorf("--continuation %d must not be negative", *cont)
-	}
-	for _, c := range []struct {
-		name string
-		bad  bool
-		why  string
-	}{
-		{"--epochs", *epochs < 1, "at least 1"}, {"--batch", *batch < 1, "at least 1"}, {"--checkpoint-every", *every < 1, "at least 1"},
-		{"--rank-pairs", *pairs < 1, "at least 1"}, {"--lr", !positive(*lr), "positive and finite"}, {"--tau", !positive(*tau), "positive and finite"},
-		{"--warmup", *warmup < 0, "non-negative"}, {"--weight-decay", !nonNegative(*wd), "finite and non-negative"}, {"--clip", !nonNegative(*clip), "finite and non-negative (0: no clipping)"},
-		{"--w-cls", !nonNegative(*wCls), "finite and non-negative"}, {"--w-mse", !nonNegative(*wMSE), "finite and non-negative"}, {"--w-rank", !nonNegative(*wRank), "finite and non-negative"}, {"--w-ratio", !nonNegative(*wRatio), "finite and non-negative"},
-	} {
-		if c.bad {
-			return fmt.Errorf("%s must be %s", c.name, c.why)
-		}
-	}
-	df.requireTokens(*cont+16, fmt.Sprintf("--continuation %d (with a prompt of 16 or more before it)", *cont))
+	df.requireTokens(tf.cont+16, fmt.Sprintf("--continuation %d (with a prompt of 16 or more before it)", tf.cont))
 	tx, err := df.load(e)
 	if err != nil {
 		return err
@@ -266,20 +234,12 @@ func runTrainFit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *width > 0 {
-		if err := prune.CheckWidth(*width, m.Config().Hidden); err != nil {
-			return fmt.Errorf("--width: %w", err)
-		}
+	cfg, err := tf.config(m.Config().Hidden)
+	if err != nil {
+		return err
 	}
-	loss := train.LossConfig{Weights: train.Weights{Cls: *wCls, MSE: *wMSE, Rank: *wRank, Ratio: *wRatio}, Tau: *tau, Target: tgt, Continuation: *cont, WholeSequenceSaliency: *whole, Teacher: *teacher, MaxPairs: *pairs}
-	if *noRank {
-		loss.Weights.Rank = 0
-	}
-	if *noMSE {
-		loss.Weights.MSE = 0
-	}
+	cfg.Locations, cfg.Ratio = sched.Locations, sched.Ratio
 	texts := tx.IDs
-	cfg := train.Config{Locations: sched.Locations, Ratio: sched.Ratio, Width: *width, Loss: loss, LR: *lr, Warmup: *warmup, WeightDecay: *wd, Epochs: *epochs, Batch: *batch, Clip: *clip, Seed: *seed}
 	if *resume {
 		if _, err := os.Stat(*ckpt); errors.Is(err, os.ErrNotExist) {
 			fmt.Fprintf(e.stderr, "--resume: no checkpoint at %s yet; starting afresh\n", *ckpt)
@@ -544,4 +504,88 @@ func applyRecipe(fs *flag.FlagSet, name string) error {
 		return nil
 	}
 	return fmt.Errorf("--recipe %q: want one of %s", name, recipeNames())
+}
+
+// trainFlags are the training settings 'train' and 'train sweep' share.
+type trainFlags struct {
+	width, warmup, epochs, batch, cont, pairs int
+	lr, wd, clip, tau                         float64
+	seed                                      uint64
+	wCls, wMSE, wRank, wRatio                 float64
+	noRank, noMSE, whole, teacher             bool
+	target                                    string
+}
+
+func (f *trainFlags) register(fs *flag.FlagSet) {
+	def := train.DefaultLossConfig()
+	fs.IntVar(&f.width, "width", 0, "hidden width of each module MLP (0: hidden size / 4)")
+	fs.Float64Var(&f.lr, "lr", 3e-3, "peak learning rate of AdamW (linear warm-up, then cosine decay to a tenth)")
+	fs.IntVar(&f.warmup, "warmup", 20, "warm-up steps")
+	fs.Float64Var(&f.wd, "weight-decay", 0.01, "AdamW decoupled weight decay")
+	fs.IntVar(&f.epochs, "epochs", 4, "passes over the texts")
+	fs.IntVar(&f.batch, "batch", 8, "texts per optimiser step (gradients accumulated)")
+	fs.Float64Var(&f.clip, "clip", 1, "rescale a batch gradient whose norm exceeds this to this norm (0: off)")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the initial weights, the text order, the Gumbel noise and the ranking pairs")
+	fs.Float64Var(&f.wCls, "w-cls", def.Weights.Cls, "weight of L_cls, the next-token loss under simulated pruning")
+	fs.Float64Var(&f.wMSE, "w-mse", def.Weights.MSE, "weight of L_mse, squared error of centred scores against standardised saliency importance")
+	fs.Float64Var(&f.wRank, "w-rank", def.Weights.Rank, "weight of L_rank, pairwise logistic loss over pairs ordered by saliency")
+	fs.Float64Var(&f.wRatio, "w-ratio", def.Weights.Ratio, "weight of the keep-ratio loss")
+	fs.BoolVar(&f.noRank, "no-rank", false, "ablation: switch L_rank off")
+	fs.BoolVar(&f.noMSE, "no-mse", false, "ablation: switch L_mse off")
+	fs.Float64Var(&f.tau, "tau", def.Tau, "Gumbel-softmax temperature")
+	fs.IntVar(&f.cont, "continuation", def.Continuation, "tokens at the end of each text that play decoded tokens: never pruned, and L_cls is their next-token loss (0: prune the whole text, L_cls over every position)")
+	fs.BoolVar(&f.whole, "saliency-whole-sequence", false, "take the saliency targets' T over the whole sequence instead of the continuation's predictions")
+	fs.BoolVar(&f.teacher, "teacher", false, "L_cls against the unpruned model's next-token distributions (soft labels) instead of the text's next tokens")
+	fs.IntVar(&f.pairs, "rank-pairs", def.MaxPairs, "ranking pairs per stage and text; more are subsampled at random")
+	fs.StringVar(&f.target, "target", string(def.Target), "saliency importance the modules rank by: abs (|π̂|), neg (−π̂) or signed (π̂)")
+}
+
+// check validates the flags that need no model.
+func (f *trainFlags) check() error {
+	if f.width < 0 {
+		return fmt.Errorf("--width %d must not be negative", f.width)
+	}
+	if _, err := train.ParseTarget(f.target); err != nil {
+		return fmt.Errorf("--target: %w", err)
+	}
+	if f.cont < 0 {
+		return fmt.Errorf("--continuation %d must not be negative", f.cont)
+	}
+	for _, c := range []struct {
+		name string
+		bad  bool
+		why  string
+	}{
+		{"--epochs", f.epochs < 1, "at least 1"}, {"--batch", f.batch < 1, "at least 1"},
+		{"--rank-pairs", f.pairs < 1, "at least 1"}, {"--lr", !positive(f.lr), "positive and finite"}, {"--tau", !positive(f.tau), "positive and finite"},
+		{"--warmup", f.warmup < 0, "non-negative"}, {"--weight-decay", !nonNegative(f.wd), "finite and non-negative"}, {"--clip", !nonNegative(f.clip), "finite and non-negative (0: no clipping)"},
+		{"--w-cls", !nonNegative(f.wCls), "finite and non-negative"}, {"--w-mse", !nonNegative(f.wMSE), "finite and non-negative"}, {"--w-rank", !nonNegative(f.wRank), "finite and non-negative"}, {"--w-ratio", !nonNegative(f.wRatio), "finite and non-negative"},
+	} {
+		if c.bad {
+			return fmt.Errorf("%s must be %s", c.name, c.why)
+		}
+	}
+	return nil
+}
+
+// config is the training configuration the flags give, for a model of
+// the given hidden size, without a schedule.
+func (f *trainFlags) config(hidden int) (train.Config, error) {
+	if f.width > 0 {
+		if err := prune.CheckWidth(f.width, hidden); err != nil {
+			return train.Config{}, fmt.Errorf("--width: %w", err)
+		}
+	}
+	tgt, err := train.ParseTarget(f.target)
+	if err != nil {
+		return train.Config{}, fmt.Errorf("--target: %w", err)
+	}
+	loss := train.LossConfig{Weights: train.Weights{Cls: f.wCls, MSE: f.wMSE, Rank: f.wRank, Ratio: f.wRatio}, Tau: f.tau, Target: tgt, Continuation: f.cont, WholeSequenceSaliency: f.whole, Teacher: f.teacher, MaxPairs: f.pairs}
+	if f.noRank {
+		loss.Weights.Rank = 0
+	}
+	if f.noMSE {
+		loss.Weights.MSE = 0
+	}
+	return train.Config{Width: f.width, Loss: loss, LR: f.lr, Warmup: f.warmup, WeightDecay: f.wd, Epochs: f.epochs, Batch: f.batch, Clip: f.clip, Seed: f.seed}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -99,6 +100,34 @@ func TestTrainWorkflow(t *testing.T) {
 	if len(rep.Report.Scorers) != 4 || rep.Report.Scorers[0].Name != "m" || rep.Report.Scorers[3].Name != "saliency-oracle" || len(rep.Report.Scorers[0].Locations) != 2 {
 		t.Fatalf("report %+v", rep.Report)
 	}
+
+	// A sweep of two schedules and one more loss variant, on the corpus as
+	// training and held-out texts, then again: everything is resumed.
+	sweep := filepath.Join(dir, "sweep")
+	args = append([]string{"train", "sweep", "--heldout", corpus, "--schedules", "1,3:0.7 4:0.5", "--losses", "full,no-mse", "--epochs", "1", "--batch", "2", "--continuation", "8", "--min-tokens", "30", "--formats", "svg", "--out", sweep}, common...)
+	for pass := range 2 {
+		code, out, errOut = run(t, args...)
+		if code != 0 {
+			t.Fatalf("sweep pass %d: exit %d: %s", pass, code, errOut)
+		}
+		if want := fmt.Sprintf("3 points (%d done before)", 3*pass); !strings.Contains(errOut, want) {
+			t.Errorf("sweep pass %d: stderr %q lacks %q", pass, errOut, want)
+		}
+		for _, p := range []string{"| 1,3/0.7/full |", "| 4/0.5/full |", "| 1,3/0.7/no-mse |", "ablation-quality-vs-flops.svg"} {
+			if !strings.Contains(out, p) {
+				t.Errorf("sweep pass %d: output lacks %q:\n%s", pass, p, out)
+			}
+		}
+	}
+	for _, f := range []string{"sweep.jsonl", "sweep.md", "ablation-quality-vs-flops.svg", "modules/4_0.5_full.safetensors"} {
+		if _, err := os.Stat(filepath.Join(sweep, f)); err != nil {
+			t.Errorf("sweep: %v", err)
+		}
+	}
+	code, _, errOut = run(t, append(args, "--epochs", "2")...)
+	if code == 0 || !strings.Contains(errOut, "other settings") {
+		t.Errorf("sweep with other settings into the same folder: exit %d, %s", code, errOut)
+	}
 }
 
 func TestTrainErrors(t *testing.T) {
@@ -131,6 +160,12 @@ func TestTrainErrors(t *testing.T) {
 		{[]string{"saliency", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "s"), "--continuation", "600"}, "--max-tokens 512 is too short: --continuation 600"},
 		{[]string{"saliency", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "s")}, bad + ":3:"},
 		{[]string{"saliency", "--model", "synthetic:tiny", "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "s")}, "trained weights"},
+		{[]string{"train", "sweep", "--model", ckpt, "--data", bad, "--heldout", bad, "--schedules", "3:0.5"}, "--out is required"},
+		{[]string{"train", "sweep", "--model", ckpt, "--data", bad, "--heldout", bad, "--out", dir}, "--schedules is required"},
+		{[]string{"train", "sweep", "--model", ckpt, "--data", bad, "--out", dir, "--schedules", "3:0.5"}, "--heldout is required"},
+		{[]string{"train", "sweep", "--model", ckpt, "--data", bad, "--heldout", bad, "--out", dir, "--schedules", "3:0.5", "--losses", "full,none"}, "--losses: loss variant \"none\""},
+		{[]string{"train", "sweep", "--model", ckpt, "--data", bad, "--heldout", bad, "--out", dir, "--schedules", "3:0.5", "--teacher"}, "--teacher is not available"},
+		{[]string{"train", "sweep", "--model", ckpt, "--data", bad, "--heldout", bad, "--out", dir, "--schedules", "3:0.5", "--formats", "pdf"}, "--formats: unknown format"},
 	}
 	for _, tc := range tests {
 		code, _, errOut := run(t, tc.args...)
