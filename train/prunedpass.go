@@ -68,14 +68,17 @@ func (s importanceScorer) Scores(stage int, _ []float64, pos []int32) ([]float32
 // computed and should be ignored). It returns the pass and the prompt
 // tokens alive entering each block.
 func PrunedForward(ctx context.Context, m Frozen, ids []int, promptLen int, s prune.Schedule, sc Scorer) (pass, []int, error) {
+	return prunedForward(ctx, m, ids, promptLen, s, sc, nil)
+}
+
+// prunedForward is PrunedForward, calling onStage (when not nil) with the
+// positions alive after each stage.
+func prunedForward(ctx context.Context, m Frozen, ids []int, promptLen int, s prune.Schedule, sc Scorer, onStage func(alive []int32)) (pass, []int, error) {
 	n, d := len(ids), m.Config().Hidden
 	if promptLen < 1 || promptLen > n {
 		return nil, nil, fmt.Errorf("prompt length %d outside 1..%d", promptLen, n)
 	}
-	alive := make([]int32, promptLen)
-	for i := range alive {
-		alive[i] = int32(i)
-	}
+	alive := positions(promptLen)
 	counts := make([]int, m.Config().Layers)
 	var mask []float64
 	var failed error
@@ -95,14 +98,7 @@ func PrunedForward(ctx context.Context, m Frozen, ids []int, promptLen int, s pr
 				}
 				scores, err := sc.Scores(stage-1, rowsAlive, alive)
 				if err == nil {
-					var idx []int32
-					if idx, err = prune.Select(alive, scores, promptLen, keep); err == nil {
-						next := make([]int32, len(idx))
-						for i, k := range idx {
-							next[i] = alive[k]
-						}
-						alive = next
-					}
+					alive, err = selectStage(alive, scores, promptLen, keep)
 				}
 				if err != nil {
 					failed = fmt.Errorf("pruning stage %d (block %d): %w", stage, l, err)
@@ -114,6 +110,9 @@ func PrunedForward(ctx context.Context, m Frozen, ids []int, promptLen int, s pr
 				for _, p := range alive {
 					mask[p] = 1
 				}
+			}
+			if onStage != nil && failed == nil {
+				onStage(alive)
 			}
 		}
 		counts[l] = len(alive)
