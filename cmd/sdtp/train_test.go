@@ -101,6 +101,43 @@ func TestTrainWorkflow(t *testing.T) {
 		t.Fatalf("report %+v", rep.Report)
 	}
 
+	// The saliency pictures: with the oracle at a schedule, and with the
+	// module at its own, for another text with a continuation.
+	figs := filepath.Join(dir, "figs")
+	for _, extra := range [][]string{{"--prune-layers", "3,4", "--keep-ratio", "0.6"}, {"--module", mod, "--model", ckpt, "--text", "1", "--continuation", "8"}} {
+		code, out, errOut = run(t, append([]string{"plot", "--saliency", sal, "--out", figs, "--formats", "png"}, extra...)...)
+		if code != 0 {
+			t.Fatalf("plot --saliency %v: exit %d: %s", extra, code, errOut)
+		}
+		for _, want := range []string{"| 4 | ", "tokens holding 90% of |π̂|", "tokens alive after each stage: "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("plot --saliency %v: output lacks %q:\n%s", extra, want, out)
+			}
+		}
+		js, err := os.ReadFile(filepath.Join(figs, "saliency-summary.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum train.SaliencySummary
+		if err := json.Unmarshal(js, &sum); err != nil {
+			t.Fatal(err)
+		}
+		if k := sum.Example.Kept; k == nil || len(k.Alive) != 2 || len(sum.TokenShare) != 5 {
+			t.Errorf("plot --saliency %v: summary %+v", extra, k)
+		}
+		for _, f := range []string{"saliency-heatmap.png", "saliency-sparsity.png", "saliency-kept.png"} {
+			if _, err := os.Stat(filepath.Join(figs, f)); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if !strings.Contains(out, "scores: module") || !strings.Contains(out, "locations 1,3 ratio 0.7") {
+		t.Errorf("plot --saliency --module: %s", out)
+	}
+	if code, _, errOut := run(t, "plot", "--saliency", sal, "--out", figs, "--module", mod); code == 0 || !strings.Contains(errOut, "--module needs --model") {
+		t.Errorf("plot --saliency --module without --model: exit %d, %s", code, errOut)
+	}
+
 	// A sweep of two schedules and one more loss variant, on the corpus as
 	// training and held-out texts, then again: everything is resumed.
 	sweep := filepath.Join(dir, "sweep")
@@ -160,6 +197,8 @@ func TestTrainErrors(t *testing.T) {
 		{[]string{"saliency", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "s"), "--continuation", "600"}, "--max-tokens 512 is too short: --continuation 600"},
 		{[]string{"saliency", "--model", ckpt, "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "s")}, bad + ":3:"},
 		{[]string{"saliency", "--model", "synthetic:tiny", "--tokenizer", tok, "--data", bad, "--out", filepath.Join(dir, "s")}, "trained weights"},
+		{[]string{"plot", "--saliency", bad, "--bench", bad, "--out", dir}, "give one or the other"},
+		{[]string{"plot", "--saliency", bad, "--out", dir}, "--saliency: " + bad + ":1: not a saliency file"},
 		{[]string{"train", "sweep", "--model", ckpt, "--data", bad, "--heldout", bad, "--schedules", "3:0.5"}, "--out is required"},
 		{[]string{"train", "sweep", "--model", ckpt, "--data", bad, "--heldout", bad, "--out", dir}, "--schedules is required"},
 		{[]string{"train", "sweep", "--model", ckpt, "--data", bad, "--out", dir, "--schedules", "3:0.5"}, "--heldout is required"},
