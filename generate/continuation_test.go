@@ -8,7 +8,7 @@ import (
 
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/generate"
-	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
 )
@@ -95,24 +95,14 @@ func referenceScores(t *testing.T, m *model.Model, pr model.Pruner, prompt []int
 // preceding row survived gets that row's logprob, and one whose preceding
 // row was pruned gets none (NaN). Tokens without one are counted.
 func TestPromptLogprobsUnderPruning(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	b, err := backend.Open("cpu", backend.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	m, err := model.Open(b, ckpt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testmodel.Stories260K(t)
 	c := &m.Config
 	sched := prune.Schedule{Locations: []int{2, 3, 4}, Ratio: 0.6}
 	mod, err := prune.NewRandom(prune.ModelInfo{Name: c.Name, Hidden: c.Hidden, Layers: c.Layers}, sched, 0, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := prune.NewModuleScorer(b, mod)
+	ms, err := prune.NewModuleScorer(m.B, mod)
 	if err != nil {
 		t.Fatal(err)
 	}
