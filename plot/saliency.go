@@ -30,9 +30,9 @@ const saliencyFloor = -4
 
 // Saliency draws a saliency summary (the SDTP paper's Figs. 1–2): the
 // example text's |π̂| per block over token positions, the sparsity
-// statistics (the share of the tokens holding 50/80/90 % of |π̂| per
-// block, and each block's mass curve), and, when the summary has them, the
-// tokens each pruning stage kept.
+// statistics (the share of the prompt tokens holding 50/80/90 % of their
+// |π̂| per block, and each block's mass curve), and, when the summary has
+// them, the tokens each pruning stage kept.
 func Saliency(s *train.SaliencySummary, heading string) ([]*Figure, error) {
 	if s == nil || len(s.TokenShare) == 0 || len(s.Example.Saliency) == 0 {
 		return nil, fmt.Errorf("saliency figures: no saliency to draw")
@@ -151,7 +151,7 @@ func saliencyHeatmap(s *train.SaliencySummary, heading string) *Figure {
 // level of the saliency mass, and the mass curves.
 func saliencySparsity(s *train.SaliencySummary, heading string) (*Figure, error) {
 	blocks := len(s.TokenShare)
-	p := newPanel(fmt.Sprintf("Tokens holding most of |π̂| (mean over %d texts, bars: range)", s.Texts), "block", "share of the tokens")
+	p := newPanel(fmt.Sprintf("Prompt tokens holding most of their |π̂| (mean over %d texts, bars: range)", s.Texts), "block", "share of the prompt tokens")
 	p.X.Tick.Marker = layerTicks(blocks)
 	for k, l := range s.Levels {
 		var pts minMaxErrors
@@ -179,7 +179,7 @@ func saliencySparsity(s *train.SaliencySummary, heading string) (*Figure, error)
 	p.Y.Min, p.Y.Max = 0, 1.15
 	p.X.Min, p.X.Max = -0.3, float64(blocks)-0.7
 
-	q := newPanel("Share of |π̂| held by the top tokens (mean over texts)", "share of the tokens, most salient first", "share of |π̂|")
+	q := newPanel("Share of the prompt's |π̂| held by its top tokens (mean over texts)", "share of the prompt tokens, most salient first", "share of |π̂|")
 	uniform, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
 	if err != nil {
 		return nil, err

@@ -110,21 +110,23 @@ func cmpFloat(x, y float64) int {
 // the saliency is at each block over a file's texts, and one text's
 // saliency with the tokens each pruning stage kept.
 type SaliencySummary struct {
-	Model        string `json:"model"`
-	Texts        int    `json:"texts"`
-	Layers       int    `json:"layers"`
-	Continuation int    `json:"continuation"`
+	Model  string `json:"model"`
+	Texts  int    `json:"texts"`
+	Layers int    `json:"layers"`
+	// Continuation is the tokens at the end of each text left out of the
+	// statistics: they are never pruned.
+	Continuation int `json:"continuation"`
 	// Levels are the shares of the saliency mass TokenShare is given for.
 	Levels []float64 `json:"levels"`
-	// TokenShare[b][k] is the mean over texts of the fraction of tokens
-	// that hold Levels[k] of block b's |π̂| (MassShare); TokenShareMin and
-	// TokenShareMax are its range over texts.
+	// TokenShare[b][k] is the mean over texts of the fraction of the
+	// prompt tokens that hold Levels[k] of their |π̂| at block b
+	// (MassShare); TokenShareMin and TokenShareMax are its range over texts.
 	TokenShare    [][]float64 `json:"token_share"`
 	TokenShareMin [][]float64 `json:"token_share_min"`
 	TokenShareMax [][]float64 `json:"token_share_max"`
-	// CurveX are fractions of the tokens, and Curve[b][j] the mean over
-	// texts of the share of block b's |π̂| the top CurveX[j] of the tokens
-	// hold.
+	// CurveX are fractions of the prompt tokens, and Curve[b][j] the mean
+	// over texts of the share of their |π̂| at block b that the top
+	// CurveX[j] of them hold.
 	CurveX  []float64       `json:"curve_x"`
 	Curve   [][]float64     `json:"curve"`
 	Example SaliencyExample `json:"example"`
@@ -197,8 +199,9 @@ var DefaultLevels = []float64{0.5, 0.8, 0.9}
 const curvePoints = 100
 
 // Summarise computes the sparsity statistics of a saliency file's records
-// at the given levels, and takes text example as the example (its prompt:
-// all but the last cont tokens).
+// at the given levels over each text's prompt (all but its last cont
+// tokens: the tokens pruning may drop), and takes text example as the
+// example.
 func Summarise(h SaliencyHeader, recs []SaliencyRecord, levels []float64, example, cont int) (*SaliencySummary, error) {
 	if example < 0 || example >= len(recs) {
 		return nil, fmt.Errorf("text %d: the file has texts 0..%d", example, len(recs)-1)
@@ -208,11 +211,13 @@ func Summarise(h SaliencyHeader, recs []SaliencyRecord, levels []float64, exampl
 			return nil, fmt.Errorf("saliency share %v must be in (0, 1]", l)
 		}
 	}
-	ex := recs[example]
-	if cont < 0 || cont >= len(ex.IDs) {
-		return nil, fmt.Errorf("continuation %d does not leave a prompt in text %d (%d tokens)", cont, example, len(ex.IDs))
+	for i, r := range recs {
+		if cont < 0 || cont >= len(r.IDs) {
+			return nil, fmt.Errorf("continuation %d does not leave a prompt in text %d (%d tokens)", cont, i, len(r.IDs))
+		}
 	}
-	s := &SaliencySummary{Model: h.Meta.Model, Texts: len(recs), Layers: h.Layers, Continuation: h.Continuation, Levels: levels,
+	ex := recs[example]
+	s := &SaliencySummary{Model: h.Meta.Model, Texts: len(recs), Layers: h.Layers, Continuation: cont, Levels: levels,
 		Example: SaliencyExample{Index: example, Line: ex.Line, IDs: ex.IDs, Saliency: ex.Saliency, Prompt: len(ex.IDs) - cont}}
 	for j := 1; j <= curvePoints; j++ {
 		s.CurveX = append(s.CurveX, float64(j)/curvePoints)
@@ -226,13 +231,14 @@ func Summarise(h SaliencyHeader, recs []SaliencyRecord, levels []float64, exampl
 		curve := make([]float64, curvePoints)
 		n := 0
 		for _, r := range recs {
-			c := massCurve(r.Saliency[b])
+			prompt := r.Saliency[b][:len(r.IDs)-cont]
+			c := massCurve(prompt)
 			if c == nil {
 				continue
 			}
 			n++
 			for k, l := range levels {
-				v := MassShare(r.Saliency[b], l)
+				v := MassShare(prompt, l)
 				share[k] += v
 				lo[k], hi[k] = math.Min(lo[k], v), math.Max(hi[k], v)
 			}
@@ -323,12 +329,15 @@ func selectStage(alive []int32, scores []float32, prompt, keep int) ([]int32, er
 }
 
 // WriteTable writes the sparsity statistics as a markdown table: per
-// block, the share of the tokens that hold each level of the saliency mass
-// (mean over texts, with the range).
+// block, the share of the prompt tokens that hold each level of their
+// saliency mass (mean over texts, with the range).
 func (s *SaliencySummary) WriteTable(w io.Writer) error {
+	if _, err := fmt.Fprintf(w, "%d texts; each text's prompt: all but its last %d tokens\n\n", s.Texts, s.Continuation); err != nil {
+		return err
+	}
 	head := []string{"block"}
 	for _, l := range s.Levels {
-		head = append(head, fmt.Sprintf("tokens holding %g%% of |π̂| (mean, min–max)", 100*l))
+		head = append(head, fmt.Sprintf("prompt tokens holding %g%% of |π̂| (mean, min–max)", 100*l))
 	}
 	if _, err := fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head))); err != nil {
 		return err

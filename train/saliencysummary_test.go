@@ -80,7 +80,7 @@ func TestSummarise(t *testing.T) {
 			var sum float64
 			lo, hi := math.Inf(1), math.Inf(-1)
 			for _, r := range recs {
-				v := MassShare(r.Saliency[b], l)
+				v := MassShare(r.Saliency[b][:16], l) // the prompt
 				sum += v
 				lo, hi = math.Min(lo, v), math.Max(hi, v)
 			}
@@ -100,7 +100,7 @@ func TestSummarise(t *testing.T) {
 	if err := s.WriteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(table.String(), "\n"); n != 2+h.Layers || !strings.Contains(table.String(), "tokens holding 80% of |π̂|") {
+	if n := strings.Count(table.String(), "\n"); n != 4+h.Layers || !strings.Contains(table.String(), "prompt tokens holding 80% of |π̂|") {
 		t.Errorf("table:\n%s", table.String())
 	}
 	for _, bad := range []struct {
@@ -110,7 +110,7 @@ func TestSummarise(t *testing.T) {
 	}{
 		{DefaultLevels, 5, 0, "texts 0..4"},
 		{[]float64{0}, 0, 0, "must be in (0, 1]"},
-		{DefaultLevels, 0, 20, "does not leave a prompt"},
+		{DefaultLevels, 0, 20, "does not leave a prompt in text 0"},
 	} {
 		if _, err := Summarise(h, recs, bad.levels, bad.example, bad.cont); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%+v: err %v", bad, err)
