@@ -41,14 +41,14 @@ var commands = map[string]command{
 	"bench":     {summary: "measure end-to-end latency over prompt lengths, baseline vs SDTP schedules (JSON, report, figures); 'bench throughput' measures batched decoding against batch 1", run: runBench, verbs: []string{"throughput"}},
 	"generate":  {summary: "generate text from a prompt or a chat message, with or without pruning", run: runGenerate},
 	"longbench": {summary: "LongBench v1: download, validate, tasks, prompt, run, score, report", run: runLongbench, verbs: verbNames(longbenchVerbs)},
-	"plot":      {summary: "draw a bench result as PNG and SVG figures (latency, speedup, FLOPs, KV cache, heatmap, quality vs speed)", run: runPlot},
+	"plot":      {summary: "draw a bench result as PNG and SVG figures (latency, speedup, FLOPs, KV cache, heatmap, quality vs speed), or a saliency file's (--saliency)", run: runPlot},
 	"prune":     {summary: "pruning-module files: 'prune init' makes a random-weight module for speed work, 'prune show' describes one", run: runPrune, verbs: []string{"init", "show"}},
 	"report":    {summary: "render a bench result as markdown tables in the shape of the SDTP paper's Table 2", run: runReport},
 	"ruler":     {summary: "RULER-style synthetic long-context tasks: tasks, prompt, run, score, report, plot", run: runRuler, verbs: verbNames(rulerVerbs)},
 	"saliency":  {summary: "per-token SDTP saliency (gradient x input of the mean next-token loss) at every block, for a JSONL corpus", run: runSaliency},
 	"serve":     {summary: "serve the OpenAI HTTP API (completions, chat, tokenizer) for lm-eval and OpenAI clients, with or without pruning", run: runServe},
 	"tokenize":  {summary: "encode text from stdin to token ids, or decode ids to text", run: runTokenize},
-	"train":     {summary: "train SDTP pruning modules (LLM frozen); 'train eval' scores them, 'train corpus' samples texts from a model", run: runTrain, verbs: []string{"eval", "corpus", "bench", "download"}},
+	"train":     {summary: "train SDTP pruning modules (LLM frozen); 'train eval' scores them, 'train corpus' samples texts from a model, 'train sweep' runs ablations", run: runTrain, verbs: []string{"eval", "corpus", "bench", "download", "sweep"}},
 }
 
 // errUsage marks an error already explained by printed usage text.
