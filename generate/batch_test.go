@@ -57,6 +57,8 @@ func batchRequests(t *testing.T, m *model.Model) []generate.Request {
 		{Prompt: prompt(12), MaxTokens: 7, PromptLogprobs: true},
 		{Prompt: prompt(60), MaxTokens: 16, Pruner: pr, Logprobs: true},
 		{Prompt: prompt(5), MaxTokens: 1},
+		{Prompt: prompt(70), MaxTokens: 3, Pruner: pr, PromptLogprobs: true, TopLogprobs: 1, Continuation: 9},
+		{Prompt: prompt(50), MaxTokens: 2, Pruner: pr, PromptLogprobs: true},
 	}
 	// Stops that fire: an id and a string from the tokens produced alone.
 	for _, i := range []int{0, 3} {
@@ -99,6 +101,9 @@ func sameResult(a, b *generate.Result) error {
 	}
 	if err := sameTokens(a.PromptLogprobs, b.PromptLogprobs); err != nil {
 		return fmt.Errorf("prompt logprobs: %w", err)
+	}
+	if a.UnscoredPromptTokens != b.UnscoredPromptTokens || a.Continuation != b.Continuation {
+		return fmt.Errorf("unscored prompt tokens %d / %d, continuation %d / %d", a.UnscoredPromptTokens, b.UnscoredPromptTokens, a.Continuation, b.Continuation)
 	}
 	if fmt.Sprint(a.Alive, a.KVTokens, a.KVBytes) != fmt.Sprint(b.Alive, b.KVTokens, b.KVBytes) {
 		return fmt.Errorf("alive/KV %v %v %v, %v %v %v", a.Alive, a.KVTokens, a.KVBytes, b.Alive, b.KVTokens, b.KVBytes)
