@@ -33,6 +33,12 @@ type kernels struct {
 	dot4F32  func(x, w *float32, ldw, k int, out *[4]float32)
 	dot4BF16 func(x *float32, w *uint16, ldw, k int, out *[4]float32)
 	dot4F16  func(x *float32, w *uint16, ldw, k int, out *[4]float32)
+	// dot1* return the dot product of x and one weight row over k
+	// elements; reading the row front to back, they suit short rows,
+	// whose four-row streams the hardware prefetcher follows poorly.
+	dot1F32  func(x, w *float32, k int) float32
+	dot1BF16 func(x *float32, w *uint16, k int) float32
+	dot1F16  func(x *float32, w *uint16, k int) float32
 
 	// widenBF16 and widenF16 convert src to float32 into dst (same length).
 	widenBF16, widenF16 func(dst []float32, src []uint16)
@@ -57,6 +63,9 @@ var genericKernels = &kernels{
 	dot4F32:     dot4F32Go,
 	dot4BF16:    dot4BF16Go,
 	dot4F16:     dot4F16Go,
+	dot1F32:     dot1F32Go,
+	dot1BF16:    dot1BF16Go,
+	dot1F16:     dot1F16Go,
 	widenBF16:   widenBF16Go,
 	widenF16:    widenF16Go,
 	maxOf:       maxOfGo,
@@ -157,6 +166,20 @@ func dot4BF16Go(x *float32, w *uint16, ldw, k int, out *[4]float32) {
 
 func dot4F16Go(x *float32, w *uint16, ldw, k int, out *[4]float32) {
 	dot4U16Go(x, w, ldw, k, out, f16)
+}
+
+func dot1F32Go(x, w *float32, k int) float32 { return dotGo(floats(x, k), floats(w, k)) }
+
+func dot1BF16Go(x *float32, w *uint16, k int) float32 {
+	var out [4]float32
+	dot4U16Go(x, w, 0, k, &out, bf16)
+	return out[0]
+}
+
+func dot1F16Go(x *float32, w *uint16, k int) float32 {
+	var out [4]float32
+	dot4U16Go(x, w, 0, k, &out, f16)
+	return out[0]
 }
 
 // bf16 widens a bfloat16 bit pattern (inlined by the compiler).

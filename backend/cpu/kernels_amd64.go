@@ -31,6 +31,15 @@ func dot4BF16AVX2(x *float32, w *uint16, ldw int, k int, out *[4]float32)
 func dot4F16AVX2(x *float32, w *uint16, ldw int, k int, out *[4]float32)
 
 //go:noescape
+func dot1F32AVX2(x *float32, w *float32, k int) float32
+
+//go:noescape
+func dot1BF16AVX2(x *float32, w *uint16, k int) float32
+
+//go:noescape
+func dot1F16AVX2(x *float32, w *uint16, k int) float32
+
+//go:noescape
 func widenBF16AVX2(dst *float32, src *uint16, n int)
 
 //go:noescape
@@ -68,6 +77,9 @@ var avx2Kernels = &kernels{
 	dot4F32:     dot4F32AVX2,
 	dot4BF16:    dot4BF16AVX2,
 	dot4F16:     dot4F16AVX2,
+	dot1F32:     dot1F32AVX2,
+	dot1BF16:    dot1BF16AVX2,
+	dot1F16:     dot1F16AVX2,
 	widenBF16:   widenBF16Fast,
 	widenF16:    widenF16Fast,
 	maxOf:       maxOfFast,

@@ -143,6 +143,32 @@ func TestDot4Kernels(t *testing.T) {
 	}
 }
 
+func TestDot1Kernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, k := range simdSets(t) {
+		// 0, the tail alone, the 32-element body alone and both.
+		for _, kl := range []int{0, k.vec, 32, 23 * k.vec, 40 * k.vec} {
+			x, wf := randFloats(r, kl+1), randFloats(r, kl+1)
+			wb, wh := make([]uint16, len(wf)), make([]uint16, len(wf))
+			for i, v := range wf {
+				wb[i], wh[i] = backend.F32ToBF16(v), backend.F32ToF16(v)
+			}
+			for _, tc := range []struct {
+				name      string
+				got, want float32
+			}{
+				{"f32", k.dot1F32(&x[0], &wf[0], kl), dot1F32Go(&x[0], &wf[0], kl)},
+				{"bf16", k.dot1BF16(&x[0], &wb[0], kl), dot1BF16Go(&x[0], &wb[0], kl)},
+				{"f16", k.dot1F16(&x[0], &wh[0], kl), dot1F16Go(&x[0], &wh[0], kl)},
+			} {
+				if !closeTo(float64(tc.got), float64(tc.want), math.Sqrt(float64(kl))+1, 1e-5) {
+					t.Fatalf("%s dot1 %s k=%d = %v, want %v", k.name, tc.name, kl, tc.got, tc.want)
+				}
+			}
+		}
+	}
+}
+
 func TestExpKernels(t *testing.T) {
 	// Inputs across the whole range exp is finite on, and beyond.
 	var in []float32

@@ -40,77 +40,23 @@ func (b *Backend) MatMul(dst, x backend.Tensor, w, bias backend.Weight) {
 	if n == 0 || m == 0 {
 		return
 	}
-	biasRow := b.sharedScratch(m)
-	if bt != nil {
-		b.k.widenRow(biasRow, bt, 0, 0)
-	} else {
-		clear(biasRow)
-	}
+	biasRow := b.biasRow(b.sharedScratch(m), bt)
 	if n <= gemvRows {
-		b.gemv(d, xt, wt, biasRow)
+		b.gemv(xt, []gemvOut{{d, wt, biasRow}})
 	} else {
 		b.gemm(d, xt, wt, biasRow)
 	}
 }
 
-// gemv computes dst = x·wᵀ + bias one weight row quad at a time, reading
-// each weight once from memory for all (few) x rows.
-func (b *Backend) gemv(d, x *tensor, w *weight, bias []float32) {
-	n, k, m := x.rows, x.cols, w.rows
-	kv := k / b.k.vec * b.k.vec
-	const block = 32 // weight rows per task
-	b.parallel((m+block-1)/block, func(_, t int) {
-		c0, c1 := t*block, min(m, (t+1)*block)
-		c := c0
-		var out [4]float32
-		for ; c+4 <= c1; c += 4 {
-			for r := range n {
-				xr := x.row(r)
-				if kv > 0 {
-					switch w.dt {
-					case backend.F32:
-						b.k.dot4F32(&xr[0], &w.f32[c*k], k, kv, &out)
-					case backend.BF16:
-						b.k.dot4BF16(&xr[0], &w.u16[c*k], k, kv, &out)
-					case backend.F16:
-						b.k.dot4F16(&xr[0], &w.u16[c*k], k, kv, &out)
-					}
-				} else {
-					out = [4]float32{}
-				}
-				dr := d.row(r)
-				for q := range 4 {
-					dr[c+q] = out[q] + tailDot(xr, w, c+q, kv) + bias[c+q]
-				}
-			}
-		}
-		for ; c < c1; c++ {
-			for r := range n {
-				xr := x.row(r)
-				d.row(r)[c] = tailDot(xr, w, c, 0) + bias[c]
-			}
-		}
-	})
-}
-
-// tailDot returns the dot product of xr[from:] and weight row c from column
-// from on, in plain Go.
-func tailDot(xr []float32, w *weight, c, from int) float32 {
-	k := w.cols
-	var s float32
-	switch w.dt {
-	case backend.F32:
-		s = dotGo(xr[from:], w.f32[c*k+from:(c+1)*k])
-	case backend.BF16:
-		for i, u := range w.u16[c*k+from : (c+1)*k] {
-			s += xr[from+i] * bf16(u)
-		}
-	case backend.F16:
-		for i, u := range w.u16[c*k+from : (c+1)*k] {
-			s += xr[from+i] * f16(u)
-		}
+// biasRow fills dst with bias widened to float32, or zeros when bias is nil,
+// and returns it.
+func (b *Backend) biasRow(dst []float32, bias *weight) []float32 {
+	if bias != nil {
+		b.k.widenRow(dst, bias, 0, 0)
+	} else {
+		clear(dst)
 	}
-	return s
+	return dst
 }
 
 // gemm computes dst = x·wᵀ + bias with the register-blocked nt kernel.

@@ -80,7 +80,7 @@ func BenchmarkGemvRows(b *testing.B) {
 				b.ResetTimer()
 				loop(b, 2*float64(n)*4864*896, func() {
 					if path == "gemv" {
-						cb.gemv(d, x, w, bias)
+						cb.gemv(x, []gemvOut{{d, w, bias}})
 					} else {
 						cb.gemm(d, x, w, bias)
 					}

@@ -1,0 +1,119 @@
+package cpu
+
+import "github.com/sdtp/sdtp/backend"
+
+// GEMV tiling: a task is gemvBlock consecutive rows of one weight. Rows of
+// at most dot1MaxK elements are read one at a time, front to back, so a
+// task streams one contiguous stretch of memory (the hardware prefetcher
+// follows four short row streams poorly); longer rows go four at a time,
+// which reads x once per four rows while x no longer fits beside a row in
+// L1.
+const (
+	gemvBlock = 32
+	dot1MaxK  = 2048
+)
+
+// gemvOut is one product of a gemv call: d = x·wᵀ + bias.
+type gemvOut struct {
+	d    *tensor
+	w    *weight
+	bias []float32
+}
+
+// gemv computes every product of outs for the few rows of x (at most
+// gemvRows), reading each weight once from memory for all rows; the
+// products share one pass of the pool.
+func (b *Backend) gemv(x *tensor, outs []gemvOut) {
+	var first [4]int // first task of each product; at most three products
+	tasks := 0
+	for j, o := range outs {
+		first[j] = tasks
+		tasks += (o.w.rows + gemvBlock - 1) / gemvBlock
+	}
+	b.parallel(tasks, func(_, t int) {
+		j := len(outs) - 1
+		for t < first[j] {
+			j--
+		}
+		o := outs[j]
+		c0 := (t - first[j]) * gemvBlock
+		b.gemvRows(x, o, c0, min(o.w.rows, c0+gemvBlock))
+	})
+}
+
+// gemvRows computes columns [c0, c1) of o.d.
+func (b *Backend) gemvRows(x *tensor, o gemvOut, c0, c1 int) {
+	n, k, w := x.rows, x.cols, o.w
+	kv := k / b.k.vec * b.k.vec
+	if k <= dot1MaxK {
+		for c := c0; c < c1; c++ {
+			for r := range n {
+				xr := x.row(r)
+				var s float32
+				if kv > 0 {
+					s = b.dot1(xr, w, c, kv)
+				}
+				o.d.row(r)[c] = s + tailDot(xr, w, c, kv) + o.bias[c]
+			}
+		}
+		return
+	}
+	c := c0
+	var out [4]float32
+	for ; c+4 <= c1; c += 4 {
+		for r := range n {
+			xr := x.row(r)
+			switch w.dt {
+			case backend.F32:
+				b.k.dot4F32(&xr[0], &w.f32[c*k], k, kv, &out)
+			case backend.BF16:
+				b.k.dot4BF16(&xr[0], &w.u16[c*k], k, kv, &out)
+			case backend.F16:
+				b.k.dot4F16(&xr[0], &w.u16[c*k], k, kv, &out)
+			}
+			dr := o.d.row(r)
+			for q := range 4 {
+				dr[c+q] = out[q] + tailDot(xr, w, c+q, kv) + o.bias[c+q]
+			}
+		}
+	}
+	for ; c < c1; c++ {
+		for r := range n {
+			o.d.row(r)[c] = tailDot(x.row(r), w, c, 0) + o.bias[c]
+		}
+	}
+}
+
+// dot1 returns the dot product of xr[:kv] and weight row c over kv (> 0)
+// columns with the one-row kernels.
+func (b *Backend) dot1(xr []float32, w *weight, c, kv int) float32 {
+	k := w.cols
+	switch w.dt {
+	case backend.F32:
+		return b.k.dot1F32(&xr[0], &w.f32[c*k], kv)
+	case backend.BF16:
+		return b.k.dot1BF16(&xr[0], &w.u16[c*k], kv)
+	default:
+		return b.k.dot1F16(&xr[0], &w.u16[c*k], kv)
+	}
+}
+
+// tailDot returns the dot product of xr[from:] and weight row c from column
+// from on, in plain Go.
+func tailDot(xr []float32, w *weight, c, from int) float32 {
+	k := w.cols
+	var s float32
+	switch w.dt {
+	case backend.F32:
+		s = dotGo(xr[from:], w.f32[c*k+from:(c+1)*k])
+	case backend.BF16:
+		for i, u := range w.u16[c*k+from : (c+1)*k] {
+			s += xr[from+i] * bf16(u)
+		}
+	case backend.F16:
+		for i, u := range w.u16[c*k+from : (c+1)*k] {
+			s += xr[from+i] * f16(u)
+		}
+	}
+	return s
+}
