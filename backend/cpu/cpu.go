@@ -40,6 +40,7 @@ type Backend struct {
 	scratch   [][]float32 // per-worker scratch, grown on demand
 	scratch64 [][]float64 // per-worker float64 scratch (training ops)
 	shared    []float32   // scratch shared by all workers within one op
+	gateUp    []float32   // GateUp's buffer for the up projection
 
 	used, peak atomic.Int64
 	closed     bool
@@ -94,8 +95,8 @@ func (b *Backend) Close() error {
 			b.account(-4 * int64(cap(b.scratch[i])))
 			b.scratch[i] = nil
 		}
-		b.account(-4 * int64(cap(b.shared)))
-		b.shared = nil
+		b.account(-4 * int64(cap(b.shared)+cap(b.gateUp)))
+		b.shared, b.gateUp = nil, nil
 	}
 	return nil
 }

@@ -25,26 +25,39 @@ const (
 // MatMul sets dst = x·wᵀ (+ bias).
 func (b *Backend) MatMul(dst, x backend.Tensor, w, bias backend.Weight) {
 	d, xt, wt := asTensor(dst), asTensor(x), asWeight(w)
-	if xt.cols != wt.cols || d.rows != xt.rows || d.cols != wt.rows {
-		panic(fmt.Sprintf("cpu backend: MatMul %d×%d · (%d×%d)ᵀ into %d×%d", xt.rows, xt.cols, wt.rows, wt.cols, d.rows, d.cols))
-	}
+	checkMatMul(d, xt, wt)
 	var bt *weight
 	if bias != nil {
 		bt = asWeight(bias)
-		if bt.rows*bt.cols != wt.rows {
-			panic(fmt.Sprintf("cpu backend: MatMul bias %d×%d for %d outputs", bt.rows, bt.cols, wt.rows))
-		}
+		checkBias(bt, wt)
 	}
 	defer b.lock()()
 	n, m := xt.rows, wt.rows
 	if n == 0 || m == 0 {
 		return
 	}
-	biasRow := b.biasRow(b.sharedScratch(m), bt)
-	if n <= gemvRows {
-		b.gemv(xt, []gemvOut{{d, wt, biasRow}})
+	b.matMul(d, xt, wt, b.biasRow(b.sharedScratch(m), bt))
+}
+
+// matMul sets d = x·wᵀ + bias (bias widened, m floats) with the kernels
+// that suit the number of rows.
+func (b *Backend) matMul(d, x *tensor, w *weight, bias []float32) {
+	if x.rows <= gemvRows {
+		b.gemv(x, []gemvOut{{d, w, bias}})
 	} else {
-		b.gemm(d, xt, wt, biasRow)
+		b.gemm(d, x, w, bias)
+	}
+}
+
+func checkMatMul(d, x *tensor, w *weight) {
+	if x.cols != w.cols || d.rows != x.rows || d.cols != w.rows {
+		panic(fmt.Sprintf("cpu backend: MatMul %d×%d · (%d×%d)ᵀ into %d×%d", x.rows, x.cols, w.rows, w.cols, d.rows, d.cols))
+	}
+}
+
+func checkBias(bias, w *weight) {
+	if bias.rows*bias.cols != w.rows {
+		panic(fmt.Sprintf("cpu backend: MatMul bias %d×%d for %d outputs", bias.rows, bias.cols, w.rows))
 	}
 }
 

@@ -69,15 +69,7 @@ func (b *Backend) RMSNorm(dst, x backend.Tensor, w backend.Weight, eps float32) 
 	b.k.widenRow(wr, wt, 0, 0)
 	b.rowsParallel(xt.rows, 8, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			xr, dr := xt.row(i), d.row(i)
-			var ss float64
-			for _, v := range xr {
-				ss += float64(v) * float64(v)
-			}
-			inv := float32(1 / math.Sqrt(ss/float64(n)+float64(eps)))
-			for j, v := range xr {
-				dr[j] = v * inv * wr[j]
-			}
+			rmsNormRow(d.row(i), xt.row(i), wr, eps)
 		}
 	})
 }
