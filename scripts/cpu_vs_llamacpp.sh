@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Issue 18: sdtp's CPU backend against llama.cpp on the very same model,
+# from scratch. It
+#   1. builds llama.cpp at a pinned commit of its public source, outside
+#      this repository (-O3 -march=native through GGML_NATIVE, OpenMP, no
+#      BLAS): the source is $LLAMA_CPP_SRC if that folder holds it, else a
+#      git clone of https://github.com/ggml-org/llama.cpp checked out at
+#      $LLAMA_CPP_COMMIT (needs network);
+#   2. builds sdtp and tools/llama2cgen;
+#   3. makes a random-weight llama2.c model of a Qwen2-0.5B-like Llama
+#      shape (dim 896, FFN 4864, 24 layers, 14/2 heads, vocabulary 32000)
+#      with its bf16 and f16 copies for sdtp, and converts it to GGUF with
+#      llama.cpp's own llama2c converter (f32), then llama-quantize (BF16,
+#      F16);
+#   4. times prefill (512 tokens, to the last token's logits) and decode
+#      (128 one-token steps from an empty cache) in both engines, in
+#      interleaved rounds (the engine that goes first alternates), each
+#      run after one untimed warm-up run: llama-bench pp512/tg128, and
+#      sdtp bench (prompt 512 with 1 new token; prompt 1 with 129 new
+#      tokens, i.e. 128 decode steps);
+#   5. prints the medians per row and their ratio (sdtp ÷ llama.cpp) as a
+#      markdown table, with the machine, the load, the date and both commits.
+#
+# Nothing of llama.cpp enters this repository: its source, build and the
+# models live under $WORK (default ~/.cache/sdtp-vs-llamacpp).
+#
+# Environment: WORK, LLAMA_CPP_SRC, LLAMA_CPP_COMMIT, ROUNDS (3),
+# THREADS ("2 1"), DTYPES ("f32 bf16 f16"). Needs go, git, cmake, g++,
+# python3 (the table); cmake and g++ are installed with apt-get when
+# missing and the script runs as root.
+#
+# The machine should be otherwise idle: both engines keep every core busy,
+# and llama.cpp's OpenMP threads spin, so a shared machine slows llama.cpp
+# far more than sdtp. The load average is printed before and after.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+LLAMA_CPP_COMMIT=${LLAMA_CPP_COMMIT:-c392e5094deaf2d1a7c18683214f007fad3fe42b}
+WORK=${WORK:-$HOME/.cache/sdtp-vs-llamacpp}
+LLAMA_CPP_SRC=${LLAMA_CPP_SRC:-$WORK/llama.cpp}
+ROUNDS=${ROUNDS:-3}
+THREADS=${THREADS:-"2 1"}
+DTYPES=${DTYPES:-"f32 bf16 f16"}
+PROMPT=512
+GEN=128
+
+case "$WORK/" in "$repo"/*) echo "WORK ($WORK) must be outside the repository" >&2; exit 1 ;; esac
+mkdir -p "$WORK/bin" "$WORK/model" "$WORK/runs"
+log() { echo "== $*" >&2; }
+
+# 1. llama.cpp.
+if ! [ -f "$LLAMA_CPP_SRC/CMakeLists.txt" ]; then
+  log "cloning llama.cpp into $LLAMA_CPP_SRC"
+  git clone --quiet https://github.com/ggml-org/llama.cpp "$LLAMA_CPP_SRC"
+  git -C "$LLAMA_CPP_SRC" checkout --quiet "$LLAMA_CPP_COMMIT"
+fi
+if git -C "$LLAMA_CPP_SRC" rev-parse HEAD >/dev/null 2>&1; then
+  have=$(git -C "$LLAMA_CPP_SRC" rev-parse HEAD)
+  case "$have" in "$LLAMA_CPP_COMMIT"*) ;; *) echo "$LLAMA_CPP_SRC is at $have, not $LLAMA_CPP_COMMIT" >&2; exit 1 ;; esac
+fi
+if ! command -v cmake >/dev/null || ! command -v g++ >/dev/null; then
+  [ "$(id -u)" = 0 ] || { echo "install cmake and g++ first" >&2; exit 1; }
+  apt-get install -y -q cmake g++ >/dev/null
+fi
+lbuild=$WORK/llama-build
+if ! [ -x "$lbuild/bin/llama-bench" ]; then
+  log "building llama.cpp $LLAMA_CPP_COMMIT"
+  cmake -S "$LLAMA_CPP_SRC" -B "$lbuild" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DGGML_OPENMP=ON \
+    -DGGML_BLAS=OFF -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF >"$WORK/cmake.log"
+  cmake --build "$lbuild" -j"$(nproc)" --target llama-bench llama-convert-llama2c-to-ggml llama-quantize >"$WORK/build.log"
+fi
+
+# 2. sdtp.
+log "building sdtp"
+(cd "$repo" && go build -o "$WORK/bin/sdtp" ./cmd/sdtp && go build -o "$WORK/bin/llama2cgen" ./tools/llama2cgen)
+
+# 3. The model, in both engines' formats.
+m=$WORK/model
+if ! [ -f "$m/model.bin" ] || ! [ -d "$m/hf-f16" ]; then
+  log "making the random-weight model"
+  "$WORK/bin/llama2cgen" -out "$m" -dim 896 -ffn 4864 -layers 24 -heads 14 -kv-heads 2 -vocab 32000 -hf bf16,f16
+fi
+if ! [ -f "$m/model-f32.gguf" ]; then
+  log "converting with llama.cpp's llama2c converter"
+  "$lbuild/bin/llama-convert-llama2c-to-ggml" --copy-vocab-from-model "$m/tokenizer.bin" \
+    --llama2c-model "$m/model.bin" --llama2c-output-model "$m/model-f32.gguf" >"$WORK/convert.log" 2>&1
+fi
+for t in BF16 F16; do
+  lt=$(echo "$t" | tr A-Z a-z)
+  [ -f "$m/model-$lt.gguf" ] || "$lbuild/bin/llama-quantize" "$m/model-f32.gguf" "$m/model-$lt.gguf" "$t" >"$WORK/quantize-$lt.log" 2>&1
+done
+sdtp_model() { case $1 in f32) echo "$m/model.bin" ;; *) echo "$m/hf-$1" ;; esac; }
+
+# 4. Interleaved rounds.
+runs=$WORK/runs/$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$runs"
+llama() { # dtype threads round
+  "$lbuild/bin/llama-bench" -m "$m/model-$1.gguf" -t "$2" -p $PROMPT -n $GEN -r 1 -o json \
+    >"$runs/llama-$1-t$2-r$3.json" 2>"$runs/llama-$1-t$2-r$3.log"
+}
+sdtp() { # dtype threads round
+  local common=(bench --backend cpu --model "$(sdtp_model "$1")" --threads "$2" --configs baseline --warmup 1 --repeats 1 --no-plots)
+  "$WORK/bin/sdtp" "${common[@]}" --lengths $PROMPT --new-tokens 1 --out "$runs/sdtp-$1-t$2-r$3-prefill" >"$runs/sdtp-$1-t$2-r$3-prefill.log" 2>&1
+  "$WORK/bin/sdtp" "${common[@]}" --lengths 1 --new-tokens $((GEN + 1)) --out "$runs/sdtp-$1-t$2-r$3-decode" >"$runs/sdtp-$1-t$2-r$3-decode.log" 2>&1
+}
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "load_start $(load)" >"$runs/load"
+for r in $(seq 1 "$ROUNDS"); do
+  for dt in $DTYPES; do
+    for t in $THREADS; do
+      log "round $r/$ROUNDS: $dt, $t threads (load $(load))"
+      if [ $((r % 2)) = 1 ]; then llama "$dt" "$t" "$r"; sdtp "$dt" "$t" "$r"; else sdtp "$dt" "$t" "$r"; llama "$dt" "$t" "$r"; fi
+    done
+  done
+done
+echo "load_end $(load)" >>"$runs/load"
+
+# 5. The table.
+sdtp_rev=$(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- . 2>/dev/null || echo "+changes")
+python3 - "$runs" "$PROMPT" "$GEN" "$DTYPES" "$THREADS" "$LLAMA_CPP_COMMIT" "$sdtp_rev" <<'EOF'
+import glob, json, os, platform, statistics, subprocess, sys
+
+runs, prompt, gen, dtypes, threads, lcommit, srev = sys.argv[1:]
+prompt, gen = int(prompt), int(gen)
+
+def llama(dt, t, test):  # test: "pp" or "tg"
+    out = []
+    for f in sorted(glob.glob(f"{runs}/llama-{dt}-t{t}-r*.json")):
+        for row in json.load(open(f)):
+            if (test == "pp" and row["n_prompt"] == prompt and row["n_gen"] == 0) or \
+               (test == "tg" and row["n_gen"] == gen and row["n_prompt"] == 0):
+                out += row["samples_ts"]
+    return out
+
+def sdtp(dt, t, test):
+    out = []
+    for d in sorted(glob.glob(f"{runs}/sdtp-{dt}-t{t}-r*-{'prefill' if test == 'pp' else 'decode'}")):
+        row = json.load(open(f"{d}/bench.json"))["rows"][0]
+        if test == "pp":
+            out += [prompt / s for s in row["prefill_seconds"]["samples"]]
+        else:
+            out += [gen / s for s in row["decode_seconds"]["samples"]]
+    return out
+
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+flags = open("/proc/cpuinfo").read()
+isa = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
+load = dict(l.split(" ", 1) for l in open(f"{runs}/load").read().splitlines())
+print(f"machine: {cpu}, {os.cpu_count()} cores ({isa}); date {os.path.basename(runs)}; load average (1/5/15 min) at start {load['load_start']}, at end {load['load_end']}")
+print(f"llama.cpp {lcommit[:8]} (-O3 -march=native, OpenMP, no BLAS; llama-bench -p {prompt} -n {gen}); sdtp {srev} (sdtp bench); medians of the rounds' samples")
+print()
+print("| tok/s | llama.cpp | sdtp | ratio |")
+print("|---|---|---|---|")
+for dt in dtypes.split():
+    for t in threads.split():
+        for test, label in (("pp", f"prefill {prompt}"), ("tg", "decode")):
+            a, b = llama(dt, t, test), sdtp(dt, t, test)
+            if not a or not b:
+                print(f"| {dt.upper()}, {t} thread{'s' if t != '1' else ''}, {label} | {'—' if not a else ''} | {'—' if not b else ''} | |")
+                continue
+            ma, mb = statistics.median(a), statistics.median(b)
+            print(f"| {dt.upper()}, {t} thread{'s' if t != '1' else ''}, {label} | {ma:.1f} | {mb:.1f} | {mb / ma:.2f} |")
+print()
+print(f"(raw runs: {runs})")
+EOF
