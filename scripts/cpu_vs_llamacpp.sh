@@ -25,7 +25,9 @@
 # models live under $WORK (default ~/.cache/sdtp-vs-llamacpp).
 #
 # Environment: WORK, LLAMA_CPP_SRC, LLAMA_CPP_COMMIT, ROUNDS (3),
-# THREADS ("2 1"), DTYPES ("f32 bf16 f16"). Needs go, git, cmake, g++,
+# THREADS ("2 1"), DTYPES ("f32 bf16 f16"), and SDTP_BASE: another sdtp
+# source tree (e.g. a git worktree of an earlier commit) to time in the same
+# rounds as a third engine, for before/after tables. Needs go, git, cmake, g++,
 # python3 (the table); cmake and g++ are installed with apt-get when
 # missing and the script runs as root.
 #
@@ -73,6 +75,12 @@ fi
 # 2. sdtp.
 log "building sdtp"
 (cd "$repo" && go build -o "$WORK/bin/sdtp" ./cmd/sdtp && go build -o "$WORK/bin/llama2cgen" ./tools/llama2cgen)
+engines="llama sdtp"
+if [ -n "${SDTP_BASE:-}" ]; then
+  (cd "$SDTP_BASE" && go build -o "$WORK/bin/sdtp-base" ./cmd/sdtp)
+  engines="llama sdtp sdtp-base"
+fi
+rev() { git -C "$1" rev-parse --short HEAD 2>/dev/null || echo unknown; }
 
 # 3. The model, in both engines' formats.
 m=$WORK/model
@@ -98,10 +106,14 @@ llama() { # dtype threads round
   "$lbuild/bin/llama-bench" -m "$m/model-$1.gguf" -t "$2" -p $PROMPT -n $GEN -r 1 -o json \
     >"$runs/llama-$1-t$2-r$3.json" 2>"$runs/llama-$1-t$2-r$3.log"
 }
-sdtp() { # dtype threads round
-  local common=(bench --backend cpu --model "$(sdtp_model "$1")" --threads "$2" --configs baseline --warmup 1 --repeats 1 --no-plots)
-  "$WORK/bin/sdtp" "${common[@]}" --lengths $PROMPT --new-tokens 1 --out "$runs/sdtp-$1-t$2-r$3-prefill" >"$runs/sdtp-$1-t$2-r$3-prefill.log" 2>&1
-  "$WORK/bin/sdtp" "${common[@]}" --lengths 1 --new-tokens $((GEN + 1)) --out "$runs/sdtp-$1-t$2-r$3-decode" >"$runs/sdtp-$1-t$2-r$3-decode.log" 2>&1
+sdtp_run() { # binary dtype threads round
+  local common=(bench --backend cpu --model "$(sdtp_model "$2")" --threads "$3" --configs baseline --warmup 1 --repeats 1 --no-plots)
+  local out=$runs/$1-$2-t$3-r$4
+  "$WORK/bin/$1" "${common[@]}" --lengths $PROMPT --new-tokens 1 --out "$out-prefill" >"$out-prefill.log" 2>&1
+  "$WORK/bin/$1" "${common[@]}" --lengths 1 --new-tokens $((GEN + 1)) --out "$out-decode" >"$out-decode.log" 2>&1
+}
+run_engine() { # engine dtype threads round
+  case $1 in llama) llama "$2" "$3" "$4" ;; *) sdtp_run "$@" ;; esac
 }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "load_start $(load)" >"$runs/load"
@@ -109,18 +121,22 @@ for r in $(seq 1 "$ROUNDS"); do
   for dt in $DTYPES; do
     for t in $THREADS; do
       log "round $r/$ROUNDS: $dt, $t threads (load $(load))"
-      if [ $((r % 2)) = 1 ]; then llama "$dt" "$t" "$r"; sdtp "$dt" "$t" "$r"; else sdtp "$dt" "$t" "$r"; llama "$dt" "$t" "$r"; fi
+      order=$engines
+      [ $((r % 2)) = 1 ] || order=$(echo "$engines" | tr ' ' '\n' | tac | tr '\n' ' ')
+      for e in $order; do run_engine "$e" "$dt" "$t" "$r"; done
     done
   done
 done
 echo "load_end $(load)" >>"$runs/load"
 
 # 5. The table.
-sdtp_rev=$(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- . 2>/dev/null || echo "+changes")
-python3 - "$runs" "$PROMPT" "$GEN" "$DTYPES" "$THREADS" "$LLAMA_CPP_COMMIT" "$sdtp_rev" <<'EOF'
+sdtp_rev=$(rev "$repo")$(git -C "$repo" diff --quiet HEAD -- . 2>/dev/null || echo "+changes")
+base_rev=""
+[ -z "${SDTP_BASE:-}" ] || base_rev=$(rev "$SDTP_BASE")
+python3 - "$runs" "$PROMPT" "$GEN" "$DTYPES" "$THREADS" "$LLAMA_CPP_COMMIT" "$sdtp_rev" "$base_rev" <<'EOF'
 import glob, json, os, platform, statistics, subprocess, sys
 
-runs, prompt, gen, dtypes, threads, lcommit, srev = sys.argv[1:]
+runs, prompt, gen, dtypes, threads, lcommit, srev, brev = sys.argv[1:]
 prompt, gen = int(prompt), int(gen)
 
 def llama(dt, t, test):  # test: "pp" or "tg"
@@ -132,9 +148,9 @@ def llama(dt, t, test):  # test: "pp" or "tg"
                 out += row["samples_ts"]
     return out
 
-def sdtp(dt, t, test):
+def sdtp(dt, t, test, engine="sdtp"):
     out = []
-    for d in sorted(glob.glob(f"{runs}/sdtp-{dt}-t{t}-r*-{'prefill' if test == 'pp' else 'decode'}")):
+    for d in sorted(glob.glob(f"{runs}/{engine}-{dt}-t{t}-r*-{'prefill' if test == 'pp' else 'decode'}")):
         row = json.load(open(f"{d}/bench.json"))["rows"][0]
         if test == "pp":
             out += [prompt / s for s in row["prefill_seconds"]["samples"]]
@@ -147,19 +163,25 @@ flags = open("/proc/cpuinfo").read()
 isa = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
 load = dict(l.split(" ", 1) for l in open(f"{runs}/load").read().splitlines())
 print(f"machine: {cpu}, {os.cpu_count()} cores ({isa}); date {os.path.basename(runs)}; load average (1/5/15 min) at start {load['load_start']}, at end {load['load_end']}")
-print(f"llama.cpp {lcommit[:8]} (-O3 -march=native, OpenMP, no BLAS; llama-bench -p {prompt} -n {gen}); sdtp {srev} (sdtp bench); medians of the rounds' samples")
+base = f"; before: sdtp {brev}" if brev else ""
+print(f"llama.cpp {lcommit[:8]} (-O3 -march=native, OpenMP, no BLAS; llama-bench -p {prompt} -n {gen}); sdtp {srev} (sdtp bench){base}; medians of the rounds' samples")
 print()
-print("| tok/s | llama.cpp | sdtp | ratio |")
-print("|---|---|---|---|")
+if brev:
+    print("| tok/s | llama.cpp | sdtp before | ratio before | sdtp | ratio |")
+    print("|---|---|---|---|---|---|")
+else:
+    print("| tok/s | llama.cpp | sdtp | ratio |")
+    print("|---|---|---|---|")
+med = lambda v: statistics.median(v) if v else float("nan")
 for dt in dtypes.split():
     for t in threads.split():
         for test, label in (("pp", f"prefill {prompt}"), ("tg", "decode")):
-            a, b = llama(dt, t, test), sdtp(dt, t, test)
-            if not a or not b:
-                print(f"| {dt.upper()}, {t} thread{'s' if t != '1' else ''}, {label} | {'—' if not a else ''} | {'—' if not b else ''} | |")
-                continue
-            ma, mb = statistics.median(a), statistics.median(b)
-            print(f"| {dt.upper()}, {t} thread{'s' if t != '1' else ''}, {label} | {ma:.1f} | {mb:.1f} | {mb / ma:.2f} |")
+            a, b = med(llama(dt, t, test)), med(sdtp(dt, t, test))
+            row = f"| {dt.upper()}, {t} thread{'s' if t != '1' else ''}, {label} | {a:.1f} |"
+            if brev:
+                c = med(sdtp(dt, t, test, "sdtp-base"))
+                row += f" {c:.1f} | {c / a:.2f} |"
+            print(row + f" {b:.1f} | {b / a:.2f} |")
 print()
 print(f"(raw runs: {runs})")
 EOF
