@@ -74,10 +74,14 @@ fi
 
 # 2. sdtp.
 log "building sdtp"
-(cd "$repo" && go build -o "$WORK/bin/sdtp" ./cmd/sdtp && go build -o "$WORK/bin/llama2cgen" ./tools/llama2cgen)
+build_sdtp() { # source tree, binary
+  if [ -x "$1/scripts/build.sh" ]; then "$1/scripts/build.sh" "$2" >/dev/null; else (cd "$1" && go build -o "$2" ./cmd/sdtp); fi
+}
+build_sdtp "$repo" "$WORK/bin/sdtp"
+(cd "$repo" && go build -o "$WORK/bin/llama2cgen" ./tools/llama2cgen)
 engines="llama sdtp"
 if [ -n "${SDTP_BASE:-}" ]; then
-  (cd "$SDTP_BASE" && go build -o "$WORK/bin/sdtp-base" ./cmd/sdtp)
+  build_sdtp "$SDTP_BASE" "$WORK/bin/sdtp-base"
   engines="llama sdtp sdtp-base"
 fi
 rev() { git -C "$1" rev-parse --short HEAD 2>/dev/null || echo unknown; }
