@@ -25,7 +25,10 @@
 # models live under $WORK (default ~/.cache/sdtp-vs-llamacpp).
 #
 # Environment: WORK, LLAMA_CPP_SRC, LLAMA_CPP_COMMIT, ROUNDS (3),
-# THREADS ("2 1"), DTYPES ("f32 bf16 f16"), and SDTP_BASE: another sdtp
+# THREADS ("2 1"), DTYPES ("f32 bf16 f16"), ISA (native: each engine's
+# best kernels for this CPU; avx2: both held to AVX2+FMA+F16C, llama.cpp
+# built without -march=native and sdtp run with GODEBUG=cpu.avx512f=off, to
+# measure an AVX2-only machine on an AVX-512 one), and SDTP_BASE: another sdtp
 # source tree (e.g. a git worktree of an earlier commit) to time in the same
 # rounds as a third engine, for before/after tables. Needs go, git, cmake, g++,
 # python3 (the table); cmake and g++ are installed with apt-get when
@@ -40,6 +43,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 LLAMA_CPP_COMMIT=${LLAMA_CPP_COMMIT:-c392e5094deaf2d1a7c18683214f007fad3fe42b}
 WORK=${WORK:-$HOME/.cache/sdtp-vs-llamacpp}
 LLAMA_CPP_SRC=${LLAMA_CPP_SRC:-$WORK/llama.cpp}
+ISA=${ISA:-native}
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-"2 1"}
 DTYPES=${DTYPES:-"f32 bf16 f16"}
@@ -64,12 +68,17 @@ if ! command -v cmake >/dev/null || ! command -v g++ >/dev/null; then
   [ "$(id -u)" = 0 ] || { echo "install cmake and g++ first" >&2; exit 1; }
   apt-get install -y -q cmake g++ >/dev/null
 fi
-lbuild=$WORK/llama-build
-if ! [ -x "$lbuild/bin/llama-bench" ]; then
-  log "building llama.cpp $LLAMA_CPP_COMMIT"
-  cmake -S "$LLAMA_CPP_SRC" -B "$lbuild" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DGGML_OPENMP=ON \
-    -DGGML_BLAS=OFF -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF >"$WORK/cmake.log"
-  cmake --build "$lbuild" -j"$(nproc)" --target llama-bench llama-convert-llama2c-to-ggml llama-quantize >"$WORK/build.log"
+case $ISA in
+  native) lbuild=$WORK/llama-build; isa_flags=(-DGGML_NATIVE=ON); sdtp_env=() ;;
+  avx2) lbuild=$WORK/llama-build-avx2; isa_flags=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
+    sdtp_env=(GODEBUG=cpu.avx512f=off) ;;
+  *) echo "ISA $ISA: want native or avx2" >&2; exit 1 ;;
+esac
+if ! [ -x "$lbuild/bin/llama-bench" ] || ! [ -x "$lbuild/bin/llama-quantize" ]; then
+  log "building llama.cpp $LLAMA_CPP_COMMIT ($ISA)"
+  cmake -S "$LLAMA_CPP_SRC" -B "$lbuild" -DCMAKE_BUILD_TYPE=Release "${isa_flags[@]}" -DGGML_OPENMP=ON \
+    -DGGML_BLAS=OFF -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF >"$WORK/cmake-$ISA.log"
+  cmake --build "$lbuild" -j"$(nproc)" --target llama-bench llama-convert-llama2c-to-ggml llama-quantize >"$WORK/build-$ISA.log"
 fi
 
 # 2. sdtp.
@@ -104,7 +113,7 @@ done
 sdtp_model() { case $1 in f32) echo "$m/model.bin" ;; *) echo "$m/hf-$1" ;; esac; }
 
 # 4. Interleaved rounds.
-runs=$WORK/runs/$(date -u +%Y%m%dT%H%M%SZ)
+runs=$WORK/runs/$(date -u +%Y%m%dT%H%M%SZ)-$ISA
 mkdir -p "$runs"
 llama() { # dtype threads round
   "$lbuild/bin/llama-bench" -m "$m/model-$1.gguf" -t "$2" -p $PROMPT -n $GEN -r 1 -o json \
@@ -113,8 +122,8 @@ llama() { # dtype threads round
 sdtp_run() { # binary dtype threads round
   local common=(bench --backend cpu --model "$(sdtp_model "$2")" --threads "$3" --configs baseline --warmup 1 --repeats 1 --no-plots)
   local out=$runs/$1-$2-t$3-r$4
-  "$WORK/bin/$1" "${common[@]}" --lengths $PROMPT --new-tokens 1 --out "$out-prefill" >"$out-prefill.log" 2>&1
-  "$WORK/bin/$1" "${common[@]}" --lengths 1 --new-tokens $((GEN + 1)) --out "$out-decode" >"$out-decode.log" 2>&1
+  env "${sdtp_env[@]}" "$WORK/bin/$1" "${common[@]}" --lengths $PROMPT --new-tokens 1 --out "$out-prefill" >"$out-prefill.log" 2>&1
+  env "${sdtp_env[@]}" "$WORK/bin/$1" "${common[@]}" --lengths 1 --new-tokens $((GEN + 1)) --out "$out-decode" >"$out-decode.log" 2>&1
 }
 run_engine() { # engine dtype threads round
   case $1 in llama) llama "$2" "$3" "$4" ;; *) sdtp_run "$@" ;; esac
@@ -137,10 +146,10 @@ echo "load_end $(load)" >>"$runs/load"
 sdtp_rev=$(rev "$repo")$(git -C "$repo" diff --quiet HEAD -- . 2>/dev/null || echo "+changes")
 base_rev=""
 [ -z "${SDTP_BASE:-}" ] || base_rev=$(rev "$SDTP_BASE")
-python3 - "$runs" "$PROMPT" "$GEN" "$DTYPES" "$THREADS" "$LLAMA_CPP_COMMIT" "$sdtp_rev" "$base_rev" <<'EOF'
+python3 - "$runs" "$PROMPT" "$GEN" "$DTYPES" "$THREADS" "$LLAMA_CPP_COMMIT" "$sdtp_rev" "$base_rev" "$ISA" <<'EOF'
 import glob, json, os, platform, statistics, subprocess, sys
 
-runs, prompt, gen, dtypes, threads, lcommit, srev, brev = sys.argv[1:]
+runs, prompt, gen, dtypes, threads, lcommit, srev, brev, isa = sys.argv[1:]
 prompt, gen = int(prompt), int(gen)
 
 def llama(dt, t, test):  # test: "pp" or "tg"
@@ -164,11 +173,11 @@ def sdtp(dt, t, test, engine="sdtp"):
 
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 flags = open("/proc/cpuinfo").read()
-isa = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
+cpuisa = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
 load = dict(l.split(" ", 1) for l in open(f"{runs}/load").read().splitlines())
-print(f"machine: {cpu}, {os.cpu_count()} cores ({isa}); date {os.path.basename(runs)}; load average (1/5/15 min) at start {load['load_start']}, at end {load['load_end']}")
+print(f"machine: {cpu}, {os.cpu_count()} cores ({cpuisa}; kernels: {isa}); date {os.path.basename(runs).split('-')[0]}; load average (1/5/15 min) at start {load['load_start']}, at end {load['load_end']}")
 base = f"; before: sdtp {brev}" if brev else ""
-print(f"llama.cpp {lcommit[:8]} (-O3 -march=native, OpenMP, no BLAS; llama-bench -p {prompt} -n {gen}); sdtp {srev} (sdtp bench){base}; medians of the rounds' samples")
+print(f"llama.cpp {lcommit[:8]} (-O3 {'-march=native' if isa == 'native' else 'AVX2+FMA+F16C'}, OpenMP, no BLAS; llama-bench -p {prompt} -n {gen}); sdtp {srev} (sdtp bench){base}; medians of the rounds' samples")
 print()
 if brev:
     print("| tok/s | llama.cpp | sdtp before | ratio before | sdtp | ratio |")
