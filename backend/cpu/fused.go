@@ -1,7 +1,6 @@
 package cpu
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/sdtp/sdtp/backend"
@@ -124,19 +123,9 @@ func (b *Backend) gateUpBuffer(rows, cols int) *tensor {
 // AddRMSNorm sets x = x + d, then dst = RMSNorm(x)·w, in one pass over
 // the rows. dst may be d.
 func (b *Backend) AddRMSNorm(dst, x, d backend.Tensor, w backend.Weight, eps float32) {
-	dt, xt, dd, wt := asTensor(dst), asTensor(x), asTensor(d), asWeight(w)
+	dt, xt, dd := asTensor(dst), asTensor(x), asTensor(d)
 	sameShape("AddRMSNorm", dt, xt, dd)
-	if wt.rows*wt.cols != xt.cols {
-		panic(fmt.Sprintf("cpu backend: AddRMSNorm weight %d×%d for rows of %d", wt.rows, wt.cols, xt.cols))
-	}
-	defer b.lock()()
-	n := xt.cols
-	if n == 0 {
-		return
-	}
-	wr := b.sharedScratch(n)
-	b.k.widenRow(wr, wt, 0, 0)
-	b.rowsParallel(xt.rows, 8, func(lo, hi int) {
+	b.normRows("AddRMSNorm", xt, asWeight(w), func(lo, hi int, wr []float32) {
 		for i := lo; i < hi; i++ {
 			xr, ar := xt.row(i), dd.row(i)
 			for j := range xr {

@@ -57,21 +57,27 @@ func (b *Backend) Gather(dst, x backend.Tensor, idx backend.Ints) {
 func (b *Backend) RMSNorm(dst, x backend.Tensor, w backend.Weight, eps float32) {
 	d, xt, wt := asTensor(dst), asTensor(x), asWeight(w)
 	sameShape("RMSNorm", xt, d)
-	if wt.rows*wt.cols != xt.cols {
-		panic(fmt.Sprintf("cpu backend: RMSNorm weight %d×%d for rows of %d", wt.rows, wt.cols, xt.cols))
-	}
-	defer b.lock()()
-	n := xt.cols
-	if n == 0 {
-		return
-	}
-	wr := b.sharedScratch(n)
-	b.k.widenRow(wr, wt, 0, 0)
-	b.rowsParallel(xt.rows, 8, func(lo, hi int) {
+	b.normRows("RMSNorm", xt, wt, func(lo, hi int, wr []float32) {
 		for i := lo; i < hi; i++ {
 			rmsNormRow(d.row(i), xt.row(i), wr, eps)
 		}
 	})
+}
+
+// normRows runs fn over ranges of x's rows on the pool, with the norm
+// weight w widened into wr, under the op lock; op names the caller in the
+// panic for a w that does not fit x's rows.
+func (b *Backend) normRows(op string, x *tensor, w *weight, fn func(lo, hi int, wr []float32)) {
+	if w.rows*w.cols != x.cols {
+		panic(fmt.Sprintf("cpu backend: %s weight %d×%d for rows of %d", op, w.rows, w.cols, x.cols))
+	}
+	defer b.lock()()
+	if x.cols == 0 {
+		return
+	}
+	wr := b.sharedScratch(x.cols)
+	b.k.widenRow(wr, w, 0, 0)
+	b.rowsParallel(x.rows, 8, func(lo, hi int) { fn(lo, hi, wr) })
 }
 
 // RoPE rotates each head of every row of x in place by pos[row]·invFreq[j]
