@@ -87,13 +87,17 @@ build_sdtp() { # source tree, binary
   if [ -x "$1/scripts/build.sh" ]; then "$1/scripts/build.sh" "$2" >/dev/null; else (cd "$1" && go build -o "$2" ./cmd/sdtp); fi
 }
 build_sdtp "$repo" "$WORK/bin/sdtp"
+# The revisions timed, taken now: the trees may change while the rounds run.
+rev() { git -C "$1" rev-parse --short HEAD 2>/dev/null || echo unknown; }
+sdtp_rev=$(rev "$repo")$(git -C "$repo" diff --quiet HEAD -- . 2>/dev/null || echo "+changes")
+base_rev=""
 (cd "$repo" && go build -o "$WORK/bin/llama2cgen" ./tools/llama2cgen)
 engines="llama sdtp"
 if [ -n "${SDTP_BASE:-}" ]; then
   build_sdtp "$SDTP_BASE" "$WORK/bin/sdtp-base"
+  base_rev=$(rev "$SDTP_BASE")
   engines="llama sdtp sdtp-base"
 fi
-rev() { git -C "$1" rev-parse --short HEAD 2>/dev/null || echo unknown; }
 
 # 3. The model, in both engines' formats.
 m=$WORK/model
@@ -143,9 +147,6 @@ done
 echo "load_end $(load)" >>"$runs/load"
 
 # 5. The table.
-sdtp_rev=$(rev "$repo")$(git -C "$repo" diff --quiet HEAD -- . 2>/dev/null || echo "+changes")
-base_rev=""
-[ -z "${SDTP_BASE:-}" ] || base_rev=$(rev "$SDTP_BASE")
 python3 - "$runs" "$PROMPT" "$GEN" "$DTYPES" "$THREADS" "$LLAMA_CPP_COMMIT" "$sdtp_rev" "$base_rev" "$ISA" <<'EOF'
 import glob, json, os, platform, statistics, subprocess, sys
 

@@ -14,7 +14,7 @@ import (
 // gateUpRows bounds the rows GateUp multiplies at once when it composes
 // (more than gemvRows rows): the up projection's rows wait in a buffer of
 // gateUpRows×m floats.
-const gateUpRows = 256
+const gateUpRows = 1024
 
 // QKV sets q = x·wqᵀ+bq, k = x·wkᵀ+bk, v = x·wvᵀ+bv (biases may be nil).
 // A decode step's three products share one pass of the pool.
