@@ -60,8 +60,26 @@ func (s *suite) attentionCase(t *testing.T, what string, nq, nk int, sc backend.
 func refAttention(q, k, v []float32, nq, nk int, sc backend.AttentionShape) []float64 {
 	hd := sc.HeadDim
 	qc, kc := sc.Heads*hd, sc.KVHeads*hd
-	group := sc.Heads / sc.KVHeads
 	out := make([]float64, nq*qc)
+	refWeights(q, k, nq, nk, sc, func(i, h, g int, p []float64) {
+		o := out[i*qc+h*hd : i*qc+(h+1)*hd]
+		for j, w := range p {
+			vj := v[j*kc+g*hd : j*kc+(g+1)*hd]
+			for e := range hd {
+				o[e] += w * float64(vj[e])
+			}
+		}
+	})
+	return out
+}
+
+// refWeights computes, in float64, the attention weights of every query i
+// and query head h (whose key/value head is g) over the keys it sees, and
+// hands them to visit (p[j] for keys 0..nk-nq+i; valid during the call).
+func refWeights(q, k []float32, nq, nk int, sc backend.AttentionShape, visit func(i, h, g int, p []float64)) {
+	hd := sc.HeadDim
+	qc, kc := sc.Heads*hd, sc.KVHeads*hd
+	group := sc.Heads / sc.KVHeads
 	p := make([]float64, nk)
 	for h := range sc.Heads {
 		g := h / group
@@ -83,14 +101,10 @@ func refAttention(q, k, v []float32, nq, nk int, sc backend.AttentionShape) []fl
 				p[j] = math.Exp(p[j] - top)
 				sum += p[j]
 			}
-			o := out[i*qc+h*hd : i*qc+(h+1)*hd]
 			for j := 0; j <= lim; j++ {
-				vj := v[j*kc+g*hd : j*kc+(g+1)*hd]
-				for e := range hd {
-					o[e] += p[j] / sum * float64(vj[e])
-				}
+				p[j] /= sum
 			}
+			visit(i, h, g, p[:lim+1])
 		}
 	}
-	return out
 }

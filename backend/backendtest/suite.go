@@ -77,6 +77,7 @@ func Run(t *testing.T, b backend.Backend, o Options) {
 		{"Attention", s.testAttention},
 		{"BatchAttention", s.testBatchAttention},
 		{"ScatterRows", s.testScatterRows},
+		{"AttentionMass", s.testAttentionMass},
 		{"AddRMSNorm", s.testAddRMSNorm},
 		{"QKV", s.testQKV},
 		{"GateUp", s.testGateUp},

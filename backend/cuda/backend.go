@@ -44,6 +44,8 @@ type Backend struct {
 	decodeCap int64
 	seqsBuf   uintptr // DecodeSeq entries of a batched decode step
 	seqsCap   int64
+	massWS    uintptr // AttentionMass partials, denominators and key sums
+	massCap   int64
 
 	flash     map[int]flashKernel  // flash-attention kernel used per head size
 	useGEMV   bool                 // one-token MatMul through gemv_bf16 instead of cuBLAS

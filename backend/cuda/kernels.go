@@ -10,7 +10,7 @@ var kernelFS embed.FS
 
 // kernelFiles are concatenated in this order into one NVRTC program (no
 // #include, so NVRTC needs no header search path).
-var kernelFiles = []string{"kernels/common.cuh", "kernels/elementwise.cu", "kernels/attention.cu", "kernels/train.cu"}
+var kernelFiles = []string{"kernels/common.cuh", "kernels/elementwise.cu", "kernels/attention.cu", "kernels/mass.cu", "kernels/train.cu"}
 
 // kernelSource returns the program's text.
 func kernelSource() string {
@@ -53,4 +53,5 @@ var kernelNames = []string{
 	"rmsnorm_back_bf16", "silu_mul_back_bf16", "gelu_back_bf16", "row_dot_bf16", "cross_entropy_bf16",
 	"soft_cross_entropy_bf16", "expand_heads_bf16", "reduce_heads_bf16", "masked_softmax_bf16",
 	"masked_softmax_back_bf16", "col_sum_add_f32",
+	"attn_mass_lse", "attn_mass_lse_combine", "attn_mass_acc", "attn_mass_sum",
 }
