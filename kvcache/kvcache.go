@@ -23,6 +23,8 @@ type Cache struct {
 	layers  []layer
 	// Positions are the original position ids of the cached tokens, per layer.
 	positions [][]int32
+	// att is the attention bookkeeping of TrackAttention (nil: off).
+	att *attention
 }
 
 type layer struct {
@@ -51,7 +53,7 @@ func (c *Cache) Positions(l int) []int32 { return c.positions[l] }
 func (c *Cache) Reserve(l, n int) (k, v backend.Tensor) {
 	ly := &c.layers[l]
 	if ly.k == nil || ly.n+n > ly.k.Rows() {
-		c.grow(ly, ly.n+n+c.reserve)
+		c.realloc(ly, ly.n+n+c.reserve)
 	}
 	return c.b.View(ly.k, ly.n, n), c.b.View(ly.v, ly.n, n)
 }
@@ -65,6 +67,7 @@ func (c *Cache) Commit(l int, pos []int32) {
 	}
 	ly.n += len(pos)
 	c.positions[l] = append(c.positions[l], pos...)
+	c.att.grow(l, len(pos))
 }
 
 // Append copies the rows of k and v (n × kvDim each), whose position ids
@@ -76,12 +79,13 @@ func (c *Cache) Append(l int, k, v backend.Tensor, pos []int32) {
 	}
 	ly := &c.layers[l]
 	if ly.k == nil || ly.n+n > ly.k.Rows() {
-		c.grow(ly, ly.n+n+c.reserve)
+		c.realloc(ly, ly.n+n+c.reserve)
 	}
 	c.b.Copy(c.b.View(ly.k, ly.n, n), k)
 	c.b.Copy(c.b.View(ly.v, ly.n, n), v)
 	ly.n += n
 	c.positions[l] = append(c.positions[l], pos...)
+	c.att.grow(l, n)
 }
 
 // AppendBatch adds one token to layer l of each cache, the token of
@@ -103,7 +107,8 @@ func AppendBatch(b backend.Backend, caches []*Cache, l int, kv backend.Tensor, p
 	}
 }
 
-func (c *Cache) grow(ly *layer, capacity int) {
+// realloc moves layer ly's tokens to new storage of capacity rows.
+func (c *Cache) realloc(ly *layer, capacity int) {
 	k, v := c.b.New(capacity, c.kvDim), c.b.New(capacity, c.kvDim)
 	if ly.k != nil {
 		if ly.n > 0 {
@@ -185,4 +190,5 @@ func (c *Cache) Free() {
 		c.layers[i] = layer{}
 		c.positions[i] = nil
 	}
+	c.att.free(c.b)
 }
