@@ -83,16 +83,12 @@ func (c *Cache) moveRows(ly *layer, to, from []int32) {
 	}
 }
 
-// Trim sets every layer's storage to its cached tokens plus extra rows
-// (reallocating the layers that hold more), and extra as the room later
-// growth leaves: what a cache whose length a budget bounds (H2O) needs
-// after its prefill, which reserved room for every new token.
-func (c *Cache) Trim(extra int) {
-	c.reserve = extra
-	for l := range c.layers {
-		ly := &c.layers[l]
-		if ly.k != nil && ly.k.Rows() > ly.n+extra {
-			c.realloc(ly, ly.n+extra)
-		}
+// Shrink reallocates layer l's storage to rows rows (at least its
+// tokens) when it holds more: a cache whose length a budget bounds (H2O)
+// gives back, after its prefill, the room it reserved for every new token.
+func (c *Cache) Shrink(l, rows int) {
+	ly := &c.layers[l]
+	if rows = max(rows, ly.n); ly.k != nil && ly.k.Rows() > rows {
+		c.realloc(ly, rows)
 	}
 }

@@ -131,9 +131,9 @@ func TestEvictRefusesBadRows(t *testing.T) {
 	}
 }
 
-// TestTrim checks that Trim shrinks storage to the tokens plus the room
-// asked for, keeps the contents, and that later growth leaves that room.
-func TestTrim(t *testing.T) {
+// TestShrink checks that Shrink reduces storage to the rows asked for
+// (never below the tokens held), keeping the contents.
+func TestShrink(t *testing.T) {
 	b, err := cpu.New(backend.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -143,16 +143,21 @@ func TestTrim(t *testing.T) {
 	c := filled(t, b, 10, kv) // capacity 12
 	c.Evict(0, []int32{0, 1, 2, 3, 4, 5})
 	if got := c.CapacityBytes(); got != Bytes(b, kv, 12) {
-		t.Fatalf("capacity %d before Trim", got)
+		t.Fatalf("capacity %d before Shrink", got)
 	}
-	c.Trim(1)
+	c.Shrink(0, 5)
 	if got := c.CapacityBytes(); got != Bytes(b, kv, 5) {
-		t.Fatalf("capacity %d after Trim(1), want %d", got, Bytes(b, kv, 5))
+		t.Fatalf("capacity %d after Shrink(0, 5), want %d", got, Bytes(b, kv, 5))
 	}
 	checkRows(t, c, kv)
-	c.Reserve(0, 2) // past the capacity: grows to 4+2+1 rows
-	if got := c.CapacityBytes(); got != Bytes(b, kv, 7) {
-		t.Fatalf("capacity %d after growing, want %d", got, Bytes(b, kv, 7))
+	c.Shrink(0, 2) // below the 4 tokens: keeps them
+	if got := c.CapacityBytes(); got != Bytes(b, kv, 4) {
+		t.Fatalf("capacity %d after Shrink(0, 2), want %d", got, Bytes(b, kv, 4))
+	}
+	checkRows(t, c, kv)
+	c.Shrink(0, 9) // more than it holds: nothing to give back
+	if got := c.CapacityBytes(); got != Bytes(b, kv, 4) {
+		t.Fatalf("capacity %d after Shrink(0, 9), want %d", got, Bytes(b, kv, 4))
 	}
 }
 

@@ -145,7 +145,9 @@ type ForwardOptions struct {
 // and returns the logits of the last row (1×vocab, or rows×vocab with
 // AllLogits) copied to the host. With a pruner the rows shrink between
 // blocks; the returned last row is always the last input token, which the
-// schedule protects.
+// schedule protects. When cache tracks attention (kvcache.TrackAttention),
+// the attention mass each cached token received in the pass, at every
+// layer, is added to its score.
 func (m *Model) Forward(ctx context.Context, ids []int, pos []int32, cache *kvcache.Cache, o ForwardOptions) ([]float32, error) {
 	c := &m.Config
 	b := m.B
@@ -216,6 +218,7 @@ func (m *Model) Forward(ctx context.Context, ids []int, pos []int32, cache *kvca
 	if err := b.Sync(); err != nil {
 		return nil, err
 	}
+	cache.AddMass()
 	m.flush(w, n)
 	return m.logits(w, n, o.AllLogits, o.RowLogits)
 }
@@ -271,6 +274,9 @@ func (m *Model) Decode(ctx context.Context, ids []int, pos []int32, caches []*kv
 	if err := b.Sync(); err != nil {
 		return nil, err
 	}
+	for _, c := range caches {
+		c.AddMass()
+	}
 	m.flush(w, n)
 	return m.logits(w, n, true, nil)
 }
@@ -316,7 +322,8 @@ func (m *Model) gather(w *workspace, keep []int32, n int) int {
 // block runs one decoder block on the first n rows of w.x in place. The
 // rows are one sequence whose cache is caches[0] (prefill, or one decode
 // step), or, with n caches, row i is the decode token of the sequence
-// whose cache is caches[i].
+// whose cache is caches[i]. A cache that tracks attention gets the
+// attention mass its tokens received written to its MassRows.
 func (m *Model) block(w *workspace, ly *Layer, l, n int, pos []int32, posDev backend.Ints, caches []*kvcache.Cache, attn backend.AttentionShape) {
 	b, c := m.B, &m.Config
 	x, h := w.rows(w.x, n), w.rows(w.h, n)
@@ -346,6 +353,9 @@ func (m *Model) block(w *workspace, ly *Layer, l, n int, pos []int32, posDev bac
 		caches[0].Commit(l, pos)
 		kAll, vAll := caches[0].KV(l)
 		b.Attention(a, q, kAll, vAll, attn)
+		if caches[0].TracksAttention() {
+			backend.AttentionMass(b, caches[0].MassRows(l), q, kAll, attn)
+		}
 	} else {
 		kvcache.AppendBatch(b, caches, l, w.rows(w.kvb, 2*n), pos)
 		ks, vs := make([]backend.Tensor, n), make([]backend.Tensor, n)
@@ -353,6 +363,11 @@ func (m *Model) block(w *workspace, ly *Layer, l, n int, pos []int32, posDev bac
 			ks[i], vs[i] = cache.KV(l)
 		}
 		backend.DecodeAttention(b, a, q, ks, vs, attn)
+		for i, cache := range caches {
+			if cache.TracksAttention() {
+				backend.AttentionMass(b, cache.MassRows(l), b.View(q, i, 1), ks[i], attn)
+			}
+		}
 	}
 	b.MatMul(h, a, ly.Wo, nil)
 	w.pending = h
