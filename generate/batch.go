@@ -354,7 +354,7 @@ func (b *Batcher) step(ctx context.Context, active []*batchJob, end func(*batchJ
 	v := b.m.Config.Vocab
 	next := live[:0]
 	for i, j := range live {
-		j.seq.logits = logits[i*v : (i+1)*v : (i+1)*v]
+		j.seq.stepped(logits[i*v : (i+1)*v : (i+1)*v])
 		next = b.choose(next, j, end)
 	}
 	return next

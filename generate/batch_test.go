@@ -13,6 +13,7 @@ import (
 
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/h2o"
 	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
@@ -34,9 +35,10 @@ func (idText) Decode(ids []int) string {
 func tinyModel(t testing.TB) *model.Model { return testmodel.Tiny(t, backend.BF16, 1) }
 
 // batchRequests are requests of every kind Run takes: greedy and sampled,
-// pruned, with stop ids and strings taken from the tokens the request
-// produces alone (so they do stop it), min tokens, logprobs, prompt
-// logprobs, and no new tokens at all.
+// pruned (prompt logprobs too, with and without a continuation), with an
+// H2O KV budget (alone and after pruning), with stop ids and strings taken
+// from the tokens the request produces alone (so they do stop it), min
+// tokens, logprobs, prompt logprobs, and no new tokens at all.
 func batchRequests(t *testing.T, m *model.Model) []generate.Request {
 	t.Helper()
 	r := rand.New(rand.NewPCG(2, 3))
@@ -59,6 +61,8 @@ func batchRequests(t *testing.T, m *model.Model) []generate.Request {
 		{Prompt: prompt(5), MaxTokens: 1},
 		{Prompt: prompt(70), MaxTokens: 3, Pruner: pr, PromptLogprobs: true, TopLogprobs: 1, Continuation: 9},
 		{Prompt: prompt(50), MaxTokens: 2, Pruner: pr, PromptLogprobs: true},
+		{Prompt: prompt(50), MaxTokens: 14, H2O: &h2o.Budget{Keep: h2o.Amount{Fraction: 0.4}, Recent: h2o.DefaultRecent}},
+		{Prompt: prompt(70), MaxTokens: 10, Pruner: pr, Logprobs: true, H2O: &h2o.Budget{Keep: h2o.Amount{Tokens: 16, Counted: true}, Recent: h2o.Amount{Tokens: 4, Counted: true}}},
 	}
 	// Stops that fire: an id and a string from the tokens produced alone.
 	for _, i := range []int{0, 3} {
@@ -107,6 +111,9 @@ func sameResult(a, b *generate.Result) error {
 	}
 	if fmt.Sprint(a.Alive, a.KVTokens, a.KVBytes) != fmt.Sprint(b.Alive, b.KVTokens, b.KVBytes) {
 		return fmt.Errorf("alive/KV %v %v %v, %v %v %v", a.Alive, a.KVTokens, a.KVBytes, b.Alive, b.KVTokens, b.KVBytes)
+	}
+	if fmt.Sprint(a.H2O) != fmt.Sprint(b.H2O) {
+		return fmt.Errorf("H2O %+v, %+v", a.H2O, b.H2O)
 	}
 	return nil
 }

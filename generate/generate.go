@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sdtp/sdtp/h2o"
 	"github.com/sdtp/sdtp/kvcache"
 	"github.com/sdtp/sdtp/model"
 )
@@ -32,6 +33,10 @@ type Request struct {
 	MinTokens int
 	// Pruner, when set, prunes the prompt during prefill (decoding is never pruned).
 	Pruner model.Pruner
+	// H2O, when set, keeps each layer's KV cache within this budget from
+	// the end of the prefill on, evicting the tokens that received the
+	// least attention (package h2o); with a Pruner, after the pruning.
+	H2O *h2o.Budget
 	// Logprobs records each generated token's log-probability; TopLogprobs
 	// also records that many most likely alternatives.
 	Logprobs    bool
@@ -91,11 +96,25 @@ type Result struct {
 	Continuation int
 	// Alive is the number of tokens entering each block during prefill.
 	Alive []int
-	// KVTokens and KVBytes are the cache sizes per layer after prefill.
+	// KVTokens and KVBytes are the cache sizes per layer after prefill
+	// (with an H2O budget, after its first eviction: what decoding starts
+	// from).
 	KVTokens       []int
 	KVBytes        []int64
 	PrefillSeconds float64
 	DecodeSeconds  float64
+	// H2O is the KV budget's account, with Request.H2O.
+	H2O *H2OResult
+}
+
+// H2OResult is what an H2O KV budget did to a generation.
+type H2OResult struct {
+	// Budget is the budget as the flags give it ("0.4 recent 0.5").
+	Budget string `json:"budget"`
+	// Keep is each layer's budget in tokens.
+	Keep []int `json:"keep_per_layer"`
+	// Evicted counts the tokens evicted, summed over the layers.
+	Evicted int `json:"evicted"`
 }
 
 // IDs returns the generated token ids.
@@ -129,9 +148,18 @@ func Run(ctx context.Context, m *model.Model, dec Decoder, req Request) (*Result
 		if err != nil {
 			return nil, err
 		}
-		s.logits = logits
+		s.stepped(logits)
 	}
 	return s.finish()
+}
+
+// stepped takes the logits of a decode step over the sequence's cache and
+// keeps the cache within its H2O budget.
+func (s *sequence) stepped(logits []float32) {
+	s.logits = logits
+	if s.ev != nil {
+		s.ev.Step(s.cache)
+	}
 }
 
 // sequence is one generation in progress: its cache, its sampler and stop
@@ -145,6 +173,8 @@ type sequence struct {
 	sm    *sampler
 	st    *stopper
 	stop  map[int]bool
+	// ev keeps the cache within Request.H2O (nil without).
+	ev *h2o.Evictor
 	// logits are those of the last position fed, not yet chosen from.
 	logits []float32
 	// step counts the tokens chosen; next and nextPos are the token to
@@ -176,6 +206,14 @@ func newSequence(m *model.Model, dec Decoder, req Request) (*sequence, error) {
 		res: &Result{PromptTokens: n, Alive: make([]int, c.Layers), FinishReason: "length"}}
 	for _, id := range req.StopIDs {
 		s.stop[id] = true
+	}
+	if req.H2O != nil {
+		if err := req.H2O.Check(); err != nil {
+			s.free()
+			return nil, fmt.Errorf("generate: H2O %w", err)
+		}
+		s.cache.TrackAttention()
+		s.ev = h2o.New(*req.H2O)
 	}
 	return s, nil
 }
@@ -231,6 +269,9 @@ func (s *sequence) prefill(ctx context.Context) error {
 		return err
 	}
 	s.logits = logits
+	if s.ev != nil {
+		s.ev.Prefilled(s.cache)
+	}
 	res.PrefillSeconds = time.Since(start).Seconds()
 	if req.PromptLogprobs {
 		res.UnscoredPromptTokens = n - 1 - scored
@@ -296,6 +337,9 @@ func (s *sequence) choose() (done bool, err error) {
 // finish releases the rest of the text and returns the result.
 func (s *sequence) finish() (*Result, error) {
 	s.res.DecodeSeconds = time.Since(s.decodeStart).Seconds()
+	if s.ev != nil {
+		s.res.H2O = &H2OResult{Budget: s.ev.Budget().String(), Keep: s.ev.Keep(), Evicted: s.ev.Evicted()}
+	}
 	text, err := s.st.finish()
 	if err != nil {
 		return nil, err
