@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/h2o"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/tokenizer"
 )
@@ -50,6 +51,7 @@ type ModelGenerator struct {
 	run     func(context.Context, generate.Decoder, generate.Request) (*generate.Result, error)
 	tok     tokenizer.Tokenizer
 	pruner  model.Pruner
+	h2o     *h2o.Budget
 	stop    []int
 	newline int // -1 when the tokenizer has no newline token
 }
@@ -76,6 +78,13 @@ func newGenerator(run func(context.Context, generate.Decoder, generate.Request) 
 	if nl := tok.Encode("\n"); len(nl) > 0 {
 		g.newline = nl[len(nl)-1] // pred.py: tokenizer.encode("\n", add_special_tokens=False)[-1]
 	}
+	return g
+}
+
+// WithH2O makes every generation keep the H2O KV budget b during decoding
+// (nil: none) and returns g.
+func (g *ModelGenerator) WithH2O(b *h2o.Budget) *ModelGenerator {
+	g.h2o = b
 	return g
 }
 
@@ -112,6 +121,7 @@ func (g *ModelGenerator) Generate(ctx context.Context, req GenRequest) (GenResul
 		MaxTokens: req.MaxNewTokens,
 		StopIDs:   stop,
 		Pruner:    g.pruner,
+		H2O:       g.h2o,
 		MinTokens: minTokens,
 	})
 	if err != nil {

@@ -16,6 +16,7 @@
 package h2o
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -104,12 +105,16 @@ func Parse(keep, recent string) (Budget, error) {
 	r := DefaultRecent
 	if strings.TrimSpace(recent) != "" {
 		if r, err = ParseAmount(recent); err != nil {
-			return Budget{}, fmt.Errorf("recent window: %w", err)
+			return Budget{}, fmt.Errorf("%w: %w", ErrRecent, err)
 		}
 	}
 	b := Budget{Keep: k, Recent: r}
 	return b, b.Check()
 }
+
+// ErrRecent marks the errors of Parse and Check that concern the recent
+// window (so a caller can name the flag or field that set it).
+var ErrRecent = errors.New("recent window")
 
 // Check validates the budget.
 func (b Budget) Check() error {
@@ -119,9 +124,9 @@ func (b Budget) Check() error {
 	case !b.Keep.Counted && !(b.Keep.Fraction > 0 && b.Keep.Fraction <= 1):
 		return fmt.Errorf("budget fraction %v: want a value in (0, 1]", b.Keep.Fraction)
 	case b.Recent.Counted && b.Recent.Tokens < 0:
-		return fmt.Errorf("recent window of %d tokens: must not be negative", b.Recent.Tokens)
+		return fmt.Errorf("%w of %d tokens: must not be negative", ErrRecent, b.Recent.Tokens)
 	case !b.Recent.Counted && !(b.Recent.Fraction >= 0 && b.Recent.Fraction <= 1):
-		return fmt.Errorf("recent window fraction %v: want a value in [0, 1]", b.Recent.Fraction)
+		return fmt.Errorf("%w fraction %v: want a value in [0, 1]", ErrRecent, b.Recent.Fraction)
 	}
 	return nil
 }

@@ -86,6 +86,9 @@ func (s *Server) chatJob(req *chatRequest) (*job, error) {
 	if err := s.setPrune(j, req.SDTP, false); err != nil {
 		return nil, err
 	}
+	if err := s.setH2O(j, req.SDTP); err != nil {
+		return nil, err
+	}
 	return j, nil
 }
 

@@ -59,6 +59,9 @@ func (s *Server) completionJob(req *completionRequest) (*job, error) {
 	if err := s.setPrune(j, req.SDTP, j.echo && j.logprobs); err != nil {
 		return nil, err
 	}
+	if err := s.setH2O(j, req.SDTP); err != nil {
+		return nil, err
+	}
 	return j, nil
 }
 

@@ -17,9 +17,12 @@
 // continuation being scored, never pruned, and their logprobs are those of
 // teacher-forced decoding after a pruned prefill of the tokens before
 // them; the tokens before the tail get null logprobs (with no tail, the
-// tokens whose preceding row was pruned do).
+// tokens whose preceding row was pruned do). Decoding may keep an H2O KV
+// budget (package h2o): the server's default, or the request's "sdtp":
+// {"h2o_budget": "off" | 0.4 | 1024, "h2o_recent": ...}.
 // usage.sdtp and the access log say what ran: schedule, score tail, null
-// prompt logprobs, tokens alive per block.
+// prompt logprobs, tokens alive per block, H2O budget and the tokens it
+// evicted.
 //
 // Against slow or abusive clients: a request must arrive within
 // ReadTimeout, at most MaxConnections connections stay open (Serve answers

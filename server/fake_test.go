@@ -140,6 +140,9 @@ func (e *fakeEngine) Generate(ctx context.Context, req generate.Request, dec gen
 	}
 	n := len(req.Prompt)
 	res := &generate.Result{PromptTokens: n, Alive: make([]int, e.layers), FinishReason: "length"}
+	if req.H2O != nil {
+		res.H2O = &generate.H2OResult{Budget: req.H2O.String(), Evicted: 3}
+	}
 	for l := range res.Alive {
 		res.Alive[l] = n
 		if req.Pruner != nil && l > 0 {

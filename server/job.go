@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/h2o"
 	"github.com/sdtp/sdtp/model"
 )
 
@@ -37,6 +38,7 @@ type job struct {
 	// scoreTail is the continuation of a prompt-scoring request under
 	// pruning (-1: the request does not score its prompt, or is not pruned).
 	scoreTail int
+	h2o       *h2o.Budget // nil: no KV budget
 }
 
 // newJob validates the fields completions and chat share; prompts and
@@ -300,6 +302,7 @@ func (s *Server) run(ctx context.Context, j *job, i int, onText func(string) err
 		StopIDs:        j.stopIDs,
 		StopStrings:    j.stops,
 		Pruner:         j.pruner,
+		H2O:            j.h2o,
 		Logprobs:       j.logprobs,
 		TopLogprobs:    j.top,
 		PromptLogprobs: j.echo && j.logprobs,
@@ -326,8 +329,9 @@ type usage struct {
 
 // sdtpUsage reports what ran: the schedule (and what the pruner does), a
 // prompt-scoring request's continuation and the prompt tokens left without
-// a logprob, and the tokens alive in each decoder block during prefill
-// (summed over the request's prompts).
+// a logprob, the tokens alive in each decoder block during prefill
+// (summed over the request's prompts), and the H2O KV budget of decoding
+// with the tokens it evicted.
 type sdtpUsage struct {
 	Prune    string `json:"prune"`
 	Schedule string `json:"schedule,omitempty"`
@@ -342,10 +346,14 @@ type sdtpUsage struct {
 	AlivePerLayer        []int   `json:"alive_tokens_per_layer"`
 	PrefillSeconds       float64 `json:"prefill_seconds"`
 	DecodeSeconds        float64 `json:"decode_seconds"`
+	// H2O is the KV budget decoding kept ("0.4 recent 0.5"; absent without
+	// one) and KVEvicted the tokens it evicted, summed over the layers.
+	H2O       string `json:"h2o,omitempty"`
+	KVEvicted int    `json:"kv_evicted,omitempty"`
 }
 
 func newUsage(j *job) *usage {
-	sd := &sdtpUsage{Prune: j.prune, Schedule: j.schedule, AlivePerLayer: []int{}}
+	sd := &sdtpUsage{Prune: j.prune, Schedule: j.schedule, AlivePerLayer: []int{}, H2O: h2oName(j.h2o)}
 	if j.scoreTail >= 0 {
 		tail, pruned := j.scoreTail, 0
 		sd.ScoreTail, sd.UnscoredPromptTokens = &tail, &pruned
@@ -373,6 +381,9 @@ func (u *usage) add(res *generate.Result) {
 	}
 	sd.PrefillSeconds += res.PrefillSeconds
 	sd.DecodeSeconds += res.DecodeSeconds
+	if res.H2O != nil {
+		sd.KVEvicted += res.H2O.Evicted
+	}
 }
 
 // record copies the usage into the access log record.

@@ -76,7 +76,7 @@ type reqStats struct {
 	id               string
 	promptTokens     int
 	completionTokens int
-	sdtp             *sdtpUsage // what a generation ran (schedule, alive tokens)
+	sdtp             *sdtpUsage // what a generation ran (schedule, alive tokens, H2O)
 	queued           time.Duration
 }
 
@@ -126,7 +126,8 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // accessLog writes one line per request: method, path, status, latency,
 // token counts, what pruning ran (schedule, tokens alive per block, a
-// scored prompt's continuation) and queueing time.
+// scored prompt's continuation), the H2O budget and its evictions, and
+// queueing time.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -159,6 +160,9 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			}
 			if sd.ScoreTail != nil {
 				attrs = append(attrs, slog.Int("score_tail", *sd.ScoreTail), slog.Int("unscored_prompt_tokens", *sd.UnscoredPromptTokens))
+			}
+			if sd.H2O != "" {
+				attrs = append(attrs, slog.String("h2o", sd.H2O), slog.Int("kv_evicted", sd.KVEvicted))
 			}
 		}
 		if st.queued > 0 {

@@ -49,6 +49,10 @@ type sdtpParams struct {
 	// continuation being scored: pruning never touches them (Options.ScoreTail
 	// when absent).
 	ScoreTail *int `json:"score_tail"`
+	// H2OBudget and H2ORecent choose the H2O KV budget of decoding
+	// ("off", a fraction, a token count; see setH2O).
+	H2OBudget json.RawMessage `json:"h2o_budget"`
+	H2ORecent json.RawMessage `json:"h2o_recent"`
 }
 
 // completionRequest is the body of POST /v1/completions.

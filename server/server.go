@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sdtp/sdtp/h2o"
 	"github.com/sdtp/sdtp/model"
 )
 
@@ -46,6 +47,9 @@ type Options struct {
 	// a pruned prefill of the tokens before them (generate.Request's
 	// Continuation). 0 prunes the whole prompt as any other.
 	ScoreTail int
+	// DefaultH2O is the H2O KV budget requests get unless their
+	// "sdtp.h2o_budget" says otherwise (nil: none).
+	DefaultH2O *h2o.Budget
 	// APIKey, when set, must be sent as "Authorization: Bearer KEY".
 	APIKey string
 	// MaxConcurrent generations run at once (default 1); Queue more wait
@@ -144,6 +148,11 @@ func New(eng Engine, o Options) (*Server, error) {
 	case o.DefaultPrune != "" && o.DefaultPrune != "off" && o.Pruners == nil:
 		return nil, fmt.Errorf("server: default schedule %q but no pruners", o.DefaultPrune)
 	}
+	if o.DefaultH2O != nil {
+		if err := o.DefaultH2O.Check(); err != nil {
+			return nil, fmt.Errorf("server: default H2O %w", err)
+		}
+	}
 	info := eng.Info()
 	if info.MaxPos > 0 && (o.MaxContext == 0 || o.MaxContext > info.MaxPos) {
 		o.MaxContext = info.MaxPos
@@ -182,7 +191,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(newConnLimit(ln, s.o.MaxConnections, s.log)) }()
-	s.log.Info("serving", "addr", ln.Addr().String(), "model", s.o.ModelName, "max_concurrent", s.o.MaxConcurrent, "queue", s.o.Queue, "max_connections", s.o.MaxConnections, "prune", s.pruneName(s.o.DefaultPrune), "score_tail", s.o.ScoreTail)
+	s.log.Info("serving", "addr", ln.Addr().String(), "model", s.o.ModelName, "max_concurrent", s.o.MaxConcurrent, "queue", s.o.Queue, "max_connections", s.o.MaxConnections, "prune", s.pruneName(s.o.DefaultPrune), "score_tail", s.o.ScoreTail, "h2o", h2oName(s.o.DefaultH2O))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)

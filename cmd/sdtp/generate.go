@@ -29,8 +29,13 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	seed := fs.Uint64("seed", 0, "random seed for sampling")
 	stops := fs.String("stop", "", "stop strings, separated by '|'; generation ends before the first one")
 	noEOS := fs.Bool("ignore-eos", false, "keep generating past end-of-sequence tokens")
-	asJSON := fs.Bool("json", false, "print one JSON object (text, token ids, logprobs (null where not finite), prompt tokens, timings, per-layer alive and KV counts) instead of streaming text")
+	asJSON := fs.Bool("json", false, "print one JSON object (text, token ids, logprobs (null where not finite), prompt tokens, timings, per-layer alive and KV counts, the H2O budget's evictions) instead of streaming text")
+	hf := registerH2O(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	kv, err := hf.budget()
+	if err != nil {
 		return err
 	}
 	switch {
@@ -95,6 +100,7 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		MaxTokens: *maxTokens,
 		Sampling:  generate.Sampling{Temperature: *temp, TopK: *topK, TopP: *topP, Seed: *seed},
 		Pruner:    pr,
+		H2O:       kv,
 		Logprobs:  *asJSON,
 	}
 	if *stops != "" {

@@ -212,7 +212,12 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 	maxLen := fs.Int("max-length", 0, "truncate prompts in the middle to this many tokens before the chat template (0: per task, the model's positions minus the task's new tokens minus the template's tokens); a prompt that still does not fit is cut shorter")
 	tmplName := fs.String("chat-template", "", longbench.TemplateHelp())
 	ef := registerEngine(fs)
+	hf := registerH2O(fs)
 	if err := parseFlags(fs, args, "out"); err != nil {
+		return none, nil, err
+	}
+	kv, err := hf.budget()
+	if err != nil {
 		return none, nil, err
 	}
 	if *limit < 0 {
@@ -237,7 +242,7 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 		}
 		tasks = present
 	}
-	eng, err := ef.open(fs, "LongBench", *o, *pf)
+	eng, err := ef.open(fs, "LongBench", *o, *pf, kv)
 	if err != nil {
 		return none, nil, err
 	}
@@ -263,6 +268,9 @@ func lbRunConfig(e *env, args []string) (longbench.RunConfig, func(), error) {
 			"chat_template": tmplUsed, "longbench_e": strconv.FormatBool(*eFlag), "max_length": strconv.Itoa(*maxLen)}}
 	if *maxLen == 0 {
 		meta.Settings["max_length"] = "default: positions - new tokens - chat template"
+	}
+	if kv != nil { // absent without: folders of earlier versions resume
+		meta.Settings["h2o"] = kv.String()
 	}
 	if eng.shard.On() {
 		// A shard's rows are those of its tasks' first --limit rows: the

@@ -121,7 +121,12 @@ func rulerRun(ctx context.Context, e *env, args []string) error {
 	seed := fs.Uint64("seed", 42, "seed of the samples (RULER's default random_seed is 42)")
 	tmplName := fs.String("chat-template", "", rulerTemplateHelp())
 	ef := registerEngine(fs)
+	hf := registerH2O(fs)
 	if err := parseFlags(fs, args, "out"); err != nil {
+		return err
+	}
+	kv, err := hf.budget()
+	if err != nil {
 		return err
 	}
 	if *samples < 1 {
@@ -137,7 +142,7 @@ func rulerRun(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--lengths: %w", err)
 		}
 	}
-	eng, err := ef.open(fs, "RULER", *o, *pf)
+	eng, err := ef.open(fs, "RULER", *o, *pf, kv)
 	if err != nil {
 		return err
 	}
@@ -158,6 +163,9 @@ func rulerRun(ctx context.Context, e *env, args []string) error {
 		Info: map[string]string{"device": sess.B.Device(), "model_name": sess.M.Config.Name},
 		Settings: map[string]string{"model": o.Model, "tokenizer": o.Tokenizer, "backend": sess.B.Name(), "pruning": pf.String(),
 			"chat_template": tmplUsed, "seed": strconv.FormatUint(*seed, 10), "ruler_data": rulerDataVersion}}
+	if kv != nil { // absent without: folders of earlier versions resume
+		meta.Settings["h2o"] = kv.String()
+	}
 	eng.info(meta.Info)
 	cfg := ruler.RunConfig{Out: *out, Tasks: tasks, Lengths: lengths, Samples: *samples, Data: data,
 		Generator: eng.gen, InFlight: eng.inFlight, Shard: eng.shard, Meta: meta}

@@ -31,7 +31,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	tmplName := fs.String("chat-template", "", "chat template instead of the one detected from tokenizer_config.json: "+strings.Join(chat.Names(), ", "))
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Minute, "on SIGINT/SIGTERM, how long to let running and queued requests finish; then they are cancelled and answered 503 (a stream: an error event and [DONE]); a second signal exits at once")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
+	hf := registerH2O(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	kv, err := hf.budget()
+	if err != nil {
 		return err
 	}
 	if err := bf.check(); err != nil {
@@ -99,6 +104,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ScoreTail:       *scoreTail,
 		ShutdownTimeout: *shutdown,
 		Logger:          logger,
+		DefaultH2O:      kv,
 	}
 	if o.ModelName == "" {
 		o.ModelName = m.Config.Name

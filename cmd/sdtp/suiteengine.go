@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sdtp/sdtp/evalrun"
+	"github.com/sdtp/sdtp/h2o"
 	"github.com/sdtp/sdtp/internal/shard"
 	"github.com/sdtp/sdtp/session"
 )
@@ -39,8 +40,9 @@ type suiteEngine struct {
 }
 
 // open opens one session per device, each with its pruner and, for a
-// batch above 1, its batcher. On error nothing stays open.
-func (f *engineFlags) open(fs *flag.FlagSet, suite string, o session.Options, pf session.Pruning) (*suiteEngine, error) {
+// batch above 1, its batcher; every generation keeps the H2O budget kv
+// (nil: none). On error nothing stays open.
+func (f *engineFlags) open(fs *flag.FlagSet, suite string, o session.Options, pf session.Pruning, kv *h2o.Budget) (*suiteEngine, error) {
 	if err := f.batch.check(); err != nil {
 		return nil, err
 	}
@@ -88,11 +90,11 @@ func (f *engineFlags) open(fs *flag.FlagSet, suite string, o session.Options, pf
 			return nil, deviceErr(len(devices), d, err)
 		}
 		if bt == nil {
-			gens = append(gens, evalrun.NewModelGenerator(sess.M, sess.Tok, sess.StopIDs(), pr))
+			gens = append(gens, evalrun.NewModelGenerator(sess.M, sess.Tok, sess.StopIDs(), pr).WithH2O(kv))
 			continue
 		}
 		s.closers = append(s.closers, bt.Close)
-		gens = append(gens, evalrun.NewBatchGenerator(bt, sess.Tok, sess.StopIDs(), pr))
+		gens = append(gens, evalrun.NewBatchGenerator(bt, sess.Tok, sess.StopIDs(), pr).WithH2O(kv))
 	}
 	s.gen = gens[0]
 	if len(gens) > 1 {
