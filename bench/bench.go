@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sdtp/sdtp/h2o"
 	"github.com/sdtp/sdtp/prune"
 )
 
@@ -22,7 +23,8 @@ type Options struct {
 	// Lengths are the prompt lengths in tokens.
 	Lengths []int
 	// Configs name the configurations: "baseline" (no pruning) and the
-	// prune presets (paper, paper-low, keep<r>).
+	// prune presets (paper, paper-low, keep<r>), each optionally with an
+	// H2O KV budget during decoding ("paper+h2o0.4"; see ParseConfigs).
 	Configs []string
 	// NewTokens is the number of tokens generated after each prompt.
 	NewTokens int
@@ -111,12 +113,24 @@ type Config struct {
 	Name string
 	// Schedule is nil for the baseline.
 	Schedule *prune.Schedule
+	// H2O is the KV budget kept during decoding (nil: none).
+	H2O *h2o.Budget
 }
 
-// ParseConfigs resolves configuration names against a model's layer count.
+// h2oPrefix starts the H2O part of a configuration name.
+const h2oPrefix = "h2o"
+
+// ConfigHelp describes the configuration names for flag help.
+const ConfigHelp = Baseline + ", " + prune.Presets + ", each optionally +h2oB[:R] (an H2O KV budget during decoding: B a fraction of the tokens each layer holds after the prefill or a token count, R the recent part, default 0.5; e.g. h2o0.4, paper+h2o0.4, h2o1024:128)"
+
+// ParseConfigs resolves configuration names against a model's layer
+// count. A name is "baseline" or a prune preset, optionally followed by
+// "+h2oB" or "+h2oB:R", an H2O KV budget during decoding (h2o.Parse's B and
+// R: "0.4", "1024", "0.4:0.25"); "h2oB" alone is the baseline with that
+// budget.
 func ParseConfigs(names []string, layers int) ([]Config, error) {
 	if len(names) == 0 {
-		return nil, fmt.Errorf("no configurations (want %s, %s)", Baseline, prune.Presets)
+		return nil, fmt.Errorf("no configurations (want %s)", ConfigHelp)
 	}
 	var out []Config
 	seen := map[string]bool{}
@@ -126,17 +140,42 @@ func ParseConfigs(names []string, layers int) ([]Config, error) {
 			return nil, fmt.Errorf("configuration %q is listed twice", name)
 		}
 		seen[name] = true
-		if name == Baseline {
-			out = append(out, Config{Name: name})
-			continue
-		}
-		s, err := prune.ParsePreset(name, layers)
+		cfg, err := parseConfig(name, layers)
 		if err != nil {
-			return nil, fmt.Errorf("configuration %q: %w (or %s)", name, err, Baseline)
+			return nil, fmt.Errorf("configuration %q: %w", name, err)
 		}
-		out = append(out, Config{Name: name, Schedule: &s})
+		out = append(out, cfg)
 	}
 	return out, nil
+}
+
+func parseConfig(name string, layers int) (Config, error) {
+	cfg := Config{Name: name}
+	base, budget, withH2O := strings.Cut(name, "+")
+	if !withH2O && strings.HasPrefix(name, h2oPrefix) {
+		base, budget, withH2O = Baseline, name, true
+	}
+	if withH2O {
+		spec, ok := strings.CutPrefix(budget, h2oPrefix)
+		if !ok || spec == "" {
+			return Config{}, fmt.Errorf("%q after + is not an H2O budget (want h2oB or h2oB:R, e.g. h2o0.4)", budget)
+		}
+		keep, recent, _ := strings.Cut(spec, ":")
+		b, err := h2o.Parse(keep, recent)
+		if err != nil {
+			return Config{}, fmt.Errorf("H2O %w", err)
+		}
+		cfg.H2O = &b
+	}
+	if base == Baseline {
+		return cfg, nil
+	}
+	s, err := prune.ParsePreset(base, layers)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w (or %s)", err, Baseline)
+	}
+	cfg.Schedule = &s
+	return cfg, nil
 }
 
 // Alive returns the analytic count of tokens entering each block for an

@@ -94,6 +94,7 @@ func TestParseConfigs(t *testing.T) {
 		names []string
 		err   string
 		locs  [][]int
+		h2o   []string
 	}{
 		{names: []string{"baseline", "paper", "paper-low", "keep0.8"}, locs: [][]int{nil, {4, 7, 10, 13}, {4, 7, 10, 13}, {4, 7, 10, 13}}},
 		{names: nil, err: "no configurations"},
@@ -101,6 +102,12 @@ func TestParseConfigs(t *testing.T) {
 		{names: []string{"fast"}, err: `configuration "fast"`},
 		{names: []string{"keep1.5"}, err: "keep ratio"},
 		{names: []string{"keepx"}, err: "not a number"},
+		{names: []string{"h2o0.4", "paper+h2o0.4:0.25", "keep0.8+h2o512:64"}, locs: [][]int{nil, {4, 7, 10, 13}, {4, 7, 10, 13}}, h2o: []string{"0.4 recent 0.5", "0.4 recent 0.25", "512 recent 64"}},
+		{names: []string{"paper+x"}, err: `"x" after + is not an H2O budget`},
+		{names: []string{"h2o"}, err: "not an H2O budget"},
+		{names: []string{"h2o1.5"}, err: "H2O budget fraction 1.5"},
+		{names: []string{"paper+h2o0.4:2.0"}, err: "H2O recent window fraction 2"},
+		{names: []string{"nope+h2o0.4"}, err: `configuration "nope+h2o0.4"`},
 	} {
 		cfgs, err := ParseConfigs(tc.names, 16)
 		if tc.err != "" {
@@ -119,6 +126,13 @@ func TestParseConfigs(t *testing.T) {
 			}
 			if !slices.Equal(got, tc.locs[i]) {
 				t.Errorf("%s locations %v, want %v", cfg.Name, got, tc.locs[i])
+			}
+			var budget string
+			if cfg.H2O != nil {
+				budget = cfg.H2O.String()
+			}
+			if tc.h2o != nil && budget != tc.h2o[i] || tc.h2o == nil && cfg.H2O != nil {
+				t.Errorf("%s H2O %q, want %v", cfg.Name, budget, tc.h2o)
 			}
 		}
 	}
@@ -396,7 +410,7 @@ func TestAnalyticFLOPsEqualInstrumented(t *testing.T) {
 		cb.Reset()
 		o := Options{
 			Lengths:   []int{3, 7, 30, 100, 257},
-			Configs:   []string{"baseline", "paper", "paper-low", "keep0.5", "keep0.9"},
+			Configs:   []string{"baseline", "paper", "paper-low", "keep0.5", "keep0.9", "h2o0.5", "paper+h2o16:4"},
 			NewTokens: newTokens, Warmup: 1, Repeats: 1, Seed: 4, ModuleWidth: 24,
 			Progress: func(p Progress) {
 				if p.Err != nil {
@@ -423,6 +437,47 @@ func TestAnalyticFLOPsEqualInstrumented(t *testing.T) {
 			if float64(r.flops) != want {
 				t.Errorf("new tokens %d, %d tokens, %s: instrumented %d FLOPs, analytic %v (module %v)", newTokens, r.n, r.config, r.flops, want, row.FLOPs.Module)
 			}
+		}
+	}
+}
+
+// TestRunH2O: a configuration with an H2O budget records each layer's
+// budget, starts decoding from min(alive, budget) tokens per layer, evicts
+// one token per step of a layer at its budget, and shows the smaller KV
+// cache and decode FLOPs in its ratios.
+func TestRunH2O(t *testing.T) {
+	m := openTiny(t)
+	const n, newTokens = 96, 6
+	o := Options{Lengths: []int{n}, Configs: []string{"baseline", "h2o0.4", "paper+h2o0.4:8"}, NewTokens: newTokens, Repeats: 1, Seed: 2}
+	res, err := Run(context.Background(), m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgs, err := ParseConfigs(o.Configs, m.Config.Layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range cfgs[1:] {
+		row := res.Find(n, cfg.Name)
+		if row == nil || !row.OK() {
+			t.Fatalf("%s: %+v", cfg.Name, row)
+		}
+		if row.H2O != cfg.H2O.String() || len(row.H2OKeep) != m.Config.Layers {
+			t.Fatalf("%s: h2o %q keep %v", cfg.Name, row.H2O, row.H2OKeep)
+		}
+		evicted := 0
+		for l, a := range cfg.Alive(n, m.Config.Layers) {
+			keep, _ := cfg.H2O.Sizes(a)
+			if row.H2OKeep[l] != keep || row.KVTokens[l] != min(a, keep) {
+				t.Errorf("%s layer %d: budget %d, %d tokens; want %d and %d", cfg.Name, l, row.H2OKeep[l], row.KVTokens[l], keep, min(a, keep))
+			}
+			evicted += max(0, a+newTokens-1-keep)
+		}
+		if row.KVEvicted != evicted {
+			t.Errorf("%s: %d evicted, want %d", cfg.Name, row.KVEvicted, evicted)
+		}
+		if sp := row.Speedup; sp == nil || sp.KVBytes >= 0.5 || row.FLOPs.Decode >= res.Find(n, Baseline).FLOPs.Decode {
+			t.Errorf("%s: speedup %+v, decode FLOPs %v", cfg.Name, sp, row.FLOPs.Decode)
 		}
 	}
 }

@@ -11,12 +11,15 @@ import (
 //   - prefill: the decoder blocks with alive[l] tokens entering block l, the
 //     last token's logits, and every pruning-module MLP that ran;
 //   - decode: generated−1 forward passes of one token, step i attending
-//     kv[l]+i cached keys at layer l plus itself.
+//     kv[l]+i cached keys at layer l plus itself, or with an H2O budget
+//     (caps not nil) min(kv[l]+i, caps[l]): the cache of a layer at its
+//     budget evicts one token per step. The attention mass H2O computes
+//     to choose is not counted.
 //
 // sched is nil for the baseline; width is the module's hidden width. A
 // stage's module runs only when the schedule asks it to drop tokens (the
 // pruner skips scoring when the stage would keep every alive token).
-func Count(c *model.Config, sched *prune.Schedule, width, n int, alive, kv []int, generated int) FLOPs {
+func Count(c *model.Config, sched *prune.Schedule, width, n int, alive, kv, caps []int, generated int) FLOPs {
 	var f FLOPs
 	f.Prefill = c.PrefillFLOPs(alive)
 	if sched != nil {
@@ -27,6 +30,9 @@ func Count(c *model.Config, sched *prune.Schedule, width, n int, alive, kv []int
 	for step := 0; step < generated-1; step++ {
 		for l := range kv {
 			cached[l] = kv[l] + step
+			if caps != nil {
+				cached[l] = min(cached[l], caps[l])
+			}
 		}
 		f.Decode += c.DecodeFLOPs(cached)
 	}

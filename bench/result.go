@@ -105,10 +105,18 @@ type Row struct {
 
 	// Alive is the number of tokens entering each block during prefill.
 	Alive []int `json:"alive"`
-	// KVTokens and KVBytes are the cache sizes per layer after prefill.
+	// KVTokens and KVBytes are the cache sizes per layer after prefill
+	// (with an H2O budget, after its first eviction: what decoding starts
+	// from, and at most what it holds).
 	KVTokens     []int   `json:"kv_tokens"`
 	KVBytes      []int64 `json:"kv_bytes"`
 	KVBytesTotal int64   `json:"kv_bytes_total"`
+	// H2O is the configuration's KV budget during decoding ("0.4 recent
+	// 0.5"; empty without one), H2OKeep each layer's budget in tokens and
+	// KVEvicted the tokens one run evicted, summed over the layers.
+	H2O       string `json:"h2o,omitempty"`
+	H2OKeep   []int  `json:"h2o_keep,omitempty"`
+	KVEvicted int    `json:"kv_evicted,omitempty"`
 
 	FLOPs  FLOPs  `json:"flops"`
 	Memory Memory `json:"memory"`

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/h2o"
 	"github.com/sdtp/sdtp/internal/runmeta"
 	"github.com/sdtp/sdtp/internal/sysinfo"
 	"github.com/sdtp/sdtp/model"
@@ -218,7 +219,7 @@ func (s *sweep) length(ctx context.Context, n int, cfgs []Config) ([]Row, error)
 				st[i].hostScope = "process"
 			}
 			usedBefore, peakBefore := b.Memory()
-			res, err := s.once(ctx, prompt, s.pruners[i])
+			res, err := s.once(ctx, prompt, s.pruners[i], cfg.H2O)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
@@ -237,7 +238,12 @@ func (s *sweep) length(ctx context.Context, n int, cfgs []Config) ([]Row, error)
 				for _, v := range res.KVBytes {
 					row.KVBytesTotal += v
 				}
-				row.FLOPs = Count(c, cfg.Schedule, s.width, n, res.Alive, res.KVTokens, len(res.Tokens))
+				var caps []int
+				if res.H2O != nil {
+					row.H2O, row.H2OKeep, row.KVEvicted = res.H2O.Budget, res.H2O.Keep, res.H2O.Evicted
+					caps = res.H2O.Keep
+				}
+				row.FLOPs = Count(c, cfg.Schedule, s.width, n, res.Alive, res.KVTokens, caps, len(res.Tokens))
 			} else if !slices.Equal(row.Alive, res.Alive) || !slices.Equal(row.KVTokens, res.KVTokens) {
 				fail(i, fmt.Errorf("run %d kept different tokens than run 1 (alive %v, then %v)", round+1, row.Alive, res.Alive), rounds-round)
 				continue
@@ -324,13 +330,13 @@ func isNoisy(base, row Stat, limit float64) bool {
 
 // once runs one generation, turning a backend panic (a device failure
 // surfacing as a programming error) into an error.
-func (s *sweep) once(ctx context.Context, prompt []int, p model.Pruner) (res *generate.Result, err error) {
+func (s *sweep) once(ctx context.Context, prompt []int, p model.Pruner, kv *h2o.Budget) (res *generate.Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			res, err = nil, fmt.Errorf("backend failure: %v", r)
 		}
 	}()
-	res, err = generate.Run(ctx, s.m, nil, generate.Request{Prompt: prompt, MaxTokens: s.o.NewTokens, Pruner: p})
+	res, err = generate.Run(ctx, s.m, nil, generate.Request{Prompt: prompt, MaxTokens: s.o.NewTokens, Pruner: p, H2O: kv})
 	if err == nil {
 		err = s.m.B.Sync()
 	}

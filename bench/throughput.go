@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/h2o"
 	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/internal/runmeta"
 	"github.com/sdtp/sdtp/internal/sysinfo"
@@ -130,7 +131,7 @@ func Throughput(ctx context.Context, m *model.Model, o ThroughputOptions) (*Thro
 		}
 		var base float64
 		for _, b := range batches {
-			row, err := throughputPair(ctx, m, o, prompts, pr, b)
+			row, err := throughputPair(ctx, m, o, prompts, pr, cfg.H2O, b)
 			if err != nil && ctx.Err() != nil {
 				closeFn()
 				return res, ctx.Err()
@@ -155,14 +156,14 @@ func Throughput(ctx context.Context, m *model.Model, o ThroughputOptions) (*Thro
 
 // throughputPair sends every request of the workload at once to a
 // batcher of batch size b and times them all.
-func throughputPair(ctx context.Context, m *model.Model, o ThroughputOptions, prompts [][]int, pr model.Pruner, b int) (ThroughputRow, error) {
+func throughputPair(ctx context.Context, m *model.Model, o ThroughputOptions, prompts [][]int, pr model.Pruner, kv *h2o.Budget, b int) (ThroughputRow, error) {
 	row := ThroughputRow{Batch: b, Rows: len(prompts)}
 	bt, err := generate.NewBatcher(m, generate.BatchOptions{MaxBatch: b, KVBudget: o.KVBudget})
 	if err != nil {
 		return row, err
 	}
 	defer bt.Close()
-	warm := generate.Request{Prompt: prompts[0], MaxTokens: min(2, o.Work[0].NewTokens), Pruner: pr}
+	warm := generate.Request{Prompt: prompts[0], MaxTokens: min(2, o.Work[0].NewTokens), Pruner: pr, H2O: kv}
 	if _, err := bt.Generate(ctx, nil, warm); err != nil {
 		return row, fmt.Errorf("warm-up: %w", err)
 	}
@@ -176,7 +177,7 @@ func throughputPair(ctx context.Context, m *model.Model, o ThroughputOptions, pr
 	var wg sync.WaitGroup
 	for i, p := range prompts {
 		wg.Go(func() {
-			results[i], errs[i] = bt.Generate(ctx, nil, generate.Request{Prompt: p, MaxTokens: o.Work[i].NewTokens, Pruner: pr})
+			results[i], errs[i] = bt.Generate(ctx, nil, generate.Request{Prompt: p, MaxTokens: o.Work[i].NewTokens, Pruner: pr, H2O: kv})
 		})
 	}
 	wg.Wait()

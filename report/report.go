@@ -170,7 +170,7 @@ func noisyCount(r *bench.Result) int {
 const detailNotes = "Fastest columns use each row's fastest timed run instead of the median: on a shared machine, where other work only adds time, " +
 	"they are the less disturbed estimate. A speedup's range runs from the baseline's low ÷ the configuration's high to the baseline's high ÷ the configuration's low, " +
 	"each low–high a confidence interval for a median: the range of the runs below 8 runs, from 8 runs on the order statistics that hold the median with at least 90% probability. Decode ms/token divides the decode time by the new tokens after the first (the first comes from the prefill's logits). " +
-	"Alive is the number of tokens entering the last block; KV is the cache summed over layers after prefill."
+	"Alive is the number of tokens entering the last block; KV is the cache summed over layers after prefill (with an H2O budget, +h2o in the configuration, after its first eviction: the most decoding holds; its decode FLOPs count each layer at most at its budget)."
 
 // details writes every measured figure of every row.
 func details(out *writer, r *bench.Result) {

@@ -35,7 +35,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&so.Model, "model", "", "model: synthetic:NAME (random weights; "+strings.Join(model.SyntheticNames(), ", ")+"), a Hugging Face folder or a llama2.c .bin (default: synthetic:qwen2-small on cpu, synthetic:qwen2-7b on cuda)")
 	registerBackend(fs, &so, "cpu, cuda, or auto (cuda when a GPU is usable, else cpu)")
 	lengths := fs.String("lengths", "", "prompt lengths in tokens, comma-separated (default: 256,512,1024,2048 on cpu; 1024,2048,...,32768 on cuda)")
-	configs := fs.String("configs", "", "configurations, comma-separated: baseline, "+prune.Presets+" (default: baseline,paper,keep0.8,keep0.7 on cpu, plus paper-low on cuda)")
+	configs := fs.String("configs", "", "configurations, comma-separated: "+bench.ConfigHelp+" (default: baseline,paper,keep0.8,keep0.7 on cpu, plus paper-low on cuda)")
 	newTokens := fs.Int("new-tokens", 0, "tokens to generate after each prompt, greedy with no early stop (default: 32 on cpu, 128 on cuda)")
 	warmup := fs.Int("warmup", 1, "untimed runs per row before the timed ones")
 	repeats := fs.Int("repeats", 3, "timed runs per row (the tables show their median)")

@@ -12,7 +12,6 @@ import (
 	"github.com/sdtp/sdtp/internal/progress"
 	"github.com/sdtp/sdtp/longbench"
 	"github.com/sdtp/sdtp/model"
-	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/session"
 )
 
@@ -25,7 +24,7 @@ func runBenchThroughput(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&so.Model, "model", "", "model: synthetic:NAME (random weights; "+strings.Join(model.SyntheticNames(), ", ")+"), a Hugging Face folder or a llama2.c .bin (default: synthetic:qwen2-small on cpu, synthetic:qwen2-7b on cuda)")
 	registerBackend(fs, &so, "cpu, cuda, or auto (cuda when a GPU is usable, else cpu)")
 	batchList := fs.String("batch", "1,8,16", "batch sizes to compare, comma-separated (1 is always measured: the figures are against it)")
-	configs := fs.String("configs", "baseline", "configurations, comma-separated: baseline, "+prune.Presets)
+	configs := fs.String("configs", "baseline", "configurations, comma-separated: "+bench.ConfigHelp)
 	workload := fs.String("workload", "fixed", "fixed: --requests prompts of --prompt tokens, --new-tokens each; longbench: --requests rows drawn (by --seed) from the LongBench predictions in --lengths-from, their prompt and generated lengths")
 	requests := fs.Int("requests", 16, "requests in the workload, all sent at once")
 	promptLen := fs.Int("prompt", 2048, "prompt tokens of each request (--workload fixed)")
