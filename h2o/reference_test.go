@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 
 	"github.com/sdtp/sdtp/backend"
 	_ "github.com/sdtp/sdtp/backend/cpu"
+	_ "github.com/sdtp/sdtp/backend/cuda"
 	"github.com/sdtp/sdtp/h2o"
 	"github.com/sdtp/sdtp/internal/testdata"
 	"github.com/sdtp/sdtp/kvcache"
@@ -246,16 +248,11 @@ func checkEvicted(t *testing.T, what string, l int, before, after []int32, r *re
 	return 1
 }
 
-// referenceCase runs H2O on the engine (CPU, float32) and on the float64
+// referenceCase runs H2O on the engine (float32 on backend b) and on the float64
 // reference, teacher-forcing the engine's greedy tokens, and checks after
 // the prefill and every decode step: logits, the tokens each layer keeps
 // and their accumulated scores.
-func referenceCase(t *testing.T, spec string, budget h2o.Budget, sched *prune.Schedule, promptLen, steps int) {
-	b, err := backend.Open("cpu", backend.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+func referenceCase(t *testing.T, b backend.Backend, spec string, budget h2o.Budget, sched *prune.Schedule, promptLen, steps int) {
 	m, err := model.Open(b, spec)
 	if err != nil {
 		t.Fatal(err)
@@ -374,6 +371,22 @@ func mustBudget(t *testing.T, keep, recent string) h2o.Budget {
 // window only, and under SDTP pruning (keep-most-recent scores, so the
 // reference needs no module).
 func TestMatchesFloat64Reference(t *testing.T) {
+	b, err := backend.Open("cpu", backend.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	referenceCases(t, b)
+}
+
+// TestCUDAF32MatchesFloat64Reference is the same check on the GPU's
+// float32 backend (opt-in: it skips without a usable GPU, and fails then
+// under SDTP_CUDA=1): the CUDA attention-mass kernels against float64.
+func TestCUDAF32MatchesFloat64Reference(t *testing.T) {
+	referenceCases(t, cudaBackend(t, "cuda-f32"))
+}
+
+func referenceCases(t *testing.T, b backend.Backend) {
 	sdtp := &prune.Schedule{Locations: []int{1, 2}, Ratio: 0.7}
 	for _, tc := range []struct {
 		name, spec   string
@@ -394,7 +407,22 @@ func TestMatchesFloat64Reference(t *testing.T) {
 			if spec == "" {
 				spec = testdata.Path(t, "llama2c/stories260K.bin")
 			}
-			referenceCase(t, spec, mustBudget(t, tc.keep, tc.recent), tc.sched, tc.prompt, 24)
+			referenceCase(t, b, spec, mustBudget(t, tc.keep, tc.recent), tc.sched, tc.prompt, 24)
 		})
 	}
+}
+
+// cudaBackend opens the named CUDA backend, or skips the test where no GPU
+// is usable (a failure instead under SDTP_CUDA=1, on the GPU machine).
+func cudaBackend(t *testing.T, name string) backend.Backend {
+	t.Helper()
+	b, err := backend.Open(name, backend.Options{})
+	if err != nil {
+		if os.Getenv("SDTP_CUDA") == "1" {
+			t.Fatalf("SDTP_CUDA=1 but the %s backend does not open: %v", name, err)
+		}
+		t.Skipf("no usable GPU: %v", err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
 }

@@ -3,8 +3,9 @@
 # device call needs into .gpu/all (git-ignored; name it in the device
 # tool's carry): the sdtp binary, the cudabench kernel and layer-stack
 # benchmark, and the test binaries of the CUDA backend, of the model
-# (transformers parity on the GPU) and of GPU training (train/dlm saliency
-# and gradients, train's objective), with the shared test files those read
+# (transformers parity on the GPU), of GPU training (train/dlm saliency
+# and gradients, train's objective) and of H2O (run it from h2o/: its
+# float64 reference reads testdata/parity), with the shared test files those read
 # and the LongBench length distribution of the throughput benchmark
 # (../shared/testdata does not travel; run the tests with
 # SDTP_TESTDATA=.gpu/all/testdata). The git revision is linked in, since
@@ -20,6 +21,7 @@ go test -c -ldflags "$ld" -o .gpu/all/cuda.test ./backend/cuda
 go test -c -ldflags "$ld" -o .gpu/all/model.test ./model
 go test -c -ldflags "$ld" -o .gpu/all/dlm.test ./train/dlm
 go test -c -ldflags "$ld" -o .gpu/all/train.test ./train
+go test -c -ldflags "$ld" -o .gpu/all/h2o.test ./h2o
 shared=${SDTP_TESTDATA:-../shared/testdata}
 if [ -d "$shared/llama2c" ]; then
   mkdir -p .gpu/all/testdata/llama2c
