@@ -1,6 +1,11 @@
 package bench
 
-import "testing"
+import (
+	"slices"
+	"testing"
+
+	"github.com/sdtp/sdtp/model"
+)
 
 func TestParseLengths(t *testing.T) {
 	for _, tc := range []struct {
@@ -49,5 +54,36 @@ func TestFormatLengthsReadsBack(t *testing.T) {
 	got, err := ParseLengths(FormatLengths(in))
 	if err != nil || len(got) != len(in) || got[0] != 256 || got[2] != 32768 {
 		t.Errorf("ParseLengths(FormatLengths(%v)) = %v, %v", in, got, err)
+	}
+}
+
+func TestExtendLengths(t *testing.T) {
+	c, err := model.SyntheticConfig("qwen2-7b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hf := c
+	hf.Name = "Qwen2-7B" // a model folder: its positions are a limit
+	base := []int{1024, 32768}
+	need := func(n int) int64 { return DeviceBytes(&c, n, 128, 2) }
+	// 128K unpruned on the 7B shape in bf16: about 16 GB with the margin.
+	if b := need(131072); b < 12<<30 || b > 20<<30 {
+		t.Errorf("128K needs %.1f GiB, want about 16", float64(b)/(1<<30))
+	}
+	for _, tc := range []struct {
+		c    *model.Config
+		free int64
+		want []int
+	}{
+		{&c, 80 << 30, []int{1024, 32768, 65536, 131072}},
+		{&c, need(131072), []int{1024, 32768, 65536, 131072}},
+		{&c, need(131072) - 1, []int{1024, 32768, 65536}},
+		{&c, need(65536) - 1, []int{1024, 32768}},
+		{&c, -5, []int{1024, 32768}},               // the weights alone do not fit
+		{&hf, 80 << 30, []int{1024, 32768, 65536}}, // 128K + 128 new tokens pass its 131072 positions
+	} {
+		if got := ExtendLengths(base, LongLengths, tc.c, 128, tc.free, 2); !slices.Equal(got, tc.want) {
+			t.Errorf("%s with %d bytes free: %v, want %v", tc.c.Name, tc.free, got, tc.want)
+		}
 	}
 }

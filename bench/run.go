@@ -349,7 +349,11 @@ func (s *sweep) once(ctx context.Context, prompt []int, p model.Pruner, kv *h2o.
 func (s *sweep) fits(n int, cfg Config) error {
 	c := &s.m.Config
 	if c.MaxPos > 0 && n+s.o.NewTokens > c.MaxPos {
-		return fmt.Errorf("prompt of %d tokens + %d new tokens exceeds the model's %d positions", n, s.o.NewTokens, c.MaxPos)
+		hint := ""
+		if spec := model.WithPositions(c.Name, n+s.o.NewTokens); spec != c.Name {
+			hint = fmt.Sprintf(" (a synthetic shape takes more: --model %s)", spec)
+		}
+		return fmt.Errorf("prompt of %d tokens + %d new tokens exceeds the model's %d positions%s", n, s.o.NewTokens, c.MaxPos, hint)
 	}
 	if s.m.B.Name() != "cpu" {
 		return nil
@@ -365,6 +369,11 @@ func (s *sweep) fits(n int, cfg Config) error {
 // of one generation: the forward workspace sized for n rows (see
 // model.Forward) plus every layer's cache of alive[l]+newTokens rows.
 func hostBytesNeeded(c *model.Config, n, newTokens int, alive []int) int64 {
+	return activationBytes(c, n, newTokens, alive, 4)
+}
+
+// activationBytes is hostBytesNeeded for elements of elem bytes.
+func activationBytes(c *model.Config, n, newTokens int, alive []int, elem int) int64 {
 	chunk := int64(min(n, 4096))
 	rows := int64(n)
 	ws := rows*int64(2*c.Hidden+2*c.QDim()+2*c.KVDim()) + chunk*int64(2*c.FFN+c.Hidden)
@@ -372,7 +381,7 @@ func hostBytesNeeded(c *model.Config, n, newTokens int, alive []int) int64 {
 	for _, a := range alive {
 		kv += int64(a+newTokens) * int64(2*c.KVDim())
 	}
-	return 4 * (ws + kv)
+	return int64(elem) * (ws + kv)
 }
 
 func gib(b int64) float64 { return float64(b) / (1 << 30) }

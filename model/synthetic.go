@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/sdtp/sdtp/backend"
@@ -40,15 +41,62 @@ func SyntheticNames() []string {
 	return names
 }
 
-// SyntheticConfig returns the configuration of a named synthetic shape.
+// SyntheticConfig returns the configuration of a named synthetic shape:
+// NAME, or NAME@POSITIONS for the shape with that many positions (a count
+// such as 131200, or with a K suffix, ×1024: 128K) instead of its
+// published ones. Only the limit changes: RoPE and every weight are those
+// of the shape, so a synthetic model measures speed at any length.
 func SyntheticConfig(name string) (Config, error) {
-	c, ok := syntheticShapes[strings.TrimPrefix(name, SyntheticPrefix)]
+	base, positions, extended := strings.Cut(strings.TrimPrefix(name, SyntheticPrefix), "@")
+	c, ok := syntheticShapes[base]
 	if !ok {
-		return Config{}, fmt.Errorf("unknown synthetic model %q (have %s)", name, strings.Join(SyntheticNames(), ", "))
+		return Config{}, fmt.Errorf("unknown synthetic model %q (have %s; NAME@POSITIONS extends a shape's positions)", name, strings.Join(SyntheticNames(), ", "))
+	}
+	if extended {
+		n, err := parsePositions(positions)
+		if err != nil {
+			return Config{}, fmt.Errorf("synthetic model %q: positions after @: %w", name, err)
+		}
+		c.MaxPos = n
 	}
 	c.Name = SyntheticPrefix + strings.TrimPrefix(name, SyntheticPrefix)
 	c.EOS = append([]int(nil), c.EOS...)
 	return c, nil
+}
+
+// maxSyntheticPositions bounds NAME@POSITIONS (position ids are int32).
+const maxSyntheticPositions = 1 << 30
+
+// parsePositions reads a position count: digits, optionally with a K
+// suffix (×1024).
+func parsePositions(s string) (int, error) {
+	mul, t := 1, s
+	if v, ok := strings.CutSuffix(t, "K"); ok {
+		mul, t = 1024, v
+	} else if v, ok := strings.CutSuffix(t, "k"); ok {
+		mul, t = 1024, v
+	}
+	n, err := strconv.Atoi(t)
+	if err != nil || n <= 0 || n > maxSyntheticPositions/mul {
+		return 0, fmt.Errorf("%q is not a position count (e.g. 131072 or 128K, at most %d)", s, maxSyntheticPositions)
+	}
+	return n * mul, nil
+}
+
+// WithPositions returns the synthetic spec with at least positions
+// positions: spec itself when its shape has them, else NAME@POSITIONS
+// (rounded up to a multiple of 1024, written with K). A spec that is not
+// synthetic, or already names its positions, is returned as it is.
+func WithPositions(spec string, positions int) string {
+	name, ok := strings.CutPrefix(spec, SyntheticPrefix)
+	if !ok || strings.Contains(name, "@") {
+		return spec
+	}
+	c, ok := syntheticShapes[name]
+	if !ok || c.MaxPos >= positions {
+		return spec
+	}
+	return fmt.Sprintf("%s%s@%dK", SyntheticPrefix, name, (positions+1023)/1024)
 }
 
 // SyntheticOptions choose the weights of a synthetic model.

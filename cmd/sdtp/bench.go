@@ -7,12 +7,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/bench"
 	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/internal/progress"
+	"github.com/sdtp/sdtp/kvcache"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/plot"
 	"github.com/sdtp/sdtp/prune"
@@ -32,9 +35,9 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	fs := newFlags(e, "bench", "bench [--model M] [--lengths 1024,2048,...] [--configs baseline,paper,keep0.8,...] [--new-tokens 128] [--warmup W] [--repeats R] [--max-repeats M] [--out DIR]")
 	var so session.Options
-	fs.StringVar(&so.Model, "model", "", "model: synthetic:NAME (random weights; "+strings.Join(model.SyntheticNames(), ", ")+"), a Hugging Face folder or a llama2.c .bin (default: synthetic:qwen2-small on cpu, synthetic:qwen2-7b on cuda)")
+	fs.StringVar(&so.Model, "model", "", "model: synthetic:NAME (random weights; "+strings.Join(model.SyntheticNames(), ", ")+"; NAME@128K for more positions), a Hugging Face folder or a llama2.c .bin (default: synthetic:qwen2-small on cpu, synthetic:qwen2-7b on cuda)")
 	registerBackend(fs, &so, "cpu, cuda, or auto (cuda when a GPU is usable, else cpu)")
-	lengths := fs.String("lengths", "", "prompt lengths in tokens, comma-separated (default: 256,512,1024,2048 on cpu; 1024,2048,...,32768 on cuda)")
+	lengths := fs.String("lengths", "", "prompt lengths in tokens, comma-separated (default: 256,512,1024,2048 on cpu; 1024,2048,...,32768 on cuda, then 65536 and 131072 as far as the GPU's free memory allows, a synthetic model's positions extended to them)")
 	configs := fs.String("configs", "", "configurations, comma-separated: "+bench.ConfigHelp+" (default: baseline,paper,keep0.8,keep0.7 on cpu, plus paper-low on cuda)")
 	newTokens := fs.Int("new-tokens", 0, "tokens to generate after each prompt, greedy with no early stop (default: 32 on cpu, 128 on cuda)")
 	warmup := fs.Int("warmup", 1, "untimed runs per row before the timed ones")
@@ -86,6 +89,11 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	if o.NoiseLimit == 0 { // the library's "default"; the flag's default is explicit
 		return fmt.Errorf("--noise-limit %v: must be positive and finite", o.NoiseLimit)
+	}
+	if !flagSet(fs, "lengths") {
+		o.Lengths = longDefaults(b, so.Model, o)
+		// A synthetic shape gets the positions its longest default needs.
+		so.Model = model.WithPositions(so.Model, slices.Max(o.Lengths)+o.NewTokens)
 	}
 
 	m, err := session.OpenModel(b, so.Model)
@@ -172,6 +180,26 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("every one of the %d rows failed (first: %s); see %s", n, res.Rows[0].Error, filepath.Join(dir, benchReport))
 	}
 	return nil
+}
+
+// longDefaults returns the default lengths with bench.LongLengths added
+// as far as the device's free memory (less the weights of the model spec
+// names) allows: on a backend that reports its free memory (a GPU).
+func longDefaults(b backend.Backend, spec string, o bench.Options) []int {
+	fm, ok := b.(backend.FreeMemoryer)
+	if !ok {
+		return o.Lengths
+	}
+	c, err := model.ReadConfig(spec)
+	if err != nil {
+		return o.Lengths // opening the model will say why
+	}
+	free, _, err := fm.FreeMemory()
+	if err != nil {
+		return o.Lengths
+	}
+	elem := kvcache.ElemBytes(b)
+	return bench.ExtendLengths(o.Lengths, bench.LongLengths, &c, o.NewTokens, free-c.ParamCount()*int64(elem), elem)
 }
 
 // writeBenchOutputs saves the JSON, the report and the figures of res in

@@ -13,7 +13,7 @@ import (
 // model, tokenizer and backend (the session's options), and the pruning.
 func registerModel(fs *flag.FlagSet, defaultModel string) (*session.Options, *session.Pruning) {
 	o, p := &session.Options{}, &session.Pruning{}
-	fs.StringVar(&o.Model, "model", defaultModel, "model: a Hugging Face folder, a llama2.c .bin checkpoint, or synthetic:NAME (random weights; "+strings.Join(model.SyntheticNames(), ", ")+")")
+	fs.StringVar(&o.Model, "model", defaultModel, "model: a Hugging Face folder, a llama2.c .bin checkpoint, or synthetic:NAME (random weights; "+strings.Join(model.SyntheticNames(), ", ")+"; NAME@128K for more positions)")
 	fs.StringVar(&o.Tokenizer, "tokenizer", "", "tokenizer: tokenizer.json, a llama2.c tokenizer.bin, or a folder (default: the model folder)")
 	registerBackend(fs, o, "cpu, cuda (bf16 activations, fast), cuda-f32 (float32 throughout, for exactness checks), or auto (cuda when a GPU is usable, else cpu)")
 	registerPruning(fs, p)
