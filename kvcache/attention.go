@@ -23,7 +23,9 @@ type attention struct {
 // summed over every forward pass that ran over the cache since: the model
 // writes each pass's mass to MassRows and the cache adds it in AddMass.
 // This is what attention-based eviction (H2O, package h2o) ranks tokens
-// by. Tokens cached before the call start at 0.
+// by. Tokens cached before the call start at 0. The scores are float64
+// sums; a pass's mass has the backend's activation precision (bf16 on a
+// GPU) before it is added.
 func (c *Cache) TrackAttention() {
 	if c.att != nil {
 		return
