@@ -12,6 +12,7 @@ import (
 	"github.com/sdtp/sdtp/backend"
 	_ "github.com/sdtp/sdtp/backend/cpu"
 	_ "github.com/sdtp/sdtp/backend/cuda"
+	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/h2o"
 	"github.com/sdtp/sdtp/internal/testdata"
 	"github.com/sdtp/sdtp/kvcache"
@@ -312,7 +313,7 @@ func referenceCase(t *testing.T, b backend.Backend, spec string, budget h2o.Budg
 	}
 	evict("after the prefill", func() { ev.Prefilled(cache) })
 	for step := range steps {
-		id := argmax(logits)
+		id := generate.Argmax(logits)
 		p := int32(promptLen + step)
 		what := fmt.Sprintf("decode step %d", step)
 		if logits, err = m.Forward(ctx, []int{id}, []int32{p}, cache, model.ForwardOptions{}); err != nil {
@@ -343,16 +344,6 @@ func compareLogits(t *testing.T, what string, got []float32, want []float64) {
 	if diff > 1e-4*(1+top) {
 		t.Fatalf("%s: logits differ from the float64 reference by up to %v (largest |logit| %v)", what, diff, top)
 	}
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 func mustBudget(t *testing.T, keep, recent string) h2o.Budget {
