@@ -45,13 +45,21 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, s backend.AttentionShap
 	if qt.rows == 0 {
 		return
 	}
-	a := &attention{b: b, k: b.k, d: d, q: qt, kt: kt, s: s,
-		group: h / g, nq: qt.rows, nk: kt.rows, off: kt.rows - qt.rows}
+	b.attend(&attention{b: b, k: b.k, d: d, q: qt, kt: kt, s: s}, vt)
+}
+
+// attend runs a's tasks over every key/value head and query block: the
+// whole attention, or with vt nil and a.mass set the scores and softmax
+// only, each task adding its attention weights to a.mass (AttentionMass).
+func (b *Backend) attend(a *attention, vt *tensor) {
+	s := a.s
+	g, hd := s.KVHeads, s.HeadDim
+	a.group, a.nq, a.nk, a.off = s.Heads/g, a.q.rows, a.kt.rows, a.kt.rows-a.q.rows
 	a.rowPad = lcm(a.k.ntRows, a.k.nnRows)
 	// Shared scratch: V padded (when needed), then K transposed (when used).
 	a.dp = (hd + a.k.nnCols - 1) / a.k.nnCols * a.k.nnCols
 	vSize, kSize := 0, 0
-	if a.dp != hd {
+	if vt != nil && a.dp != hd {
 		vSize = g * a.nk * a.dp
 	}
 	if a.nq >= attnTransposeK {
@@ -59,7 +67,9 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, s backend.AttentionShap
 		kSize = g * hd * a.nkPad
 	}
 	shared := b.sharedScratch(vSize + kSize)
-	a.packV(vt, shared[:vSize])
+	if vt != nil {
+		a.packV(vt, shared[:vSize])
+	}
 	if kSize > 0 {
 		a.packKT(shared[vSize:])
 	}
@@ -91,6 +101,9 @@ type attention struct {
 	// the scores read K in place.
 	kT    []float32
 	nkPad int
+	// mass, when set, receives each task's attention weights instead of
+	// the weighted sum of values being computed.
+	mass *massSums
 }
 
 func lcm(a, b int) int {
@@ -203,6 +216,10 @@ func (a *attention) task(worker, g, qb int) {
 		}
 		inv[r] = 1 / a.k.expScaleSum(row, scale, top)
 		clear(sc[r*ldS+lim : (r+1)*ldS])
+	}
+	if a.mass != nil {
+		a.mass.add(worker, sc, ldS, inv[:nr], rowKeys)
+		return
 	}
 
 	// Weighted sum of values, a block of keys at a time so that the block

@@ -8,15 +8,12 @@ import (
 
 var _ backend.AttentionMasser = (*Backend)(nil)
 
-// massQueries is the number of queries one AttentionMass task takes.
-const massQueries = 16
-
 // AttentionMass sets mass[j] to the attention weight key j receives,
 // summed over the queries and the query heads (see
-// backend.AttentionMasser). A task is one key/value head and a block of
-// queries: each (query, head) row gets its scores (the attention kernels'
-// dot products), a max-subtracted softmax, and adds its weights into the
-// worker's float64 sums, which are added up at the end.
+// backend.AttentionMasser). It runs Attention's tasks up to the softmax
+// (the same scores and weights, from the same kernels), each adding its
+// rows' weights into its worker's float64 sums, which are added up at the
+// end; the values are never read.
 func (b *Backend) AttentionMass(mass, q, k backend.Tensor, s backend.AttentionShape) {
 	mt, qt, kt := asTensor(mass), asTensor(q), asTensor(k)
 	h, g, hd := s.Heads, s.KVHeads, s.HeadDim
@@ -25,45 +22,16 @@ func (b *Backend) AttentionMass(mass, q, k backend.Tensor, s backend.AttentionSh
 		panic(fmt.Sprintf("cpu backend: AttentionMass into %d×%d of q %d×%d over k %d×%d for shape %+v", mt.rows, mt.cols, qt.rows, qt.cols, kt.rows, kt.cols, s))
 	}
 	defer b.lock()()
-	nq, nk := qt.rows, kt.rows
-	if nq == 0 {
+	if qt.rows == 0 {
 		clear(mt.data)
 		return
 	}
-	group, off := h/g, nk-nq
-	blocks := (nq + massQueries - 1) / massQueries
-	used := make([]bool, b.threads)
-	b.parallel(g*blocks, func(worker, t int) {
-		gi, qb := t%g, blocks-1-t/g // latest queries (most keys) first
-		sums := b.workerScratch64(worker, nk)
-		if !used[worker] {
-			used[worker] = true
-			clear(sums)
-		}
-		sc := b.workerScratch(worker, nk)
-		for i := qb * massQueries; i < min(nq, (qb+1)*massQueries); i++ {
-			lim := off + i + 1 // keys seen
-			for hh := range group {
-				qi := qt.row(i)[(gi*group+hh)*hd:][:hd]
-				b.scores(sc[:lim], qi, kt, gi*hd)
-				row := sc[:lim]
-				var top float32
-				if s.Scale >= 0 {
-					top = b.k.maxOf(row) * s.Scale
-				} else {
-					top = minOf(row) * s.Scale
-				}
-				inv := 1 / float64(b.k.expScaleSum(row, s.Scale, top))
-				for j, p := range row {
-					sums[j] += float64(p) * inv
-				}
-			}
-		}
-	})
-	total := make([]float64, nk)
-	for w, ok := range used {
+	m := &massSums{b: b, nk: kt.rows, used: make([]bool, b.threads)}
+	b.attend(&attention{b: b, k: b.k, q: qt, kt: kt, s: s, mass: m}, nil)
+	total := make([]float64, m.nk)
+	for w, ok := range m.used {
 		if ok {
-			for j, v := range b.scratch64[w][:nk] {
+			for j, v := range b.scratch64[w][:m.nk] {
 				total[j] += v
 			}
 		}
@@ -73,19 +41,26 @@ func (b *Backend) AttentionMass(mass, q, k backend.Tensor, s backend.AttentionSh
 	}
 }
 
-// scores sets dst[j] to q·k_j over the head of k starting at column col,
-// for the first len(dst) keys.
-func (b *Backend) scores(dst, q []float32, k *tensor, col int) {
-	hd := len(q)
-	j := 0
-	if hd%b.k.vec == 0 {
-		var out [4]float32
-		for ; j+4 <= len(dst); j += 4 {
-			b.k.dot4F32(&q[0], &k.data[j*k.cols+col], k.cols, hd, &out)
-			copy(dst[j:j+4], out[:])
-		}
+// massSums are AttentionMass's per-worker sums, in the workers' float64
+// scratch.
+type massSums struct {
+	b    *Backend
+	nk   int
+	used []bool // workers whose scratch holds sums of this call
+}
+
+// add adds the attention weights of a task's score rows (exp values,
+// each row to be scaled by inv[r]) to worker's sums; rowKeys(r, 1) is the
+// number of keys row r sees.
+func (m *massSums) add(worker int, sc []float32, ldS int, inv []float32, rowKeys func(r, n int) int) {
+	sums := m.b.workerScratch64(worker, m.nk)
+	if !m.used[worker] {
+		m.used[worker] = true
+		clear(sums)
 	}
-	for ; j < len(dst); j++ {
-		dst[j] = dotGo(q, k.row(j)[col:col+hd])
+	for r, w := range inv {
+		for j, p := range sc[r*ldS : r*ldS+rowKeys(r, 1)] {
+			sums[j] += float64(p * w)
+		}
 	}
 }
