@@ -56,21 +56,34 @@ func BenchmarkMatMul(b *testing.B) {
 	}
 }
 
+// BenchmarkAttention also times AttentionMass on the same operands
+// (nq=…/nk=…/mass), at 2·HeadDim per pair (one q·k product): what
+// tracking attention for H2O adds to a prefill or a decode step.
 func BenchmarkAttention(b *testing.B) {
 	s := backend.AttentionShape{Heads: 14, KVHeads: 2, HeadDim: 64, Scale: 0.125}
 	for _, tc := range []struct{ nq, nk int }{{2048, 2048}, {512, 512}, {1, 2048}} {
-		b.Run(fmt.Sprintf("nq=%d/nk=%d", tc.nq, tc.nk), func(b *testing.B) {
-			cb := benchBackend(b)
-			r := rand.New(rand.NewPCG(3, 4))
-			q := cb.FromHost(randFloats(r, tc.nq*14*64), tc.nq, 14*64)
-			k := cb.FromHost(randFloats(r, tc.nk*2*64), tc.nk, 2*64)
-			v := cb.FromHost(randFloats(r, tc.nk*2*64), tc.nk, 2*64)
-			d := cb.New(tc.nq, 14*64)
-			// Causal pairs: query i sees nk-nq+i+1 keys.
-			pairs := float64(tc.nq)*float64(tc.nk-tc.nq+1) + float64(tc.nq)*float64(tc.nq-1)/2
-			b.ResetTimer()
-			loop(b, pairs*float64(s.Heads)*4*float64(s.HeadDim), func() { cb.Attention(d, q, k, v, s) })
-		})
+		for _, mass := range []bool{false, true} {
+			name := fmt.Sprintf("nq=%d/nk=%d", tc.nq, tc.nk)
+			if mass {
+				name += "/mass"
+			}
+			b.Run(name, func(b *testing.B) {
+				cb := benchBackend(b)
+				r := rand.New(rand.NewPCG(3, 4))
+				q := cb.FromHost(randFloats(r, tc.nq*14*64), tc.nq, 14*64)
+				k := cb.FromHost(randFloats(r, tc.nk*2*64), tc.nk, 2*64)
+				v := cb.FromHost(randFloats(r, tc.nk*2*64), tc.nk, 2*64)
+				d, m := cb.New(tc.nq, 14*64), cb.New(tc.nk, 1)
+				// Causal pairs: query i sees nk-nq+i+1 keys.
+				pairs := float64(tc.nq)*float64(tc.nk-tc.nq+1) + float64(tc.nq)*float64(tc.nq-1)/2
+				b.ResetTimer()
+				if mass {
+					loop(b, pairs*float64(s.Heads)*2*float64(s.HeadDim), func() { cb.AttentionMass(m, q, k, s) })
+					return
+				}
+				loop(b, pairs*float64(s.Heads)*4*float64(s.HeadDim), func() { cb.Attention(d, q, k, v, s) })
+			})
+		}
 	}
 }
 
