@@ -15,7 +15,10 @@
 # and run through the device tool with carry [".gpu/all"]:
 #   BIN=.gpu/all bash scripts/gpu/table2.sh
 # Environment: LENS (comma-separated), NEW (decoded tokens), REPEATS,
-# MAXREPEATS (bench's --max-repeats), HF=0 to skip transformers.
+# MAXREPEATS (bench's --max-repeats), HF=0 to skip transformers. The two
+# steps are bounded (SDTP_S, HF_S seconds) to fit one 10-minute device
+# call; a step cut short keeps what it measured (bench.json is written after
+# every length, transformers prints each length as it ends).
 set -u
 BIN=${BIN:-.gpu/all}
 OUT=${OUT:-/tmp/out}
@@ -23,7 +26,9 @@ mkdir -p "$OUT"
 LENS=${LENS:-4096,8192,16384,32768,65536,131072}
 NEW=${NEW:-128}
 REPEATS=${REPEATS:-3}
-MAXREPEATS=${MAXREPEATS:-5}
+MAXREPEATS=${MAXREPEATS:-3}
+SDTP_S=${SDTP_S:-300}
+HF_S=${HF_S:-270}
 MODEL=synthetic:mistral-7b@129K
 export LD_LIBRARY_PATH=/usr/local/cuda/targets/x86_64-linux/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export PYTHONUNBUFFERED=1
@@ -31,13 +36,13 @@ date -u +"date %Y-%m-%dT%H:%M:%SZ" | tee "$OUT/meta.txt"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee -a "$OUT/meta.txt"
 ${BIN}/sdtp version | tee -a "$OUT/meta.txt"
 
-timeout 1500 ${BIN}/sdtp bench --backend cuda --model "$MODEL" --lengths "$LENS" --configs baseline,paper \
+timeout "$SDTP_S" ${BIN}/sdtp bench --backend cuda --model "$MODEL" --lengths "$LENS" --configs baseline,paper \
   --new-tokens "$NEW" --warmup 1 --repeats "$REPEATS" --max-repeats "$MAXREPEATS" --no-plots \
   --out "$OUT/table2" >"$OUT/sdtp.log" 2>&1 || { tail -40 "$OUT/sdtp.log"; echo "sdtp bench failed"; }
 tail -20 "$OUT/sdtp.log"
 
 if [ "${HF:-1}" != 0 ]; then
-  timeout 1500 python3 scripts/gpu/hf_bench.py --shape mistral-7b --lens "$LENS" --new "$NEW" --reps "$REPEATS" --pruned \
+  timeout "$HF_S" python3 scripts/gpu/hf_bench.py --shape mistral-7b --lens "$LENS" --new "$NEW" --reps "$REPEATS" --pruned \
     >"$OUT/hf.log" 2>&1 || echo "transformers bench failed (what it measured is kept)"
   tail -12 "$OUT/hf.log"
 fi
