@@ -7,6 +7,7 @@ import (
 
 	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/h2o"
+	"github.com/sdtp/sdtp/prune"
 )
 
 // TestH2OBudgetAboveLengthIsPlainDecoding: with a budget no cache ever
@@ -86,5 +87,40 @@ func TestH2OKeepsBudget(t *testing.T) {
 				t.Errorf("the budget changed nothing (tokens and logprobs as plain decoding)")
 			}
 		})
+	}
+}
+
+// TestH2OLeavesScoredPromptAlone: a pruned request that scores its prompt
+// with a continuation gets the same prompt logprobs and first token with
+// an H2O budget as without, since they come from the prefill and the
+// budget evicts only after it; the budget still evicts.
+func TestH2OLeavesScoredPromptAlone(t *testing.T) {
+	m := tinyModel(t)
+	prompt := make([]int, 60)
+	for i := range prompt {
+		prompt[i] = 3 + (i*41)%500
+	}
+	pr := &prune.Pruner{Schedule: prune.Schedule{Locations: []int{2, 5}, Ratio: 0.7}, Scorer: prune.RecentScorer{}}
+	req := generate.Request{Prompt: prompt, MaxTokens: 4, Pruner: pr, PromptLogprobs: true, TopLogprobs: 2, Logprobs: true, Continuation: 7}
+	plain, err := generate.Run(context.Background(), m, idText{}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.H2O = &h2o.Budget{Keep: h2o.Amount{Fraction: 0.4}, Recent: h2o.DefaultRecent}
+	got, err := generate.Run(context.Background(), m, idText{}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.H2O == nil || got.H2O.Evicted == 0 {
+		t.Fatalf("H2O account %+v: the budget evicted nothing", got.H2O)
+	}
+	if err := sameTokens(got.PromptLogprobs, plain.PromptLogprobs); err != nil {
+		t.Errorf("prompt logprobs differ under the budget: %v", err)
+	}
+	if got.UnscoredPromptTokens != plain.UnscoredPromptTokens || got.Continuation != plain.Continuation {
+		t.Errorf("unscored %d, continuation %d; without the budget %d, %d", got.UnscoredPromptTokens, got.Continuation, plain.UnscoredPromptTokens, plain.Continuation)
+	}
+	if err := sameTokens(got.Tokens[:1], plain.Tokens[:1]); err != nil {
+		t.Errorf("first token differs under the budget: %v", err)
 	}
 }
