@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 )
 
@@ -58,10 +59,7 @@ func TestFormatLengthsReadsBack(t *testing.T) {
 }
 
 func TestExtendLengths(t *testing.T) {
-	c, err := model.SyntheticConfig("qwen2-7b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testmodel.Config(t, "qwen2-7b")
 	hf := c
 	hf.Name = "Qwen2-7B" // a model folder: its positions are a limit
 	base := []int{1024, 32768}

@@ -8,6 +8,7 @@ import (
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/h2o"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 )
 
@@ -17,16 +18,8 @@ import (
 // exactly the tokens and logprobs of plain decoding; a real budget keeps
 // every layer at it.
 func TestCUDABudgetAboveLengthIsPlainDecoding(t *testing.T) {
-	b := cudaBackend(t, "cuda")
-	c, err := model.SyntheticConfig("qwen2-small")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.NewSynthetic(b, c, model.SyntheticOptions{Seed: 5, DType: backend.BF16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	c := testmodel.Config(t, "qwen2-small")
+	m := testmodel.Synthetic(t, testmodel.Backend(t, "cuda", backend.Options{}), c, model.SyntheticOptions{Seed: 5, DType: backend.BF16})
 	prompt := make([]int, 3000)
 	for i := range prompt {
 		prompt[i] = 100 + (i*7919)%100000

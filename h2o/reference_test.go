@@ -5,16 +5,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"testing"
 
 	"github.com/sdtp/sdtp/backend"
-	_ "github.com/sdtp/sdtp/backend/cpu"
 	_ "github.com/sdtp/sdtp/backend/cuda"
 	"github.com/sdtp/sdtp/generate"
 	"github.com/sdtp/sdtp/h2o"
-	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/kvcache"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/prune"
@@ -254,11 +252,7 @@ func checkEvicted(t *testing.T, what string, l int, before, after []int32, r *re
 // the prefill and every decode step: logits, the tokens each layer keeps
 // and their accumulated scores.
 func referenceCase(t *testing.T, b backend.Backend, spec string, budget h2o.Budget, sched *prune.Schedule, promptLen, steps int) {
-	m, err := model.Open(b, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testmodel.Open(t, b, spec)
 	ref64, err := lm.Open(spec)
 	if err != nil {
 		t.Fatal(err)
@@ -362,19 +356,14 @@ func mustBudget(t *testing.T, keep, recent string) h2o.Budget {
 // window only, and under SDTP pruning (keep-most-recent scores, so the
 // reference needs no module).
 func TestMatchesFloat64Reference(t *testing.T) {
-	b, err := backend.Open("cpu", backend.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	referenceCases(t, b)
+	referenceCases(t, testmodel.CPU(t))
 }
 
 // TestCUDAF32MatchesFloat64Reference is the same check on the GPU's
 // float32 backend (opt-in: it skips without a usable GPU, and fails then
 // under SDTP_CUDA=1): the CUDA attention-mass kernels against float64.
 func TestCUDAF32MatchesFloat64Reference(t *testing.T) {
-	referenceCases(t, cudaBackend(t, "cuda-f32"))
+	referenceCases(t, testmodel.Backend(t, "cuda-f32", backend.Options{}))
 }
 
 func referenceCases(t *testing.T, b backend.Backend) {
@@ -396,24 +385,9 @@ func referenceCases(t *testing.T, b backend.Backend) {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := tc.spec
 			if spec == "" {
-				spec = testdata.Path(t, "llama2c/stories260K.bin")
+				spec = testmodel.Stories260KPath(t)
 			}
 			referenceCase(t, b, spec, mustBudget(t, tc.keep, tc.recent), tc.sched, tc.prompt, 24)
 		})
 	}
-}
-
-// cudaBackend opens the named CUDA backend, or skips the test where no GPU
-// is usable (a failure instead under SDTP_CUDA=1, on the GPU machine).
-func cudaBackend(t *testing.T, name string) backend.Backend {
-	t.Helper()
-	b, err := backend.Open(name, backend.Options{})
-	if err != nil {
-		if os.Getenv("SDTP_CUDA") == "1" {
-			t.Fatalf("SDTP_CUDA=1 but the %s backend does not open: %v", name, err)
-		}
-		t.Skipf("no usable GPU: %v", err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
 }

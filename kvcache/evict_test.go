@@ -61,11 +61,7 @@ func checkRows(t *testing.T, c *Cache, kv int) {
 // checks that the kept tokens, and only they, remain with their keys,
 // values, positions and scores.
 func TestEvict(t *testing.T) {
-	b, err := cpu.New(backend.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := cpuBackend(t)
 	const kv = 3
 	for _, tc := range []struct {
 		n     int
@@ -113,11 +109,7 @@ func TestEvict(t *testing.T) {
 
 // TestEvictRefusesBadRows checks the programming-error panics.
 func TestEvictRefusesBadRows(t *testing.T) {
-	b, err := cpu.New(backend.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := cpuBackend(t)
 	for _, rows := range [][]int32{{5}, {-1}, {2, 1}, {1, 1}} {
 		c := filled(t, b, 5, 2)
 		func() {
@@ -134,11 +126,7 @@ func TestEvictRefusesBadRows(t *testing.T) {
 // TestShrink checks that Shrink reduces storage to the rows asked for
 // (never below the tokens held), keeping the contents.
 func TestShrink(t *testing.T) {
-	b, err := cpu.New(backend.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := cpuBackend(t)
 	const kv = 2
 	c := filled(t, b, 10, kv) // capacity 12
 	c.Evict(0, []int32{0, 1, 2, 3, 4, 5})
@@ -165,11 +153,7 @@ func TestShrink(t *testing.T) {
 // scores of the layers written, and that mass rows written before the
 // rows grow survive it.
 func TestMassAccumulates(t *testing.T) {
-	b, err := cpu.New(backend.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := cpuBackend(t)
 	c := New(b, 2, 1, 0)
 	c.TrackAttention()
 	one := b.FromHost([]float32{0}, 1, 1)

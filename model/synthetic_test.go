@@ -6,18 +6,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/internal/testmodel"
 	"github.com/sdtp/sdtp/model"
 )
 
 // TestSyntheticPositions: NAME@POSITIONS is the shape with that many
 // positions and nothing else changed; bad suffixes are refused.
 func TestSyntheticPositions(t *testing.T) {
-	base, err := model.SyntheticConfig("mistral-7b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := testmodel.Config(t, "mistral-7b")
 	for _, tc := range []struct {
 		spec string
 		pos  int
@@ -79,22 +76,14 @@ func TestWithPositions(t *testing.T) {
 // TestSyntheticPositionsRun: a prompt past a shape's published positions
 // runs on the extended shape and is refused on the published one.
 func TestSyntheticPositionsRun(t *testing.T) {
-	b, err := backend.Open("cpu", backend.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := testmodel.CPU(t)
 	prompt := make([]int, 4100)
 	for i := range prompt {
 		prompt[i] = 3 + i%500
 	}
 	for spec, ok := range map[string]bool{"synthetic:tiny": false, "synthetic:tiny@5K": true} {
-		m, err := model.Open(b, spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = generate.Run(context.Background(), m, nil, generate.Request{Prompt: prompt, MaxTokens: 2})
-		m.Close()
+		m := testmodel.Open(t, b, spec)
+		_, err := generate.Run(context.Background(), m, nil, generate.Request{Prompt: prompt, MaxTokens: 2})
 		if ok != (err == nil) || (!ok && !errors.Is(err, model.ErrTooLong)) {
 			t.Errorf("%s: %d tokens: %v", spec, len(prompt), err)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sdtp/sdtp/backend"
 	"github.com/sdtp/sdtp/bench"
+	"github.com/sdtp/sdtp/internal/testmodel"
 )
 
 // freeMemory is a backend that reports free device memory, as a GPU does.
@@ -20,11 +21,7 @@ func (f freeMemory) FreeMemory() (free, total int64, err error) { return f.free,
 // where the memory left after the weights holds the unpruned row, and the
 // CPU's (no free-memory report) stay as they are.
 func TestBenchLongDefaults(t *testing.T) {
-	cpu, err := backend.Open("cpu", backend.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cpu.Close()
+	cpu := testmodel.Backend(t, "cpu", backend.Options{Threads: 1})
 	o := bench.DefaultOptions("cuda")
 	for _, tc := range []struct {
 		b    backend.Backend

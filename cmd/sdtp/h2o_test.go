@@ -10,7 +10,7 @@ import (
 
 	"github.com/sdtp/sdtp/evalrun"
 	"github.com/sdtp/sdtp/generate"
-	"github.com/sdtp/sdtp/internal/testdata"
+	"github.com/sdtp/sdtp/internal/testmodel"
 )
 
 // TestH2OFlagErrors: the H2O flags' bad values name the flag, in every
@@ -47,8 +47,7 @@ func TestH2OFlagErrors(t *testing.T) {
 // TestGenerateH2O: generate --h2o-budget keeps each layer at its budget
 // after the prefill, and --json accounts for the evictions.
 func TestGenerateH2O(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tok := testdata.Path(t, "llama2c/tok512.bin")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	prompt := strings.Repeat("Once upon a time there was a little girl. ", 6)
 	code, out, errOut := run(t, "generate", "--backend", "cpu", "--model", ckpt, "--tokenizer", tok, "--prompt", prompt,
 		"--max-tokens", "10", "--ignore-eos", "--h2o-budget", "40%", "--h2o-recent", "8", "--json")
@@ -77,8 +76,7 @@ func TestGenerateH2O(t *testing.T) {
 // record the budget in meta.json, and a folder run with one budget refuses
 // to resume with another.
 func TestEvalRunsRecordH2O(t *testing.T) {
-	ckpt := testdata.Path(t, "llama2c/stories260K.bin")
-	tok := testdata.Path(t, "llama2c/tok512.bin")
+	ckpt, tok := testmodel.Stories260KFiles(t)
 	dir := t.TempDir()
 	writeLongbenchRows(t, dir, 1, "hotpotqa")
 	model := []string{"--backend", "cpu", "--threads", "1", "--model", ckpt, "--tokenizer", tok}
