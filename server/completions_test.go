@@ -276,17 +276,25 @@ func TestCompletionUsageReportsPruning(t *testing.T) {
 	}
 }
 
+// scoringEnv is a fake server whose requests are pruned with "paper" by
+// default, a prompt-scoring one with a score tail of 3.
+func scoringEnv(t *testing.T) *testEnv {
+	t.Helper()
+	o := defaultOptions()
+	o.DefaultPrune = "paper"
+	o.ScoreTail = 3
+	o.Pruners = func(string) (modelPruner, error) { return testPruner{}, nil }
+	env := newTestEnv(t, nil, o)
+	return env
+}
+
 // TestCompletionScoresPromptUnderPruning: a request that scores its prompt
 // (echo with logprobs) is pruned like any other, its continuation taken
 // from sdtp.score_tail or the server's ScoreTail; the tokens the engine
 // leaves unscored get null logprobs, counted in usage.sdtp; score_tail
 // elsewhere is refused.
 func TestCompletionScoresPromptUnderPruning(t *testing.T) {
-	o := defaultOptions()
-	o.DefaultPrune = "paper"
-	o.ScoreTail = 3
-	o.Pruners = func(string) (modelPruner, error) { return testPruner{}, nil }
-	env := newTestEnv(t, nil, o)
+	env := scoringEnv(t)
 	prompt := "abcdefghijklmnop" // 17 tokens with BOS
 	cases := []struct {
 		name  string

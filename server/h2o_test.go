@@ -133,11 +133,7 @@ func TestH2OModelEngine(t *testing.T) {
 // H2O budget too; the engine gets both its continuation and the budget,
 // and usage and the access log report both.
 func TestH2OWithScoreTail(t *testing.T) {
-	o := defaultOptions()
-	o.DefaultPrune = "paper"
-	o.ScoreTail = 3
-	o.Pruners = func(string) (modelPruner, error) { return testPruner{}, nil }
-	env := newTestEnv(t, nil, o)
+	env := scoringEnv(t)
 	body := map[string]any{"prompt": "abcdefghijklmnop", "max_tokens": 1, "echo": true, "logprobs": 1,
 		"sdtp": map[string]any{"score_tail": 4, "h2o_budget": 0.4}}
 	var out struct {
