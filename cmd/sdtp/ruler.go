@@ -31,6 +31,7 @@ const rulerDataVersion = "sdtp-ruler-1"
 var rulerVerbs = []verb{
 	{"tasks", "list the 11 tasks: family, haystack, needles, new tokens, metric", rulerTasks},
 	{"prompt", "print one sample's prompt (answers and tokens on stderr)", rulerPrompt},
+	{"export", "write samples with their answers as JSONL (to read, or to train a model on the task format)", rulerExport},
 	{"run", "generate predictions for tasks × lengths × samples (resumable JSONL per task)", rulerRun},
 	{"merge", "join the folders of a sharded run (run --shard I/N) into one run folder", rulerMerge},
 	{"score", "score a run folder with RULER's string match, per task and length", rulerScore},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -116,5 +117,72 @@ func TestRulerErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "meta.json")); err == nil {
 		t.Error("a refused run wrote meta.json")
+	}
+}
+
+// TestRulerExport checks that 'ruler export' writes each sample exactly
+// as 'ruler prompt' makes it (prompt and answers), in task, length,
+// index order from --first, and refuses bad flags before writing.
+func TestRulerExport(t *testing.T) {
+	_, tok := testmodel.Stories260KFiles(t)
+	out := filepath.Join(t.TempDir(), "samples.jsonl")
+	code, _, errOut := run(t, "ruler", "export", "--tokenizer", tok, "--out", out, "--tasks", "niah_single_1,fwe",
+		"--lengths", "512,768", "--samples", "2", "--first", "3", "--seed", "9")
+	if code != 0 {
+		t.Fatalf("export: %s", errOut)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	var want []string
+	for _, task := range []string{"niah_single_1", "fwe"} {
+		for _, l := range []int{512, 768} {
+			for _, i := range []int{3, 4} {
+				want = append(want, ruler.SampleID(task, l, i))
+			}
+		}
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d", len(lines), len(want))
+	}
+	for k, line := range lines {
+		var s exportedSample
+		if err := json.Unmarshal([]byte(line), &s); err != nil {
+			t.Fatalf("line %d: %v", k+1, err)
+		}
+		if s.ID != want[k] {
+			t.Fatalf("line %d is %s, want %s", k+1, s.ID, want[k])
+		}
+		code, prompt, errOut := run(t, "ruler", "prompt", "--tokenizer", tok, "--task", s.Task, "--length", fmt.Sprint(s.Length),
+			"--index", fmt.Sprint(s.Index), "--seed", "9")
+		if code != 0 {
+			t.Fatalf("prompt: %s", errOut)
+		}
+		if prompt != s.Prompt || !strings.Contains(errOut, "answers: "+strings.Join(s.Outputs, ", ")+"]") || s.Tokens+s.NewTokens > s.Length {
+			t.Errorf("%s differs from 'ruler prompt': %q answers %v, prompt said %s", s.ID, s.Prompt, s.Outputs, errOut)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--out", out}, "--tokenizer is required"},
+		{[]string{"--tokenizer", tok}, "--out is required"},
+		{[]string{"--tokenizer", tok, "--out", out, "--samples", "0"}, "--samples 0"},
+		{[]string{"--tokenizer", tok, "--out", out, "--first", "-1"}, "--first -1"},
+		{[]string{"--tokenizer", tok, "--out", out, "--tasks", "qa_1"}, `unknown task "qa_1"`},
+		{[]string{"--tokenizer", tok, "--out", out, "--lengths", "x"}, "--lengths"},
+		{[]string{"--tokenizer", tok, "--out", out, "--lengths", "100"}, "niah_single_1"},
+		{[]string{"--tokenizer", filepath.Join(t.TempDir(), "none.json"), "--out", out}, "--tokenizer"},
+	} {
+		code, _, errOut := run(t, append([]string{"ruler", "export"}, c.args...)...)
+		if code == 0 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, %q; want an error with %q", c.args, code, errOut, c.want)
+		}
+	}
+	if got, err := os.ReadFile(out); err != nil || string(got) != string(data) {
+		t.Error("a refused export changed the file written before")
 	}
 }
