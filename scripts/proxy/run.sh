@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One device call (issue 15, part 2): pretrain the proxy model and take a first
+# RULER reading of it with sdtp on the GPU. Build here first:
+#   scripts/build-gpu.sh && tar -C .gpu -cJf .gpu/pack/all.tar.xz all
+# then run through the device tool with carry [".gpu/pack"]:
+#   bash scripts/proxy/run.sh
+# $OUT gets pretrain.log, model.safetensors in 15 MiB parts (the device tool
+# returns files of at most 16 MiB; join them with cat in name order and check
+# the sha256 in proxy.json), and proxy-rest.tar.xz (every other file of the
+# model folder, heldout.jsonl and modtrain.jsonl, the first RULER run).
+# TRAIN_SECONDS (default 300) bounds the training loop.
+set -u -o pipefail
+OUT=${OUT:-/tmp/out}
+BIN=.gpu/all
+[ -x $BIN/sdtp ] || tar -C .gpu -xJf .gpu/pack/all.tar.xz
+export PYTHONUNBUFFERED=1
+P=/tmp/proxy
+python3 scripts/proxy/pretrain.py --sdtp $BIN/sdtp --out $P --train-seconds "${TRAIN_SECONDS:-300}" 2>&1 | tee "$OUT/pretrain.log"
+status=$?
+if [ -f $P/model.safetensors ]; then
+  export LD_LIBRARY_PATH=/usr/local/cuda/targets/x86_64-linux/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+  timeout 30 $BIN/sdtp generate --backend cuda --model $P --prompt 'import os
+import sys
+
+def main(' --max-tokens 48 2>&1 | tee "$P/generate.txt"
+  timeout 120 $BIN/sdtp ruler run --backend cuda --model $P --tasks niah_single_1,niah_single_2,niah_multikey_1,niah_multivalue,vt,fwe \
+    --lengths 4K,8K --samples 10 --out $P/ruler-first >"$P/ruler-first.log" 2>&1
+  timeout 30 $BIN/sdtp ruler score --preds $P/ruler-first 2>&1 | tee "$P/ruler-first.md"
+  split -b 15m -d "$P/model.safetensors" "$OUT/model.safetensors.part-"
+  tar -C $P -cJf "$OUT/proxy-rest.tar.xz" --exclude model.safetensors .
+fi
+exit $status
