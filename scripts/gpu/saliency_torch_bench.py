@@ -52,7 +52,10 @@ def timed(fn, repeats):
 
 
 def saliency(model, ids):
-    out = model(ids[None], output_hidden_states=True, use_cache=False)
+    # Frozen weights: the embeddings enter as a leaf that requires grad, so the block
+    # inputs carry grads (hidden_states[0] is that leaf).
+    emb = model.get_input_embeddings()(ids[None]).detach().requires_grad_(True)
+    out = model(inputs_embeds=emb, output_hidden_states=True, use_cache=False)
     layers = model.config.num_hidden_layers
     hs = out.hidden_states[:layers]
     for h in hs:

@@ -51,7 +51,10 @@ def main():
     g = torch.Generator().manual_seed(SEED)
     vocab = model.config.vocab_size
     ids = torch.randint(1, vocab, (N,), generator=g)
-    out = model(ids[None].to(dev), output_hidden_states=True, use_cache=False)
+    # The frozen weights make nothing require grad: the embeddings enter as a leaf that does,
+    # so every block input (hidden_states[l], hidden_states[0] being that leaf) gets a grad.
+    emb = model.get_input_embeddings()(ids[None].to(dev)).detach().requires_grad_(True)
+    out = model(inputs_embeds=emb, output_hidden_states=True, use_cache=False)
     layers = model.config.num_hidden_layers
     hs = out.hidden_states[:layers]  # inputs of blocks 0..L-1
     for h in hs:
