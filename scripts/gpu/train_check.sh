@@ -11,7 +11,7 @@
 # the three modules on the GPU), bench (sdtp train
 # bench on the Qwen2-7B shape), torch (PyTorch autograd on the same shape).
 # Everything lands in $OUT/results.tar; a summary is printed last. SEEDS
-# (default 1 2 3), EVAL=0 (no GPU eval), LENGTHS and TORCH_LENGTHS trim it.
+# (default 1 2 3, trained at once), EVAL=0 (no GPU eval), LENGTHS and TORCH_LENGTHS trim it.
 set -u
 BIN=${BIN:-.gpu/all}
 OUT=${OUT:-/tmp/out}
@@ -47,12 +47,16 @@ fi
 if has s260; then
   step s260
   M=$BIN/testdata/llama2c/stories260K.bin T=$BIN/testdata/llama2c/tok512.bin
+  # The seeds train at once: a model this small leaves the GPU mostly idle.
   for s in ${SEEDS:-1 2 3}; do
-    start=$SECONDS
-    timeout 200 $BIN/sdtp train --backend cuda --model $M --tokenizer $T --data $BIN/s260/train.jsonl --max-tokens 256 \
-      --prune-layers 3,4 --keep-ratio 0.6 --epochs 4 --seed $s --out "$R/gpu-seed$s.safetensors" >"$R/gpu-seed$s.out" 2>"$R/gpu-seed$s.err"
-    echo "seed $s exit $? in $((SECONDS - start)) s: $(tail -c 300 "$R/gpu-seed$s.out")"
+    (
+      start=$SECONDS
+      timeout 420 $BIN/sdtp train --backend cuda --model $M --tokenizer $T --data $BIN/s260/train.jsonl --max-tokens 256 \
+        --prune-layers 3,4 --keep-ratio 0.6 --epochs 4 --seed $s --out "$R/gpu-seed$s.safetensors" >"$R/gpu-seed$s.out" 2>"$R/gpu-seed$s.err"
+      echo "seed $s exit $? in $((SECONDS - start)) s: $(tail -c 300 "$R/gpu-seed$s.out")"
+    ) &
   done
+  wait
   start=$SECONDS
   [ "${EVAL:-1}" = 1 ] && timeout 120 $BIN/sdtp train eval --backend cuda --model $M --tokenizer $T --data $BIN/s260/heldout.jsonl --max-tokens 256 \
     --module "$R/gpu-seed1.safetensors,$R/gpu-seed2.safetensors,$R/gpu-seed3.safetensors" --out "$R/gpu-eval-cuda.json" >"$R/gpu-eval-cuda.md" 2>"$R/gpu-eval-cuda.err"
