@@ -177,3 +177,49 @@ func openDevice(t testing.TB, bn, path string) *dlm.Model {
 	}
 	return d
 }
+
+// TestOpenCPUDevice checks that --backend cpu-f32 opens the device path
+// on the CPU backend (one text at a time, float32) and that its saliency
+// is the float64 host's within float32 rounding.
+func TestOpenCPUDevice(t *testing.T) {
+	path := testmodel.Stories260KPath(t)
+	dev, closeDev, err := Open(path, OpenOptions{Backend: CPUDeviceBackend})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeDev()
+	host, closeHost, err := Open(path, OpenOptions{Backend: HostBackend})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeHost()
+	if _, ok := dev.(*deviceModel); !ok {
+		t.Fatalf("cpu-f32 opened %T, want the device path", dev)
+	}
+	if _, ok := host.(*deviceModel); ok {
+		t.Fatal("cpu opened the device path, want the float64 host")
+	}
+	ids := make([]int, 60)
+	for i := range ids {
+		ids[i] = (i*131 + 7) % dev.Config().Vocab
+	}
+	want, _, _, err := host.saliency(context.Background(), ids, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, _, err := dev.saliency(context.Background(), ids, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for l := range want {
+		scale := 0.0
+		for _, v := range want[l] {
+			scale = max(scale, math.Abs(v))
+		}
+		for i := range want[l] {
+			if d := math.Abs(got[l][i] - want[l][i]); d > 1e-4*scale {
+				t.Fatalf("block %d token %d: %g, host %g", l, i, got[l][i], want[l][i])
+			}
+		}
+	}
+}

@@ -19,10 +19,17 @@ import (
 // HostBackend is the backend name that selects the float64 host decoder.
 const HostBackend = "cpu"
 
+// CPUDeviceBackend selects the CPU backend through train/dlm: float32
+// activations over the weights as stored, on all cores. It is the device
+// path without a GPU, for models the float64 host decoder is too slow for
+// (a few tens of millions of parameters at thousands of tokens).
+const CPUDeviceBackend = "cpu-f32"
+
 // OpenOptions choose where the frozen model runs.
 type OpenOptions struct {
 	// Backend is HostBackend ("cpu": train/lm, float64 on the host, the
-	// reference) or the name of a registered backend with training ops
+	// reference), CPUDeviceBackend ("cpu-f32": train/dlm on the CPU
+	// backend) or the name of a registered backend with training ops
 	// ("cuda", "cuda-f32"), which runs train/dlm on it.
 	Backend string
 	// Device selects the GPU.
@@ -46,7 +53,11 @@ func Open(spec string, o OpenOptions) (Frozen, func() error, error) {
 		}
 		return Host(m), func() error { return nil }, nil
 	}
-	b, err := backend.Open(o.Backend, backend.Options{Device: o.Device})
+	name := o.Backend
+	if name == CPUDeviceBackend {
+		name = "cpu"
+	}
+	b, err := backend.Open(name, backend.Options{Device: o.Device})
 	if err != nil {
 		return nil, nil, err
 	}

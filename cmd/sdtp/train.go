@@ -84,7 +84,7 @@ func (f *dataFlags) requireTokens(need int, what string) {
 func (f *dataFlags) register(fs *flag.FlagSet, minTokens int) {
 	f.fs = fs
 	fs.StringVar(&f.model, "model", "", "model: a Hugging Face folder or a llama2.c .bin checkpoint")
-	fs.StringVar(&f.backend, "backend", train.HostBackend, "where the frozen model runs: cpu (the host in float64: the reference, for small models) or cuda (the GPU, bf16 weights and activations; cuda-f32 keeps float32)")
+	fs.StringVar(&f.backend, "backend", train.HostBackend, "where the frozen model runs: cpu (the host in float64: the reference, for small models), cpu-f32 (the CPU backend in float32 through the device path, for models of tens of millions of parameters), or cuda (the GPU, bf16 weights and activations; cuda-f32 keeps float32)")
 	fs.IntVar(&f.device, "device", 0, "GPU index with --backend cuda")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer: tokenizer.json, a llama2.c tokenizer.bin, or a folder (default: the model folder)")
 	fs.StringVar(&f.data, "data", "", "JSONL texts: {\"text\": ...} rows, or databricks-dolly-15k rows (instruction, context, response, category)")
