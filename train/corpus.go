@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sdtp/sdtp/generate"
+	"github.com/sdtp/sdtp/internal/parallel"
 	"github.com/sdtp/sdtp/model"
 	"github.com/sdtp/sdtp/session"
 	"github.com/sdtp/sdtp/tokenizer"
@@ -49,7 +50,7 @@ func GenerateCorpus(ctx context.Context, models []*model.Model, tok tokenizer.To
 		stops = append(stops, b)
 	}
 	out := make([]string, cfg.Texts)
-	err := forEach(ctx, cfg.Texts, len(models), "corpus text", func(w, i int) error {
+	err := parallel.ForEach(ctx, cfg.Texts, len(models), "corpus text", func(w, i int) error {
 		seed := cfg.Seed + uint64(i)
 		res, err := generate.Run(ctx, models[w], tok, generate.Request{
 			Prompt: prompt, MaxTokens: cfg.MaxTokens, StopIDs: stops,

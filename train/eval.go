@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sdtp/sdtp/internal/parallel"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/train/nn"
 )
@@ -116,7 +117,7 @@ func Evaluate(ctx context.Context, m Frozen, texts [][]int, cfg EvalConfig, scor
 		}
 	}
 	results := make([]*textResult, len(texts))
-	err := forEach(ctx, len(texts), m.Workers(cfg.Workers), "held-out text", func(_, i int) error {
+	err := parallel.ForEach(ctx, len(texts), m.Workers(cfg.Workers), "held-out text", func(_, i int) error {
 		var err error
 		results[i], err = evalText(ctx, m, texts[i], i, cfg, scorers)
 		return err

@@ -7,6 +7,8 @@ import (
 	"io"
 	"runtime"
 	"sync"
+
+	"github.com/sdtp/sdtp/internal/parallel"
 )
 
 // SaliencyRecord is one text's line in a saliency file (JSONL): after a
@@ -28,7 +30,7 @@ type SaliencyRecord struct {
 // goroutines (0: as many as the model likes), for Run.Saliency.
 func Saliencies(ctx context.Context, m Frozen, texts [][]int, cont, workers int, progress func(done, total int)) ([][][]float64, error) {
 	out := make([][][]float64, len(texts))
-	err := forEach(ctx, len(texts), m.Workers(workers), "text", func(_, i int) error {
+	err := parallel.ForEach(ctx, len(texts), m.Workers(workers), "text", func(_, i int) error {
 		sal, _, _, err := m.saliency(ctx, texts[i], cont, nil)
 		out[i] = sal
 		return err

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sdtp/sdtp/internal/atomicfile"
+	"github.com/sdtp/sdtp/internal/parallel"
 	"github.com/sdtp/sdtp/prune"
 	"github.com/sdtp/sdtp/train/data"
 )
@@ -425,7 +426,7 @@ func (r *Run) saliency(ctx context.Context) ([]Example, error) {
 	if r.Progress != nil {
 		progress = func(done, total int) { r.Progress(Progress{Phase: "saliency", Done: done, Total: total}) }
 	}
-	err := forEach(ctx, len(r.Texts), r.Model.Workers(r.Workers), "training text", func(_, i int) error {
+	err := parallel.ForEach(ctx, len(r.Texts), r.Model.Workers(r.Workers), "training text", func(_, i int) error {
 		var rows []int
 		if r.Config.Loss.Teacher {
 			rows = r.Config.Loss.ClsRows(len(r.Texts[i]))

@@ -66,6 +66,20 @@ func rulerSamples(tok tokenizer.Tokenizer, tmpl evalrun.ChatTemplate, seed uint6
 	return ruler.NewGenerator(opt)
 }
 
+// rulerTokenizerSamples makes the sample generator of prompt and export:
+// the tokenizer at path, the chat template named (or detected beside it).
+func rulerTokenizerSamples(path, tmplName string, seed uint64) (*ruler.Generator, error) {
+	tok, err := tokenizer.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("--tokenizer: %w", err)
+	}
+	tmpl, _, err := evalrun.ResolveTemplate(tmplName, path)
+	if err != nil {
+		return nil, err
+	}
+	return rulerSamples(tok, tmpl, seed)
+}
+
 func rulerPrompt(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "ruler prompt", "ruler prompt --tokenizer TOK --task T [--length L] [--index I] [--seed S] [--chat-template NAME]")
 	tokPath := fs.String("tokenizer", "", "the model's tokenizer (tokenizer.json, tokenizer.bin or a folder) (required)")
@@ -88,15 +102,7 @@ func rulerPrompt(ctx context.Context, e *env, args []string) error {
 	if *index < 0 {
 		return fmt.Errorf("--index %d must not be negative", *index)
 	}
-	tok, err := tokenizer.Load(*tokPath)
-	if err != nil {
-		return fmt.Errorf("--tokenizer: %w", err)
-	}
-	tmpl, _, err := evalrun.ResolveTemplate(*tmplName, *tokPath)
-	if err != nil {
-		return err
-	}
-	g, err := rulerSamples(tok, tmpl, *seed)
+	g, err := rulerTokenizerSamples(*tokPath, *tmplName, *seed)
 	if err != nil {
 		return err
 	}

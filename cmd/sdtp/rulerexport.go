@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"runtime"
-	"sync"
 
 	"github.com/sdtp/sdtp/bench"
-	"github.com/sdtp/sdtp/evalrun"
 	"github.com/sdtp/sdtp/internal/atomicfile"
+	"github.com/sdtp/sdtp/internal/parallel"
 	"github.com/sdtp/sdtp/internal/progress"
 	"github.com/sdtp/sdtp/ruler"
-	"github.com/sdtp/sdtp/tokenizer"
 )
 
 // exportedSample is one line of 'ruler export': a sample with its
@@ -60,15 +57,7 @@ func rulerExport(ctx context.Context, e *env, args []string) error {
 	if err := atomicfile.CheckTarget(*out); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	tok, err := tokenizer.Load(*tokPath)
-	if err != nil {
-		return fmt.Errorf("--tokenizer: %w", err)
-	}
-	tmpl, _, err := evalrun.ResolveTemplate(*tmplName, *tokPath)
-	if err != nil {
-		return err
-	}
-	g, err := rulerSamples(tok, tmpl, *seed)
+	g, err := rulerTokenizerSamples(*tokPath, *tmplName, *seed)
 	if err != nil {
 		return err
 	}
@@ -84,10 +73,15 @@ func rulerExport(ctx context.Context, e *env, args []string) error {
 			}
 		}
 	}
-	made, err := exportSamples(ctx, progress.New(e.stderr), len(jobs), func(k int) (ruler.Sample, error) {
+	made := make([]ruler.Sample, len(jobs))
+	pr := progress.New(e.stderr)
+	err = parallel.ForEach(ctx, len(jobs), 0, "sample", func(_, k int) error {
 		j := jobs[k]
-		return g.Generate(ctx, j.task, j.length, j.index)
-	})
+		var err error
+		made[k], err = g.Generate(ctx, j.task, j.length, j.index)
+		return err
+	}, func(done, total int) { pr.Update("samples", done, total) })
+	pr.End()
 	if err != nil {
 		return err
 	}
@@ -103,52 +97,4 @@ func rulerExport(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	})
-}
-
-// exportSamples makes n samples with gen on all cores, in order, and
-// stops at the first error or at ctx's end.
-func exportSamples(ctx context.Context, pr *progress.Display, n int, gen func(k int) (ruler.Sample, error)) ([]ruler.Sample, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	made := make([]ruler.Sample, n)
-	next := make(chan int)
-	var (
-		mu    sync.Mutex
-		first error
-		done  int
-		wg    sync.WaitGroup
-	)
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := range next {
-				s, err := gen(k)
-				mu.Lock()
-				if err != nil && first == nil {
-					first = err
-					cancel()
-				}
-				made[k] = s
-				done++
-				pr.Update("samples", done, n)
-				mu.Unlock()
-			}
-		}()
-	}
-feed:
-	for k := range n {
-		select {
-		case next <- k:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	pr.End()
-	if first != nil {
-		return nil, first
-	}
-	return made, ctx.Err()
 }

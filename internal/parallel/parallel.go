@@ -1,4 +1,5 @@
-package train
+// Package parallel runs indexed work on a bounded number of goroutines.
+package parallel
 
 import (
 	"context"
@@ -7,14 +8,14 @@ import (
 	"sync"
 )
 
-// forEach calls do(worker, i) for every i in [0, n) on up to workers
+// ForEach calls do(worker, i) for every i in [0, n) on up to workers
 // goroutines (0: GOMAXPROCS); worker, in [0, workers), tells which goroutine
 // runs the call, for state owned by one goroutine. After each call,
 // progress (if not nil) gets the number of calls finished and n, one report
 // at a time. Once ctx is done no further index is handed out and forEach returns
 // ctx's error; otherwise it returns the error of the lowest failed index,
 // as "<what> <i>: <err>".
-func forEach(ctx context.Context, n, workers int, what string, do func(worker, i int) error, progress func(done, total int)) error {
+func ForEach(ctx context.Context, n, workers int, what string, do func(worker, i int) error, progress func(done, total int)) error {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}

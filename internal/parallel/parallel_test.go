@@ -1,4 +1,4 @@
-package train
+package parallel
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func TestForEach(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := make([]atomic.Int32, tc.n)
 			var lastDone int
-			err := forEach(context.Background(), tc.n, tc.workers, "text", func(w, i int) error {
+			err := ForEach(context.Background(), tc.n, tc.workers, "text", func(w, i int) error {
 				if w < 0 || w >= tc.workers {
 					t.Errorf("worker %d outside [0, %d)", w, tc.workers)
 				}
@@ -59,7 +59,7 @@ func TestForEach(t *testing.T) {
 func TestForEachStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var ran atomic.Int32
-	err := forEach(ctx, 1000, 2, "text", func(_, i int) error {
+	err := ForEach(ctx, 1000, 2, "text", func(_, i int) error {
 		if ran.Add(1) == 10 {
 			cancel()
 		}
