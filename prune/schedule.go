@@ -33,7 +33,7 @@ const (
 )
 
 // Presets lists the named schedules ParsePreset accepts.
-const Presets = "paper, paper-low, keep<r> (paper locations with ratio r, e.g. keep0.8)"
+const Presets = "paper, paper-low, keep<r> (paper locations with ratio r, e.g. keep0.8), and paper-scaled, keep<r>-scaled (the paper's 28-layer locations at the same relative depths, for shallower or deeper models)"
 
 // PaperLocations returns 4, 7, 10, … below layers.
 func PaperLocations(layers int) []int {
@@ -44,9 +44,31 @@ func PaperLocations(layers int) []int {
 	return locs
 }
 
+// PaperDepth is the depth of the model the paper's main schedule was made
+// for (Qwen2-7B: 28 blocks, pruned at 4, 7, …, 25).
+const PaperDepth = 28
+
+// ScaledLocations returns the paper's locations for PaperDepth blocks moved
+// to the same relative depths of a model of layers blocks: round(l·layers/28)
+// for each, kept within 1 … layers−1, duplicates dropped. For 28 blocks they
+// are PaperLocations(28); for 12 they are 2, 3, 4, 6, 7, 8, 9, 11.
+func ScaledLocations(layers int) []int {
+	var locs []int
+	for _, l := range PaperLocations(PaperDepth) {
+		v := min(max(int(math.Round(float64(l*layers)/PaperDepth)), 1), layers-1)
+		if len(locs) == 0 || v > locs[len(locs)-1] {
+			locs = append(locs, v)
+		}
+	}
+	return locs
+}
+
 // ParsePreset resolves a named schedule against a model's layer count.
 func ParsePreset(name string, layers int) (Schedule, error) {
 	locs := PaperLocations(layers)
+	if base, ok := strings.CutSuffix(name, "-scaled"); ok && (base == "paper" || strings.HasPrefix(base, "keep")) {
+		locs, name = ScaledLocations(layers), base
+	}
 	var s Schedule
 	switch {
 	case name == "paper":

@@ -23,6 +23,12 @@ func TestParsePreset(t *testing.T) {
 		{"keep1.5", 28, nil, 0, "(0, 1]"},
 		{"keepx", 28, nil, 0, "not a number"},
 		{"fast", 28, nil, 0, "unknown schedule"},
+		{"paper-scaled", 28, []int{4, 7, 10, 13, 16, 19, 22, 25}, 0.9, ""},
+		{"paper-scaled", 12, []int{2, 3, 4, 6, 7, 8, 9, 11}, 0.9, ""},
+		{"keep0.7-scaled", 12, []int{2, 3, 4, 6, 7, 8, 9, 11}, 0.7, ""},
+		{"paper-scaled", 5, []int{1, 2, 3, 4}, 0.9, ""},
+		{"paper-scaled", 2, []int{1}, 0.9, ""},
+		{"paper-low-scaled", 28, nil, 0, "unknown schedule"},
 	}
 	for _, tc := range tests {
 		s, err := ParsePreset(tc.name, tc.layers)
