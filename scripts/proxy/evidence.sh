@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The quality-versus-speed evidence of docs/QUALITY.md (issue 15, part 2), with
+# sdtp on the proxy model of scripts/proxy/pretrain.py:
+#   RULER  baseline, then per schedule: trained module (where given), random
+#          scores and keep-most-recent; report and accuracy-against-length plot
+#   lcc    the lcc-style code task of tools/lccgen over the proxy's held-out files:
+#          full context, near context only (the last TAIL tokens), and the
+#          schedules' configurations; LongBench's code_sim, report
+#   speed  sdtp bench of the schedules (prefill and end-to-end speedup, FLOPs ratio)
+# Every run folder resumes, so the script can be stopped and run again.
+#
+#   PROXY=runs/proxy SDTP=./sdtp WORK=runs/quality scripts/proxy/evidence.sh
+#
+# Environment: PROXY (the proxy's HF folder, with heldout.jsonl beside its files),
+# SDTP (the sdtp binary), WORK (output), BACKEND (cpu), SCHEDULES (paper-scaled
+# keep0.8-scaled keep0.7-scaled), MODULE_<schedule with - and . as _> (a trained
+# module for that schedule, e.g. MODULE_paper_scaled=runs/proxy-paper.safetensors),
+# RULER_TASKS (all), RULER_LENGTHS (4K,8K), RULER_SAMPLES (20), LCC_ROWS (100),
+# TAIL (512), BENCH_LENGTHS (2048,4096,8192), STEPS (ruler lcc speed).
+set -euo pipefail
+PROXY=${PROXY:?set PROXY to the proxy model folder}
+SDTP=${SDTP:-sdtp}
+WORK=${WORK:-runs/quality}
+BACKEND=${BACKEND:-cpu}
+SCHEDULES=${SCHEDULES:-paper-scaled keep0.8-scaled keep0.7-scaled}
+STEPS=${STEPS:-ruler lcc speed}
+mkdir -p "$WORK"
+has() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
+module_of() { local v="MODULE_${1//[-.]/_}"; echo "${!v:-}"; }
+
+# configs prints "name flags" lines: the baseline, then per schedule the
+# trained module (if any), random scores and keep-most-recent.
+configs() {
+  echo "base"
+  for s in $SCHEDULES; do
+    m=$(module_of "$s")
+    [ -n "$m" ] && echo "$s-module --prune-module $m --prune $s"
+    echo "$s-random --prune $s --prune-scorer random"
+    echo "$s-recent --prune $s --prune-scorer recent"
+  done
+}
+
+if has ruler; then
+  runs=()
+  while read -r name flags; do
+    # shellcheck disable=SC2086
+    "$SDTP" ruler run --backend "$BACKEND" --model "$PROXY" --tasks "${RULER_TASKS:-all}" --lengths "${RULER_LENGTHS:-4K,8K}" \
+      --samples "${RULER_SAMPLES:-20}" --out "$WORK/ruler/$name" $flags
+    runs+=("$WORK/ruler/$name")
+  done < <(configs)
+  list=$(IFS=,; echo "${runs[*]}")
+  "$SDTP" ruler report --runs "$list" --out "$WORK/ruler-report.md"
+  "$SDTP" ruler plot --runs "$list" --out "$WORK/figures"
+fi
+
+if has lcc; then
+  [ -f "$WORK/lcc-data/data/lcc.jsonl" ] || go run ./tools/lccgen -files "$PROXY/heldout.jsonl" -tokenizer "$PROXY" \
+    -out "$WORK/lcc-data" -rows "${LCC_ROWS:-100}" -tail-tokens "${TAIL:-512}"
+  runs=()
+  while read -r name flags; do
+    # shellcheck disable=SC2086
+    "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" --data "$WORK/lcc-data/data" --tasks lcc --out "$WORK/lcc/$name" $flags
+    runs+=("$WORK/lcc/$name")
+    if [ "$name" = base ]; then
+      "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" --data "$WORK/lcc-data/tail" --tasks lcc --out "$WORK/lcc/tail"
+      runs+=("$WORK/lcc/tail")
+    fi
+  done < <(configs)
+  list=$(IFS=,; echo "${runs[*]}")
+  "$SDTP" longbench report --runs "$list" --out "$WORK/lcc-report.md"
+fi
+
+if has speed; then
+  cfgs=baseline
+  for s in $SCHEDULES; do cfgs="$cfgs,$s"; done
+  "$SDTP" bench --backend "$BACKEND" --model "$PROXY" --lengths "${BENCH_LENGTHS:-2048,4096,8192}" --configs "$cfgs" \
+    --out "$WORK/bench"
+fi
+echo "evidence in $WORK"
