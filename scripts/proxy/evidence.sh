@@ -16,7 +16,10 @@
 # keep0.8-scaled keep0.7-scaled), MODULE_<schedule with - and . as _> (a trained
 # module for that schedule, e.g. MODULE_paper_scaled=runs/proxy-paper.safetensors),
 # RULER_TASKS (all), RULER_LENGTHS (4K,8K), RULER_SAMPLES (20), LCC_ROWS (100),
-# TAIL (512), BENCH_LENGTHS (2048,4096,8192), STEPS (ruler lcc speed).
+# LCC_MIN_TOKENS and LCC_MAX_TOKENS (2048, 7168), TAIL (512), BENCH_LENGTHS
+# (2048,4096,8192), STEPS (ruler lcc speed), TOKENIZER (when PROXY is a model
+# that does not hold its tokenizer, e.g. a llama2.c .bin for a dry run; then
+# HELDOUT names the files for lcc).
 set -euo pipefail
 PROXY=${PROXY:?set PROXY to the proxy model folder}
 SDTP=${SDTP:-sdtp}
@@ -24,6 +27,9 @@ WORK=${WORK:-runs/quality}
 BACKEND=${BACKEND:-cpu}
 SCHEDULES=${SCHEDULES:-paper-scaled keep0.8-scaled keep0.7-scaled}
 STEPS=${STEPS:-ruler lcc speed}
+TOK=()
+[ -n "${TOKENIZER:-}" ] && TOK=(--tokenizer "$TOKENIZER")
+HELDOUT=${HELDOUT:-$PROXY/heldout.jsonl}
 mkdir -p "$WORK"
 has() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
 module_of() { local v="MODULE_${1//[-.]/_}"; echo "${!v:-}"; }
@@ -44,7 +50,7 @@ if has ruler; then
   runs=()
   while read -r name flags; do
     # shellcheck disable=SC2086
-    "$SDTP" ruler run --backend "$BACKEND" --model "$PROXY" --tasks "${RULER_TASKS:-all}" --lengths "${RULER_LENGTHS:-4K,8K}" \
+    "$SDTP" ruler run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --tasks "${RULER_TASKS:-all}" --lengths "${RULER_LENGTHS:-4K,8K}" \
       --samples "${RULER_SAMPLES:-20}" --out "$WORK/ruler/$name" $flags
     runs+=("$WORK/ruler/$name")
   done < <(configs)
@@ -54,15 +60,16 @@ if has ruler; then
 fi
 
 if has lcc; then
-  [ -f "$WORK/lcc-data/data/lcc.jsonl" ] || go run ./tools/lccgen -files "$PROXY/heldout.jsonl" -tokenizer "$PROXY" \
-    -out "$WORK/lcc-data" -rows "${LCC_ROWS:-100}" -tail-tokens "${TAIL:-512}"
+  [ -f "$WORK/lcc-data/data/lcc.jsonl" ] || go run ./tools/lccgen -files "$HELDOUT" -tokenizer "${TOKENIZER:-$PROXY}" \
+    -out "$WORK/lcc-data" -rows "${LCC_ROWS:-100}" -min-tokens "${LCC_MIN_TOKENS:-2048}" -max-tokens "${LCC_MAX_TOKENS:-7168}" \
+    -tail-tokens "${TAIL:-512}"
   runs=()
   while read -r name flags; do
     # shellcheck disable=SC2086
-    "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" --data "$WORK/lcc-data/data" --tasks lcc --out "$WORK/lcc/$name" $flags
+    "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --data "$WORK/lcc-data/data" --tasks lcc --out "$WORK/lcc/$name" $flags
     runs+=("$WORK/lcc/$name")
     if [ "$name" = base ]; then
-      "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" --data "$WORK/lcc-data/tail" --tasks lcc --out "$WORK/lcc/tail"
+      "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --data "$WORK/lcc-data/tail" --tasks lcc --out "$WORK/lcc/tail"
       runs+=("$WORK/lcc/tail")
     fi
   done < <(configs)
