@@ -16,7 +16,8 @@
 # keep0.8-scaled keep0.7-scaled), MODULE_<schedule with - and . as _> (a trained
 # module for that schedule, e.g. MODULE_paper_scaled=runs/proxy-paper.safetensors),
 # RULER_TASKS (all), RULER_LENGTHS (4K,8K), RULER_SAMPLES (20), LCC_ROWS (100),
-# LCC_MIN_TOKENS and LCC_MAX_TOKENS (2048, 7168), TAIL (512), BENCH_LENGTHS
+# LCC_MIN_TOKENS and LCC_MAX_TOKENS (2048, 7168), TAIL (512), H2O (unset; a KV
+# budget such as 0.4 adds H2O alone and after each module: paper Table 6), BENCH_LENGTHS
 # (2048,4096,8192), STEPS (ruler lcc speed), TOKENIZER (when PROXY is a model
 # that does not hold its tokenizer, e.g. a llama2.c .bin for a dry run; then
 # HELDOUT names the files for lcc).
@@ -35,12 +36,15 @@ has() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
 module_of() { local v="MODULE_${1//[-.]/_}"; echo "${!v:-}"; }
 
 # configs prints "name flags" lines: the baseline, then per schedule the
-# trained module (if any), random scores and keep-most-recent.
+# trained module (if any), random scores and keep-most-recent; with H2O (a
+# KV budget, e.g. 0.4: paper Table 6) also H2O alone and after each module.
 configs() {
   echo "base"
+  [ -n "${H2O:-}" ] && echo "h2o$H2O --h2o-budget $H2O"
   for s in $SCHEDULES; do
     m=$(module_of "$s")
     [ -n "$m" ] && echo "$s-module --prune-module $m --prune $s"
+    [ -n "$m" ] && [ -n "${H2O:-}" ] && echo "$s-module+h2o$H2O --prune-module $m --prune $s --h2o-budget $H2O"
     echo "$s-random --prune $s --prune-scorer random"
     echo "$s-recent --prune $s --prune-scorer recent"
   done
