@@ -77,6 +77,7 @@ var fusedProjShapes = []struct{ n, k, m, mkv int }{
 	{1, 1030, 300, 17},
 	{3, 64, 64, 32},
 	{17, 257, 96, 32},
+	{2, 2061, 40, 8},
 }
 
 func (s *suite) testQKV(t *testing.T) {

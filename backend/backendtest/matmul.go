@@ -8,7 +8,8 @@ import (
 )
 
 // matMulShapes covers single rows (decode), tiles with remainders in every
-// dimension, and a k longer than one cache block.
+// dimension, a k longer than one cache block, and decode rows longer than
+// 2048 (the CPU reads those from panels, with a remainder in the last).
 var matMulShapes = []struct{ n, k, m int }{
 	{1, 1, 1},
 	{1, 17, 3},
@@ -22,6 +23,9 @@ var matMulShapes = []struct{ n, k, m int }{
 	{64, 64, 129},
 	{257, 100, 17},
 	{20, 2100, 9},
+	{1, 4864, 70},
+	{3, 2500, 40},
+	{16, 2061, 33},
 }
 
 func (s *suite) testMatMul(t *testing.T) {

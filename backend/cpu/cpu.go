@@ -41,6 +41,9 @@ type Backend struct {
 	scratch64 [][]float64 // per-worker float64 scratch (training ops)
 	shared    []float32   // scratch shared by all workers within one op
 	gateUp    []float32   // GateUp's buffer for the up projection
+	// panelBytes is the size of the weights' decoding copies (panels.go),
+	// at most panelBudget.
+	panelBytes, panelBudget int64
 
 	used, peak atomic.Int64
 	closed     bool
@@ -60,12 +63,13 @@ func newBackend(o backend.Options, k *kernels) (*Backend, error) {
 		n = runtime.NumCPU()
 	}
 	b := &Backend{
-		k:         k,
-		threads:   n,
-		device:    fmt.Sprintf("%s (%d threads, %s)", sysinfo.CPUModel(), n, k.name),
-		pool:      newPool(n),
-		scratch:   make([][]float32, n),
-		scratch64: make([][]float64, n),
+		k:           k,
+		threads:     n,
+		device:      fmt.Sprintf("%s (%d threads, %s)", sysinfo.CPUModel(), n, k.name),
+		pool:        newPool(n),
+		scratch:     make([][]float32, n),
+		scratch64:   make([][]float64, n),
+		panelBudget: defaultPanelBudget,
 	}
 	return b, nil
 }

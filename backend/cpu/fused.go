@@ -100,6 +100,8 @@ func (b *Backend) gateUpGemv(d, x *tensor, gate, up *weight) {
 	clear(zero)
 	g := gemvOut{d: d, w: gate, bias: zero}
 	uo := gemvOut{d: u, w: up, bias: zero}
+	b.panelsOf(gate)
+	b.panelsOf(up)
 	b.parallel((m+gemvBlock-1)/gemvBlock, func(_, t int) {
 		c0, c1 := t*gemvBlock, min(m, (t+1)*gemvBlock)
 		b.gemvRows(x, g, c0, c1)

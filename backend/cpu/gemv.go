@@ -5,9 +5,10 @@ import "github.com/sdtp/sdtp/backend"
 // GEMV tiling: a task is gemvBlock consecutive rows of one weight. Rows of
 // at most dot1MaxK elements are read one at a time, front to back, so a
 // task streams one contiguous stretch of memory (the hardware prefetcher
-// follows four short row streams poorly); longer rows go four at a time,
-// which reads x once per four rows while x no longer fits beside a row in
-// L1.
+// follows four short row streams poorly); longer rows are read from the
+// weight's decoding copy in panels of at most dot1MaxK columns (panels.go),
+// or, past the copies' budget, four rows at a time, which reads x once per
+// four rows while x no longer fits beside a row in L1.
 const (
 	gemvBlock = 32
 	dot1MaxK  = 2048
@@ -27,6 +28,7 @@ func (b *Backend) gemv(x *tensor, outs []gemvOut) {
 	var first [4]int // first task of each product; at most three products
 	tasks := 0
 	for j, o := range outs {
+		b.panelsOf(o.w)
 		first[j] = tasks
 		tasks += (o.w.rows + gemvBlock - 1) / gemvBlock
 	}
@@ -44,6 +46,10 @@ func (b *Backend) gemv(x *tensor, outs []gemvOut) {
 // gemvRows computes columns [c0, c1) of o.d.
 func (b *Backend) gemvRows(x *tensor, o gemvOut, c0, c1 int) {
 	n, k, w := x.rows, x.cols, o.w
+	if w.panels != nil {
+		b.gemvPanels(x, o, w.panels, c0, c1)
+		return
+	}
 	kv := k / b.k.vec * b.k.vec
 	if k <= dot1MaxK {
 		for c := c0; c < c1; c++ {

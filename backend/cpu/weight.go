@@ -18,6 +18,11 @@ type weight struct {
 	u16        []uint16
 	owned      int64 // bytes allocated by the backend (0 when borrowed)
 	freed      bool
+	// panels is the decoding copy of a weight with long rows (panels.go),
+	// made at its first GEMV; noPanels says the budget refused one.
+	panels     *panels
+	noPanels   bool
+	panelBytes int64
 }
 
 func (w *weight) Rows() int            { return w.rows }
@@ -147,8 +152,9 @@ func (b *Backend) ConstWeight(dt backend.DType, rows, cols int, v float32) (back
 func (b *Backend) FreeWeight(w backend.Weight) {
 	c := asWeight(w)
 	c.freed = true
-	b.account(-c.owned)
-	c.f32, c.u16 = nil, nil
+	b.account(-c.owned - c.panelBytes)
+	b.panelBytes -= c.panelBytes
+	c.f32, c.u16, c.panels = nil, nil, nil
 }
 
 // widenRow writes row r of w, columns [c0, c0+len(dst)), into dst as float32.
