@@ -12,7 +12,7 @@
 #
 # Build here first (the GPU machine has no Go):
 #   scripts/build-gpu.sh            # .gpu/all/sdtp, with the git revision linked in
-# and run through the device tool with carry [".gpu/all"]:
+# and run through the device tool with carry [".gpu/pack"]:
 #   BIN=.gpu/all bash scripts/gpu/table2.sh
 # Environment: LENS (comma-separated), NEW (decoded tokens), REPEATS,
 # MAXREPEATS (bench's --max-repeats), HF=0 to skip transformers. The two
@@ -21,6 +21,7 @@
 # every length, transformers prints each length as it ends).
 set -u
 BIN=${BIN:-.gpu/all}
+[ -x "$BIN/sdtp" ] || tar -C .gpu -xJf .gpu/pack/all.tar.xz
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
 LENS=${LENS:-4096,8192,16384,32768,65536,131072}

@@ -3,7 +3,9 @@
 # Build here first: scripts/build-gpu.sh (binaries and test files into
 # .gpu/all), and put the stories260K corpus files (train.jsonl,
 # heldout.jsonl from 'sdtp train corpus', docs/TRAINING.md) in .gpu/all/s260;
-# then run this through the device tool with carry [".gpu/all"].
+# then pack (scripts/build-gpu.sh does; again after adding s260:
+# tar -C .gpu -cJf .gpu/pack/all.tar.xz all) and run this through the device
+# tool with carry [".gpu/pack"].
 # Steps (STEPS, default all): tests (the backend's conformance suite, training
 # ops included; transformers parity; saliency and gradient parity on cuda and
 # cuda-f32), golden (PyTorch saliency golden),
@@ -14,6 +16,7 @@
 # (default 1 2 3, trained at once), EVAL=0 (no GPU eval), LENGTHS and TORCH_LENGTHS trim it.
 set -u
 BIN=${BIN:-.gpu/all}
+[ -x "$BIN/sdtp" ] || tar -C .gpu -xJf .gpu/pack/all.tar.xz
 OUT=${OUT:-/tmp/out}
 STEPS=${STEPS:-tests golden s260 bench torch}
 R=/tmp/results

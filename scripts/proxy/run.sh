@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call (issue 15, part 2): pretrain the proxy model and take a first
 # RULER reading of it with sdtp on the GPU. Build here first:
-#   scripts/build-gpu.sh && tar -C .gpu -cJf .gpu/pack/all.tar.xz all
+#   scripts/build-gpu.sh
 # then run through the device tool with carry [".gpu/pack"]:
 #   bash scripts/proxy/run.sh
 # $OUT gets pretrain.log, model.safetensors in 15 MiB parts (the device tool
