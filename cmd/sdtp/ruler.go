@@ -66,6 +66,19 @@ func rulerSamples(tok tokenizer.Tokenizer, tmpl evalrun.ChatTemplate, seed uint6
 	return ruler.NewGenerator(opt)
 }
 
+// rulerTasksAndLengths parses --tasks and --lengths.
+func rulerTasksAndLengths(taskList, lengthList string) ([]ruler.Task, []int, error) {
+	tasks, err := ruler.ParseTasks(taskList)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--tasks: %w", err)
+	}
+	lengths, err := bench.ParseLengths(lengthList)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--lengths: %w", err)
+	}
+	return tasks, lengths, nil
+}
+
 // rulerTokenizerSamples makes the sample generator of prompt and export:
 // the tokenizer at path, the chat template named (or detected beside it).
 func rulerTokenizerSamples(path, tmplName string, seed uint64) (*ruler.Generator, error) {
@@ -196,13 +209,9 @@ func rulerMerge(_ context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	tasks, err := ruler.ParseTasks(*taskList)
+	tasks, lengths, err := rulerTasksAndLengths(*taskList, *lengthList)
 	if err != nil {
-		return fmt.Errorf("--tasks: %w", err)
-	}
-	lengths, err := bench.ParseLengths(*lengthList)
-	if err != nil {
-		return fmt.Errorf("--lengths: %w", err)
+		return err
 	}
 	st, err := ruler.Merge(*out, fs.Args(), tasks, lengths, *samples)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/sdtp/sdtp/bench"
 	"github.com/sdtp/sdtp/internal/atomicfile"
 	"github.com/sdtp/sdtp/internal/parallel"
 	"github.com/sdtp/sdtp/internal/progress"
@@ -46,13 +45,9 @@ func rulerExport(ctx context.Context, e *env, args []string) error {
 	if *first < 0 {
 		return fmt.Errorf("--first %d must not be negative", *first)
 	}
-	tasks, err := ruler.ParseTasks(*taskList)
+	tasks, lengths, err := rulerTasksAndLengths(*taskList, *lengthList)
 	if err != nil {
-		return fmt.Errorf("--tasks: %w", err)
-	}
-	lengths, err := bench.ParseLengths(*lengthList)
-	if err != nil {
-		return fmt.Errorf("--lengths: %w", err)
+		return err
 	}
 	if err := atomicfile.CheckTarget(*out); err != nil {
 		return fmt.Errorf("--out: %w", err)

@@ -134,6 +134,17 @@ def split_packages(pkgs, frac, seed):
     return held
 
 
+def first_bytes(files, limit):
+    """The texts of files, in order, until limit characters are reached, and their count."""
+    texts, got = [], 0
+    for *_, t in files:
+        if got >= limit:
+            break
+        texts.append(t)
+        got += len(t)
+    return texts, got
+
+
 def train_tokenizer(texts, vocab):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence(
@@ -413,12 +424,7 @@ def main():
     log(f"corpus: {corpus['train_files']} training files ({corpus['train_bytes'] / 1e6:.0f} MB), "
         f"{corpus['heldout_files']} held out ({corpus['heldout_bytes'] / 1e6:.1f} MB) in {len(held)} packages")
 
-    sample, got = [], 0
-    for *_, t in train_files:
-        if got >= a.tokenizer_bytes:
-            break
-        sample.append(t)
-        got += len(t)
+    sample, got = first_bytes(train_files, a.tokenizer_bytes)
     tok = train_tokenizer(sample, a.vocab)
     eot = tok.token_to_id(EOT)
     tok_path = os.path.join(a.out, "tokenizer.json")
@@ -426,12 +432,7 @@ def main():
     log(f"tokenizer: {tok.get_vocab_size()} entries from {got / 1e6:.0f} MB")
     tokenizer_mismatches = check_sdtp_tokenizer(a.sdtp, tok, tok_path, [t for _, _, t in held_files[:50]])
 
-    texts, got = [], 0
-    for *_, t in train_files:
-        if got >= a.train_bytes:
-            break
-        texts.append(t)
-        got += len(t)
+    texts, got = first_bytes(train_files, a.train_bytes)
     stream = encode_stream(tok, texts, eot)
     held_stream = encode_stream(tok, [t for *_, t in held_files], eot)
     corpus["train_tokens"] = int(len(stream))
