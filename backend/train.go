@@ -48,7 +48,11 @@ type Trainer interface {
 	// attention weights. The gradient with respect to keep[j] is taken at
 	// the given values, keys whose keep is 0 included (the weights'
 	// derivative there is not 0): what a straight-through estimator needs.
-	// A nil keep counts as all ones, for dkeep too.
+	// A nil keep counts as all ones, for dkeep too. Backends may bound the
+	// weight an ungated key would have (CUDA caps its exponent at 60 above
+	// the gated maximum, where float32 would overflow soon after; the CPU
+	// is exact), and may sum dkeep in a run-dependent order (CUDA adds
+	// query slices atomically), so dkeep is reproducible to rounding only.
 	MaskedAttentionBack(dq, dk, dv, dkeep, dout, q, k, v, keep Tensor, s AttentionShape)
 	// CrossEntropy sets, for each row i of logits (n×V), losses[i] (n×1)
 	// to −log softmax(logits[i])[targets[i]] and replaces logits[i] by
