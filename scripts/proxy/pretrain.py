@@ -201,7 +201,8 @@ def ruler_samples(a, tok_path, lengths, samples):
                    "--chat-template", "none"]
             r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
             if r.returncode != 0:
-                log(f"RULER {task} at {length}: left out: {r.stderr.strip().splitlines()[-1]}")
+                tail = r.stderr.strip().splitlines()
+                log(f"RULER {task} at {length}: left out: {tail[-1] if tail else f'exit {r.returncode}'}")
                 continue
             rows += [json.loads(line) for line in open(out)]
             os.remove(out)
@@ -302,7 +303,7 @@ def stage_of(step, steps, a):
 
 def train_step(model, opt, x, y):
     with torch.autocast("cuda", dtype=torch.bfloat16):
-        logits = model(input_ids=x.cuda(non_blocking=True)).logits
+        logits = model(input_ids=x.cuda(non_blocking=True), use_cache=False).logits
     loss = torch.nn.functional.cross_entropy(logits.float().view(-1, logits.size(-1)), y.cuda(non_blocking=True).reshape(-1))
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -347,7 +348,7 @@ def heldout_loss(model, stream, n, count, seed):
         s = rng.randrange(0, len(stream) - n - 1)
         x = torch.from_numpy(stream[s : s + n + 1].astype(np.int64))[None].cuda()
         with torch.autocast("cuda", dtype=torch.bfloat16):
-            logits = model(input_ids=x[:, :-1]).logits
+            logits = model(input_ids=x[:, :-1], use_cache=False).logits
         losses.append(torch.nn.functional.cross_entropy(logits.float()[0], x[0, 1:]).item())
     return sum(losses) / len(losses)
 
@@ -373,6 +374,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--steps", type=int, default=0, help="optimizer steps; 0: as many as fill --train-seconds")
     ap.add_argument("--train-seconds", type=float, default=330)
+    ap.add_argument("--deadline", type=float, default=0,
+                    help="seconds the whole script may take (0: no limit): bounds the steps chosen, and stops training "
+                         "45 s before it if the steps run slow (then proxy.json says where)")
     ap.add_argument("--vocab", type=int, default=8192)
     ap.add_argument("--layers", type=int, default=12)
     ap.add_argument("--hidden", type=int, default=384)
@@ -453,22 +457,32 @@ def main():
     ruler_long = ruler_sequences(tok, long_rows, eot)
     log(f"RULER: {len(ruler_short)} short and {len(ruler_long)} long training samples (seed {a.ruler_seed})")
 
+    code = [t for _, path, t in train_files if path.endswith(".py") and 4096 <= len(t) <= 65536]
     timing = None
     steps = a.steps
+    budget = a.train_seconds
+    if a.deadline > 0:  # what is left of the whole run's time, less saving and the checks after
+        budget = min(budget, a.deadline - (time.time() - t0) - 60)
     if steps == 0:
-        timing = time_stages(a, tok.get_vocab_size(), eot, Batches(stream, ruler_short, ruler_long, a.ruler_frac, a.seed + 7))
+        timing = time_stages(a, tok.get_vocab_size(), eot,
+                             Batches(stream, ruler_short, ruler_long, a.ruler_frac, a.seed + 7, tok, code, a.lcc_frac))
         per_step = a.short_frac * timing["short"] + (1 - a.short_frac) * timing["long"]
-        steps = max(a.warmup + 10, int(a.train_seconds / per_step))
+        budget -= 2 * 16 * per_step  # the timing itself, then a fresh model
+        steps = max(a.warmup + 10, int(budget / per_step))
         log(f"timing: {timing['short']:.3f} s/step short, {timing['long']:.3f} s/step long: {steps} steps")
 
-    code = [t for _, path, t in train_files if path.endswith(".py") and 4096 <= len(t) <= 65536]
     batches = Batches(stream, ruler_short, ruler_long, a.ruler_frac, a.seed, tok, code, a.lcc_frac)
     model = make_model(a, tok.get_vocab_size(), eot, a.seed)
     opt = make_opt(model, a)
     params = sum(p.numel() for p in model.parameters())
     log(f"model: {params / 1e6:.1f}M parameters, attention {model.config._attn_implementation}")
     curve, tokens, t_train = [], 0, time.time()
+    stopped = None
     for step in range(steps):
+        if a.deadline > 0 and time.time() - t0 > a.deadline - 45:
+            stopped = step  # the deadline wins over determinism; proxy.json says so
+            log(f"WARNING: stopped at step {step} of {steps}: the --deadline is near")
+            break
         stage, b, n = stage_of(step, steps, a)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, steps, a)
@@ -488,10 +502,11 @@ def main():
     model.eval()
     final = {"heldout_loss_2k": heldout_loss(model, held_stream, 2048, 32, 5),
              "heldout_loss_8k": heldout_loss(model, held_stream, 8192, 8, 6)}
-    log(f"trained {steps} steps, {tokens / 1e6:.0f}M tokens in {train_seconds:.0f} s; held-out {final}")
+    log(f"trained {steps if stopped is None else stopped} steps, {tokens / 1e6:.0f}M tokens in {train_seconds:.0f} s; "
+        f"held-out {final}")
 
     model = model.to(torch.bfloat16)
-    model.save_pretrained(a.out, safe_serialization=True)
+    model.save_pretrained(a.out)  # safetensors, the tied classifier left out
     with open(os.path.join(a.out, "tokenizer_config.json"), "w") as f:
         json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": None, "eos_token": EOT,
                    "pad_token": EOT, "unk_token": None, "add_bos_token": False,
@@ -516,9 +531,10 @@ def main():
     write_jsonl(os.path.join(a.out, "modtrain.jsonl"), rows)
 
     files = {name: {"bytes": os.path.getsize(os.path.join(a.out, name)), "sha256": sha256(os.path.join(a.out, name))}
-             for name in sorted(os.listdir(a.out)) if name != "proxy.json"}
+             for name in sorted(os.listdir(a.out))
+             if name != "proxy.json" and os.path.isfile(os.path.join(a.out, name))}
     meta = {
-        "args": vars(a), "steps": steps, "timing_s_per_step": timing, "parameters": params,
+        "args": vars(a), "steps": steps, "stopped_at_step": stopped, "timing_s_per_step": timing, "parameters": params,
         "corpus": corpus, "curve": curve, "final": final, "train_seconds": round(train_seconds, 1),
         "total_seconds": round(time.time() - t0, 1), "tokens_trained": tokens,
         "ruler_training_samples": {"short": len(ruler_short), "long": len(ruler_long), "seed": a.ruler_seed},
