@@ -27,7 +27,7 @@ type exportedSample struct {
 }
 
 func rulerExport(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "ruler export", "ruler export --tokenizer TOK --out FILE.jsonl [--tasks T,...] [--lengths 4K,...] [--samples N] [--first I] [--seed S]")
+	fs := newFlags(e, "ruler export", "ruler export --tokenizer TOK --out FILE.jsonl [--tasks T,...] [--lengths 4K,...] [--samples N] [--first I] [--seed S] [--chat-template NAME]")
 	tokPath := fs.String("tokenizer", "", "the model's tokenizer (tokenizer.json, tokenizer.bin or a folder) (required)")
 	out := fs.String("out", "", "JSONL file of samples: id, task, length, index, prompt, answer_prefix, outputs, tokens, new_tokens (required; written whole or not at all)")
 	taskList := fs.String("tasks", "all", "comma-separated tasks, or all, or niah (the eight needle tasks)")
