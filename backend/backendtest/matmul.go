@@ -9,7 +9,8 @@ import (
 
 // matMulShapes covers single rows (decode), tiles with remainders in every
 // dimension, a k longer than one cache block, and decode rows longer than
-// 2048 (the CPU reads those from panels, with a remainder in the last).
+// 2048 (the CPU reads those from panels, with a remainder in the last),
+// over enough rows for tasks of more than 32 of them.
 var matMulShapes = []struct{ n, k, m int }{
 	{1, 1, 1},
 	{1, 17, 3},
@@ -26,6 +27,7 @@ var matMulShapes = []struct{ n, k, m int }{
 	{1, 4864, 70},
 	{3, 2500, 40},
 	{16, 2061, 33},
+	{2, 2100, 1100},
 }
 
 func (s *suite) testMatMul(t *testing.T) {

@@ -102,8 +102,9 @@ func (b *Backend) gateUpGemv(d, x *tensor, gate, up *weight) {
 	uo := gemvOut{d: u, w: up, bias: zero}
 	b.panelsOf(gate)
 	b.panelsOf(up)
-	b.parallel((m+gemvBlock-1)/gemvBlock, func(_, t int) {
-		c0, c1 := t*gemvBlock, min(m, (t+1)*gemvBlock)
+	blk := b.gemvBlock(m)
+	b.parallel((m+blk-1)/blk, func(_, t int) {
+		c0, c1 := t*blk, min(m, (t+1)*blk)
 		b.gemvRows(x, g, c0, c1)
 		b.gemvRows(x, uo, c0, c1)
 		for r := range n {

@@ -2,7 +2,8 @@ package cpu
 
 import "github.com/sdtp/sdtp/backend"
 
-// GEMV tiling: a task is gemvBlock consecutive rows of one weight. Rows of
+// GEMV tiling: a task is a block of consecutive rows of one weight
+// (gemvBlock). Rows of
 // at most dot1MaxK elements are read one at a time, front to back, so a
 // task streams one contiguous stretch of memory (the hardware prefetcher
 // follows four short row streams poorly); longer rows are read from the
@@ -10,9 +11,21 @@ import "github.com/sdtp/sdtp/backend"
 // or, past the copies' budget, four rows at a time, which reads x once per
 // four rows while x no longer fits beside a row in L1.
 const (
-	gemvBlock = 32
-	dot1MaxK  = 2048
+	minGemvBlock = 32
+	maxGemvBlock = 128
+	dot1MaxK     = 2048
 )
+
+// gemvBlock is the rows per task of a GEMV over a weight of rows rows: as
+// many as leave each worker four tasks or more, a multiple of 32 from 32 to
+// 128. Longer tasks read longer contiguous stretches, which two cores
+// stream about a tenth faster than 32-row ones; the four tasks per worker
+// keep the work balanced. A function of the weight and the backend only, so
+// a weight's decoding copy (panels.go) can be laid out by it.
+func (b *Backend) gemvBlock(rows int) int {
+	blk := rows / (4 * b.threads) / minGemvBlock * minGemvBlock
+	return min(max(blk, minGemvBlock), maxGemvBlock)
+}
 
 // gemvOut is one product of a gemv call: d = x·wᵀ + bias.
 type gemvOut struct {
@@ -25,12 +38,12 @@ type gemvOut struct {
 // gemvRows), reading each weight once from memory for all rows; the
 // products share one pass of the pool.
 func (b *Backend) gemv(x *tensor, outs []gemvOut) {
-	var first [4]int // first task of each product; at most three products
+	var first, block [4]int // first task and rows per task of each product; at most three products
 	tasks := 0
 	for j, o := range outs {
 		b.panelsOf(o.w)
-		first[j] = tasks
-		tasks += (o.w.rows + gemvBlock - 1) / gemvBlock
+		first[j], block[j] = tasks, b.gemvBlock(o.w.rows)
+		tasks += (o.w.rows + block[j] - 1) / block[j]
 	}
 	b.parallel(tasks, func(_, t int) {
 		j := len(outs) - 1
@@ -38,8 +51,8 @@ func (b *Backend) gemv(x *tensor, outs []gemvOut) {
 			j--
 		}
 		o := outs[j]
-		c0 := (t - first[j]) * gemvBlock
-		b.gemvRows(x, o, c0, min(o.w.rows, c0+gemvBlock))
+		c0 := (t - first[j]) * block[j]
+		b.gemvRows(x, o, c0, min(o.w.rows, c0+block[j]))
 	})
 }
 

@@ -8,7 +8,7 @@ import "github.com/sdtp/sdtp/backend"
 // an activation row x too large to stay in L1 beside the streaming weights
 // (19 KB in float32), and the stream slows to about two thirds
 // (docs/PERFORMANCE.md, "Long rows"). Such a weight gets, at its first
-// GEMV, a second copy laid out for decoding: per task of gemvBlock rows,
+// GEMV, a second copy laid out for decoding: per GEMV task (gemvBlock rows),
 // the columns cut into panels of at most dot1MaxK, each panel's rows
 // contiguous. A task then reads one contiguous stretch of memory while the
 // x segment of the panel stays in L1. The copy costs the weight's size
@@ -20,6 +20,7 @@ const defaultPanelBudget = 1 << 30
 // panels is a weight's decoding copy.
 type panels struct {
 	width int // panel width: a multiple of 16; the last panel may be narrower
+	block int // rows per GEMV task, as the copy is laid out
 	f32   []float32
 	u16   []uint16
 }
@@ -46,13 +47,13 @@ func (b *Backend) panelsOf(w *weight) *panels {
 		w.noPanels = true
 		return nil
 	}
-	p := &panels{width: panelWidth(w.cols)}
+	p := &panels{width: panelWidth(w.cols), block: b.gemvBlock(w.rows)}
 	if w.dt == backend.F32 {
 		p.f32 = make([]float32, 0, w.rows*w.cols)
-		packPanels(&p.f32, w.f32, w.rows, w.cols, p.width)
+		packPanels(&p.f32, w.f32, w.rows, w.cols, p.width, p.block)
 	} else {
 		p.u16 = make([]uint16, 0, w.rows*w.cols)
-		packPanels(&p.u16, w.u16, w.rows, w.cols, p.width)
+		packPanels(&p.u16, w.u16, w.rows, w.cols, p.width, p.block)
 	}
 	b.panelBytes += bytes
 	w.panelBytes = bytes
@@ -62,11 +63,11 @@ func (b *Backend) panelsOf(w *weight) *panels {
 }
 
 // packPanels appends the rows×cols row-major src to dst in decoding
-// order: blocks of gemvBlock rows, in each the panels of width columns, in
+// order: blocks of block rows, in each the panels of width columns, in
 // each the block's rows.
-func packPanels[T float32 | uint16](dst *[]T, src []T, rows, cols, width int) {
-	for r0 := 0; r0 < rows; r0 += gemvBlock {
-		r1 := min(rows, r0+gemvBlock)
+func packPanels[T float32 | uint16](dst *[]T, src []T, rows, cols, width, block int) {
+	for r0 := 0; r0 < rows; r0 += block {
+		r1 := min(rows, r0+block)
 		for p := 0; p < cols; p += width {
 			pw := min(width, cols-p)
 			for r := r0; r < r1; r++ {
@@ -76,12 +77,12 @@ func packPanels[T float32 | uint16](dst *[]T, src []T, rows, cols, width int) {
 	}
 }
 
-// gemvPanels computes columns [c0, c1) of o.d, c0 a multiple of gemvBlock,
+// gemvPanels computes columns [c0, c1) of o.d, c0 a multiple of p.block,
 // from the decoding copy p: for every panel, the dot product of each row's
 // segment with x's, in panel order.
 func (b *Backend) gemvPanels(x *tensor, o gemvOut, p *panels, c0, c1 int) {
 	n, k := x.rows, x.cols
-	var acc [gemvRows][gemvBlock]float32
+	var acc [gemvRows][maxGemvBlock]float32
 	off := c0 * k // the block's start: every block before it is full
 	for p0 := 0; p0 < k; p0 += p.width {
 		pw := min(p.width, k-p0)
