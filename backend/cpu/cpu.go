@@ -42,8 +42,9 @@ type Backend struct {
 	shared    []float32   // scratch shared by all workers within one op
 	gateUp    []float32   // GateUp's buffer for the up projection
 	// panelBytes is the size of the weights' decoding copies (panels.go),
-	// at most panelBudget.
-	panelBytes, panelBudget int64
+	// at most panelBudget; atomic, as FreeWeight runs outside the op lock.
+	panelBytes  atomic.Int64
+	panelBudget int64
 
 	used, peak atomic.Int64
 	closed     bool

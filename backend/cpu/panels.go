@@ -43,7 +43,7 @@ func (b *Backend) panelsOf(w *weight) *panels {
 		return w.panels
 	}
 	bytes := int64(w.rows) * int64(w.cols) * int64(w.dt.Size())
-	if b.panelBytes+bytes > b.panelBudget {
+	if b.panelBytes.Load()+bytes > b.panelBudget {
 		w.noPanels = true
 		return nil
 	}
@@ -55,7 +55,7 @@ func (b *Backend) panelsOf(w *weight) *panels {
 		p.u16 = make([]uint16, 0, w.rows*w.cols)
 		packPanels(&p.u16, w.u16, w.rows, w.cols, p.width, p.block)
 	}
-	b.panelBytes += bytes
+	b.panelBytes.Add(bytes)
 	w.panelBytes = bytes
 	b.account(bytes)
 	w.panels = p

@@ -56,8 +56,8 @@ func TestPanelsBudget(t *testing.T) {
 	}
 	before, _ := b.Memory()
 	b.FreeWeight(ws[0])
-	if after, _ := b.Memory(); before-after < rows*cols*2 || b.panelBytes != 0 {
-		t.Errorf("freeing the copied weight: memory %d → %d, copies %d bytes", before, after, b.panelBytes)
+	if after, _ := b.Memory(); before-after < rows*cols*2 || b.panelBytes.Load() != 0 {
+		t.Errorf("freeing the copied weight: memory %d → %d, copies %d bytes", before, after, b.panelBytes.Load())
 	}
 	b.FreeWeight(ws[1])
 }

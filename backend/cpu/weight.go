@@ -153,7 +153,7 @@ func (b *Backend) FreeWeight(w backend.Weight) {
 	c := asWeight(w)
 	c.freed = true
 	b.account(-c.owned - c.panelBytes)
-	b.panelBytes -= c.panelBytes
+	b.panelBytes.Add(-c.panelBytes)
 	c.f32, c.u16, c.panels = nil, nil, nil
 }
 
