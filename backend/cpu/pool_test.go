@@ -40,3 +40,36 @@ func TestPoolRunsEveryTaskOnce(t *testing.T) {
 		p.close()
 	}
 }
+
+// TestPoolSpinBacksOff checks the spinning rule: a spinner that finds
+// itself descheduled (a gap between polls) stops and makes every spinner
+// give up at once for calmFor, after which spinning resumes.
+func TestPoolSpinBacksOff(t *testing.T) {
+	p := newPool(1)
+	defer p.close()
+	slept := false
+	if p.spin(func() bool {
+		if !slept {
+			slept = true
+			time.Sleep(2 * preempted)
+		}
+		return false
+	}) {
+		t.Fatal("spin reported done")
+	}
+	if from := time.Unix(0, p.calmFrom.Load()); time.Until(from) < calmFor/2 {
+		t.Fatalf("after a descheduling gap, spinning resumes at %v, in %v", from, time.Until(from))
+	}
+	polls := 0
+	p.spin(func() bool { polls++; return false })
+	if polls != 1 {
+		t.Errorf("while the machine is busy a spin polled %d times, want 1", polls)
+	}
+	p.calmFrom.Store(0)
+	polls = 0
+	// Polled until done, unless this test itself was descheduled (a loaded
+	// machine), which must then have been noticed.
+	if !p.spin(func() bool { polls++; return polls == 1000 }) && p.calmFrom.Load() == 0 {
+		t.Errorf("a calm spin stopped after %d polls with no reason", polls)
+	}
+}
