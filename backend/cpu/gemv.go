@@ -67,12 +67,7 @@ func (b *Backend) gemvRows(x *tensor, o gemvOut, c0, c1 int) {
 	if k <= dot1MaxK {
 		for c := c0; c < c1; c++ {
 			for r := range n {
-				xr := x.row(r)
-				var s float32
-				if kv > 0 {
-					s = b.dot1(xr, w, c, kv)
-				}
-				o.d.row(r)[c] = s + tailDot(xr, w, c, kv) + o.bias[c]
+				o.d.row(r)[c] = b.spanDot(x.row(r), w.dt, w.f32, w.u16, c*k, kv) + o.bias[c]
 			}
 		}
 		return
@@ -103,35 +98,45 @@ func (b *Backend) gemvRows(x *tensor, o gemvOut, c0, c1 int) {
 	}
 }
 
-// dot1 returns the dot product of xr[:kv] and weight row c over kv (> 0)
-// columns with the one-row kernels.
-func (b *Backend) dot1(xr []float32, w *weight, c, kv int) float32 {
-	k := w.cols
-	switch w.dt {
-	case backend.F32:
-		return b.k.dot1F32(&xr[0], &w.f32[c*k], kv)
-	case backend.BF16:
-		return b.k.dot1BF16(&xr[0], &w.u16[c*k], kv)
-	default:
-		return b.k.dot1F16(&xr[0], &w.u16[c*k], kv)
+// spanDot returns the dot product of x with the len(x) stored values of
+// type dt at off in f32 or u16 (a weight row, or a panel's segment of one):
+// the one-row kernel over the first kv (a multiple of the kernels' vector
+// width), plain Go over the rest, added after.
+func (b *Backend) spanDot(x []float32, dt backend.DType, f32 []float32, u16 []uint16, off, kv int) float32 {
+	var s float32
+	if kv > 0 {
+		switch dt {
+		case backend.F32:
+			s = b.k.dot1F32(&x[0], &f32[off], kv)
+		case backend.BF16:
+			s = b.k.dot1BF16(&x[0], &u16[off], kv)
+		default:
+			s = b.k.dot1F16(&x[0], &u16[off], kv)
+		}
 	}
+	return s + restDot(x[kv:], dt, f32, u16, off+kv)
 }
 
 // tailDot returns the dot product of xr[from:] and weight row c from column
 // from on, in plain Go.
 func tailDot(xr []float32, w *weight, c, from int) float32 {
-	k := w.cols
+	return restDot(xr[from:], w.dt, w.f32, w.u16, c*w.cols+from)
+}
+
+// restDot returns the dot product of x with the len(x) stored values of
+// type dt at off in f32 or u16, in plain Go.
+func restDot(x []float32, dt backend.DType, f32 []float32, u16 []uint16, off int) float32 {
 	var s float32
-	switch w.dt {
+	switch dt {
 	case backend.F32:
-		s = dotGo(xr[from:], w.f32[c*k+from:(c+1)*k])
+		s = dotGo(x, f32[off:off+len(x)])
 	case backend.BF16:
-		for i, u := range w.u16[c*k+from : (c+1)*k] {
-			s += xr[from+i] * bf16(u)
+		for i, u := range u16[off : off+len(x)] {
+			s += x[i] * bf16(u)
 		}
 	case backend.F16:
-		for i, u := range w.u16[c*k+from : (c+1)*k] {
-			s += xr[from+i] * f16(u)
+		for i, u := range u16[off : off+len(x)] {
+			s += x[i] * f16(u)
 		}
 	}
 	return s

@@ -90,7 +90,7 @@ func (b *Backend) gemvPanels(x *tensor, o gemvOut, p *panels, c0, c1 int) {
 		for c := range c1 - c0 {
 			for r := range n {
 				xr := x.row(r)[p0 : p0+pw]
-				acc[r][c] += b.panelDot(xr, o.w.dt, p, off, kv, pw)
+				acc[r][c] += b.spanDot(xr, o.w.dt, p.f32, p.u16, off, kv)
 			}
 			off += pw
 		}
@@ -101,32 +101,4 @@ func (b *Backend) gemvPanels(x *tensor, o gemvOut, p *panels, c0, c1 int) {
 			dr[c0+c] = acc[r][c] + o.bias[c0+c]
 		}
 	}
-}
-
-// panelDot returns the dot product of xr (pw values) with the pw values of
-// p at off: the one-row kernel over the first kv, plain Go over the rest.
-func (b *Backend) panelDot(xr []float32, dt backend.DType, p *panels, off, kv, pw int) float32 {
-	var s float32
-	switch dt {
-	case backend.F32:
-		if kv > 0 {
-			s = b.k.dot1F32(&xr[0], &p.f32[off], kv)
-		}
-		s += dotGo(xr[kv:pw], p.f32[off+kv:off+pw])
-	case backend.BF16:
-		if kv > 0 {
-			s = b.k.dot1BF16(&xr[0], &p.u16[off], kv)
-		}
-		for i, u := range p.u16[off+kv : off+pw] {
-			s += xr[kv+i] * bf16(u)
-		}
-	default:
-		if kv > 0 {
-			s = b.k.dot1F16(&xr[0], &p.u16[off], kv)
-		}
-		for i, u := range p.u16[off+kv : off+pw] {
-			s += xr[kv+i] * f16(u)
-		}
-	}
-	return s
 }
