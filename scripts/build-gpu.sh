@@ -4,7 +4,7 @@
 # .gpu/pack/all.tar.xz (about 17 MB: the unpacked 60 MB and the tree do not
 # fit the device tool's 64 MiB; name .gpu/pack in its carry, and the GPU
 # scripts unpack it there): the sdtp binary, the cudabench kernel and layer-stack
-# benchmark, and the test binaries of the CUDA backend, of the model
+# benchmark, tools/lccgen (the proxy evidence's code task), and the test binaries of the CUDA backend, of the model
 # (transformers parity on the GPU), of GPU training (train/dlm saliency
 # and gradients, train's objective) and of H2O (run it from h2o/: its
 # float64 reference reads testdata/parity), with the shared test files those read
@@ -19,6 +19,7 @@ mkdir -p .gpu/all
 export CGO_ENABLED=0
 go build -ldflags "$ld" -o .gpu/all/sdtp ./cmd/sdtp
 go build -ldflags "$ld" -o .gpu/all/cudabench ./cmd/cudabench
+go build -ldflags "$ld" -o .gpu/all/lccgen ./tools/lccgen
 go test -c -ldflags "$ld" -o .gpu/all/cuda.test ./backend/cuda
 go test -c -ldflags "$ld" -o .gpu/all/model.test ./model
 go test -c -ldflags "$ld" -o .gpu/all/dlm.test ./train/dlm

@@ -20,7 +20,9 @@
 # budget such as 0.4 adds H2O alone and after each module: paper Table 6), BENCH_LENGTHS
 # (2048,4096,8192), STEPS (ruler lcc speed), TOKENIZER (when PROXY is a model
 # that does not hold its tokenizer, e.g. a llama2.c .bin for a dry run; then
-# HELDOUT names the files for lcc).
+# HELDOUT names the files for lcc), LCCGEN (the lcc task maker: default
+# 'go run ./tools/lccgen'; a built binary where there is no Go, as on the GPU
+# machine).
 set -euo pipefail
 PROXY=${PROXY:?set PROXY to the proxy model folder}
 SDTP=${SDTP:-sdtp}
@@ -31,6 +33,7 @@ STEPS=${STEPS:-ruler lcc speed}
 TOK=()
 [ -n "${TOKENIZER:-}" ] && TOK=(--tokenizer "$TOKENIZER")
 HELDOUT=${HELDOUT:-$PROXY/heldout.jsonl}
+LCCGEN=${LCCGEN:-go run ./tools/lccgen}
 mkdir -p "$WORK"
 has() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
 module_of() { local v="MODULE_${1//[-.]/_}"; echo "${!v:-}"; }
@@ -64,7 +67,7 @@ if has ruler; then
 fi
 
 if has lcc; then
-  [ -f "$WORK/lcc-data/data/lcc.jsonl" ] || go run ./tools/lccgen -files "$HELDOUT" -tokenizer "${TOKENIZER:-$PROXY}" \
+  [ -f "$WORK/lcc-data/data/lcc.jsonl" ] || $LCCGEN -files "$HELDOUT" -tokenizer "${TOKENIZER:-$PROXY}" \
     -out "$WORK/lcc-data" -rows "${LCC_ROWS:-100}" -min-tokens "${LCC_MIN_TOKENS:-2048}" -max-tokens "${LCC_MAX_TOKENS:-7168}" \
     -tail-tokens "${TAIL:-512}"
   runs=()
