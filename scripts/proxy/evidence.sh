@@ -22,7 +22,8 @@
 # that does not hold its tokenizer, e.g. a llama2.c .bin for a dry run; then
 # HELDOUT names the files for lcc), LCCGEN (the lcc task maker: default
 # 'go run ./tools/lccgen'; a built binary where there is no Go, as on the GPU
-# machine).
+# machine), JOBS (1: configurations run one after another; N > 1 runs up to N
+# at once, each in a process of its own, for a small model on a GPU).
 set -euo pipefail
 PROXY=${PROXY:?set PROXY to the proxy model folder}
 SDTP=${SDTP:-sdtp}
@@ -53,14 +54,39 @@ configs() {
   done
 }
 
+# each NAME CMD... runs CMD for one configuration: at once, or with JOBS > 1
+# in the background with up to JOBS at a time (a small model leaves a GPU mostly
+# idle; each process has its own engine), its output in $WORK/logs/NAME.log.
+# settle waits for them all and fails if one did.
+each() {
+  local name=$1
+  shift
+  if [ "${JOBS:-1}" -le 1 ]; then
+    "$@"
+    return
+  fi
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+  mkdir -p "$WORK/logs"
+  rm -f "$WORK/logs/$name.failed"
+  ("$@" >"$WORK/logs/$name.log" 2>&1 || touch "$WORK/logs/$name.failed") &
+}
+settle() {
+  wait
+  if ls "$WORK"/logs/*.failed >/dev/null 2>&1; then
+    echo "evidence: these runs failed (see their logs in $WORK/logs): $(cd "$WORK/logs" && echo *.failed)" >&2
+    return 1
+  fi
+}
+
 if has ruler; then
   runs=()
   while read -r name flags; do
     # shellcheck disable=SC2086
-    "$SDTP" ruler run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --tasks "${RULER_TASKS:-all}" --lengths "${RULER_LENGTHS:-4K,8K}" \
-      --samples "${RULER_SAMPLES:-20}" --out "$WORK/ruler/$name" $flags
+    each "ruler-$name" "$SDTP" ruler run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --tasks "${RULER_TASKS:-all}" \
+      --lengths "${RULER_LENGTHS:-4K,8K}" --samples "${RULER_SAMPLES:-20}" --out "$WORK/ruler/$name" $flags
     runs+=("$WORK/ruler/$name")
   done < <(configs)
+  settle
   list=$(IFS=,; echo "${runs[*]}")
   "$SDTP" ruler report --runs "$list" --out "$WORK/ruler-report.md"
   "$SDTP" ruler plot --runs "$list" --out "$WORK/figures"
@@ -73,13 +99,16 @@ if has lcc; then
   runs=()
   while read -r name flags; do
     # shellcheck disable=SC2086
-    "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --data "$WORK/lcc-data/data" --tasks lcc --out "$WORK/lcc/$name" $flags
+    each "lcc-$name" "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --data "$WORK/lcc-data/data" \
+      --tasks lcc --out "$WORK/lcc/$name" $flags
     runs+=("$WORK/lcc/$name")
     if [ "$name" = base ]; then
-      "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --data "$WORK/lcc-data/tail" --tasks lcc --out "$WORK/lcc/tail"
+      each lcc-tail "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --data "$WORK/lcc-data/tail" \
+        --tasks lcc --out "$WORK/lcc/tail"
       runs+=("$WORK/lcc/tail")
     fi
   done < <(configs)
+  settle
   list=$(IFS=,; echo "${runs[*]}")
   "$SDTP" longbench report --runs "$list" --out "$WORK/lcc-report.md"
 fi

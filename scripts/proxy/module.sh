@@ -9,65 +9,84 @@
 #      and the GPU saliency and gradient parity of train/dlm;
 #   2. trains the stories260K modules on the GPU (seeds 1-3, in the background:
 #      docs/TRAINING.md's recipe, for the comparison with the host seeds);
-#   3. trains a pruning module for the proxy on the GPU (--prune paper-scaled);
-#   4. runs scripts/proxy/evidence.sh on the GPU with it (RULER, the lcc-style
-#      code task, speed; H2O alone and after the module).
+#   3. trains the proxy's pruning modules on the GPU, one per schedule;
+#   4. runs scripts/proxy/evidence.sh on the GPU with them (RULER, the lcc-style
+#      code task, speed; with H2O set, H2O alone and after each module).
 # $OUT/pm.tar.xz holds everything (the module, logs, run folders), packed again
 # after every step so that a call cut short keeps what ran.
-# Environment: TRAIN_SECONDS (150: the proxy module's training; the module is
-# written only at its end, so LIMIT bounds the work), MAX_TOKENS (4096), EPOCHS
-# (2), LIMIT (300 texts), and evidence.sh's (RULER_SAMPLES 10, LCC_ROWS 60,
-# SCHEDULES "paper-scaled keep0.7-scaled", H2O 0.4, EVIDENCE_SECONDS 220).
+# Environment: STEPS (tests s260 modules evidence; two calls in a row on one warm
+# machine can split them, since /tmp/pm stays), SCHEDULES (paper-scaled
+# keep0.8-scaled keep0.7-scaled: one module each, trained at once), TRAIN_SECONDS
+# (330; a module is written only at its end, so LIMIT bounds the work),
+# MAX_TOKENS (4096), EPOCHS (2), LIMIT (500 texts), BATCH (4), and the evidence's
+# JOBS (12 configurations at once), RULER_SAMPLES (10), LCC_ROWS (60), H2O (unset),
+# EVIDENCE_SECONDS (420).
 set -u -o pipefail
 OUT=${OUT:-/tmp/out}
 BIN=$PWD/.gpu/all
 [ -x "$BIN/sdtp" ] || tar -C .gpu -xJf .gpu/pack/all.tar.xz
 P=${PROXY:-/tmp/proxy}
 [ -f "$P/model.safetensors" ] || P=$PWD/.gpu/proxy
-R=/tmp/pm
-rm -rf "$R"
+STEPS=${STEPS:-tests s260 modules evidence}
+has() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
+R=/tmp/pm # kept across calls on a warm machine: the modules of one call feed the evidence of the next
 mkdir -p "$R" "$OUT"
 export LD_LIBRARY_PATH=/usr/local/cuda/targets/x86_64-linux/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export SDTP_CUDA=1 SDTP_TESTDATA=$BIN/testdata PYTHONUNBUFFERED=1
-save() { tar -C /tmp -cJf "$OUT/pm.tar.xz" pm; echo "== $1 ($(date +%T))"; }
+save() { tar -C /tmp -cJf "$OUT/pm.tar.xz" --exclude '*.ckpt' pm; echo "== $1 ($(date +%T))"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$R/gpu.txt"
 echo "proxy: $P"
+SCHEDULES=${SCHEDULES:-paper-scaled keep0.8-scaled keep0.7-scaled}
 
-save tests
-timeout 120 "$BIN/cuda.test" -test.run 'Conformance|BatchAttention|ScatterRows' -test.v >"$R/conformance.log" 2>&1
-echo "conformance exit $?"
-grep -E -- '--- FAIL|^(ok|FAIL|PASS)' "$R/conformance.log" | head -30
-timeout 60 "$BIN/dlm.test" -test.v >"$R/dlm.log" 2>&1
-echo "dlm exit $?"
-grep -E -- '--- (FAIL|PASS|SKIP)|worst|Spearman [0-9]' "$R/dlm.log" | grep -v 'PASS.*cpu' | head -30
+if has tests; then
+  save tests
+  timeout 120 "$BIN/cuda.test" -test.run 'Conformance|BatchAttention|ScatterRows' -test.v >"$R/conformance.log" 2>&1
+  echo "conformance exit $?"
+  grep -E -- '--- FAIL|^(ok|FAIL|PASS)' "$R/conformance.log" | head -30
+  timeout 60 "$BIN/dlm.test" -test.v >"$R/dlm.log" 2>&1
+  echo "dlm exit $?"
+  grep -E -- '--- (FAIL|PASS|SKIP)|worst|Spearman [0-9]' "$R/dlm.log" | grep -v 'PASS.*cpu' | head -30
+fi
 
-save s260
-M=$BIN/testdata/llama2c/stories260K.bin T=$BIN/testdata/llama2c/tok512.bin
-for s in 1 2 3; do
-  timeout 300 "$BIN/sdtp" train --backend cuda --model "$M" --tokenizer "$T" --data "$BIN/s260/train.jsonl" --max-tokens 256 \
-    --prune-layers 3,4 --keep-ratio 0.6 --epochs 4 --seed $s --out "$R/s260-gpu-seed$s.safetensors" \
-    >"$R/s260-gpu-seed$s.out" 2>"$R/s260-gpu-seed$s.err" &
-done
+if has s260; then
+  # In the background, beside the proxy's modules: a model this small leaves the GPU idle.
+  M=$BIN/testdata/llama2c/stories260K.bin T=$BIN/testdata/llama2c/tok512.bin
+  for s in 1 2 3; do
+    timeout 300 "$BIN/sdtp" train --backend cuda --model "$M" --tokenizer "$T" --data "$BIN/s260/train.jsonl" --max-tokens 256 \
+      --prune-layers 3,4 --keep-ratio 0.6 --epochs 4 --seed $s --out "$R/s260-gpu-seed$s.safetensors" \
+      >"$R/s260-gpu-seed$s.out" 2>"$R/s260-gpu-seed$s.err" &
+  done
+fi
 
-save module
-start=$SECONDS
-timeout "${TRAIN_SECONDS:-150}" "$BIN/sdtp" train --backend cuda --model "$P" --data "$P/modtrain.jsonl" --prune paper-scaled \
-  --max-tokens "${MAX_TOKENS:-4096}" --epochs "${EPOCHS:-2}" --limit "${LIMIT:-300}" --seed 1 --out "$R/proxy-paper-scaled.safetensors" \
-  >"$R/module.out" 2>"$R/module.err"
-echo "module training exit $? in $((SECONDS - start)) s"
-tail -c 600 "$R/module.err"
-tail -c 400 "$R/module.out"
-
-save evidence
-mod=()
-[ -f "$R/proxy-paper-scaled.safetensors" ] && mod=(MODULE_paper_scaled="$R/proxy-paper-scaled.safetensors")
-env "${mod[@]}" PROXY="$P" SDTP="$BIN/sdtp" LCCGEN="$BIN/lccgen" WORK="$R/evidence" BACKEND=cuda \
-  SCHEDULES="${SCHEDULES:-paper-scaled keep0.7-scaled}" RULER_SAMPLES="${RULER_SAMPLES:-10}" LCC_ROWS="${LCC_ROWS:-60}" \
-  H2O="${H2O:-0.4}" timeout "${EVIDENCE_SECONDS:-220}" bash scripts/proxy/evidence.sh >"$R/evidence.log" 2>&1
-echo "evidence exit $?"
-tail -5 "$R/evidence.log"
-cat "$R/evidence/ruler-report.md" 2>/dev/null | head -40
-cat "$R/evidence/lcc-report.md" 2>/dev/null | head -30
+if has modules; then
+  save modules
+  start=$SECONDS
+  for s in $SCHEDULES; do
+    timeout "${TRAIN_SECONDS:-330}" "$BIN/sdtp" train --backend cuda --model "$P" --data "$P/modtrain.jsonl" --prune "$s" \
+      --max-tokens "${MAX_TOKENS:-4096}" --epochs "${EPOCHS:-2}" --limit "${LIMIT:-500}" --batch "${BATCH:-4}" --seed 1 \
+      --out "$R/proxy-$s.safetensors" >"$R/module-$s.out" 2>"$R/module-$s.err" &
+  done
+  wait
+  echo "module training done in $((SECONDS - start)) s"
+  for s in $SCHEDULES; do echo "== $s"; tail -c 400 "$R/module-$s.err"; tail -c 300 "$R/module-$s.out"; done
+fi
 wait
-for s in 1 2 3; do echo "s260 seed $s: $(tail -c 200 "$R/s260-gpu-seed$s.out")"; done
+if has s260; then
+  for s in 1 2 3; do echo "s260 seed $s: $(tail -c 200 "$R/s260-gpu-seed$s.out") $(tail -c 200 "$R/s260-gpu-seed$s.err")"; done
+fi
+
+if has evidence; then
+  save evidence
+  mods=()
+  for s in $SCHEDULES; do
+    [ -f "$R/proxy-$s.safetensors" ] && mods+=("MODULE_${s//[-.]/_}=$R/proxy-$s.safetensors")
+  done
+  env "${mods[@]}" PROXY="$P" SDTP="$BIN/sdtp" LCCGEN="$BIN/lccgen" WORK="$R/evidence" BACKEND=cuda SCHEDULES="$SCHEDULES" \
+    JOBS="${JOBS:-12}" RULER_SAMPLES="${RULER_SAMPLES:-10}" LCC_ROWS="${LCC_ROWS:-60}" \
+    timeout "${EVIDENCE_SECONDS:-420}" bash scripts/proxy/evidence.sh >"$R/evidence.log" 2>&1
+  echo "evidence exit $?"
+  tail -5 "$R/evidence.log"
+  head -40 "$R/evidence/ruler-report.md" 2>/dev/null
+  head -30 "$R/evidence/lcc-report.md" 2>/dev/null
+fi
 save done
