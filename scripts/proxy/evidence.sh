@@ -70,23 +70,30 @@ each() {
   rm -f "$WORK/logs/$name.failed"
   ("$@" >"$WORK/logs/$name.log" 2>&1 || touch "$WORK/logs/$name.failed") &
 }
+# settle waits for the runs in the background and prints those that failed;
+# ok NAME tells whether a run did not fail (the reports leave failed runs out,
+# and the script exits 1 at its end).
+failed=0
 settle() {
   wait
   if ls "$WORK"/logs/*.failed >/dev/null 2>&1; then
     echo "evidence: these runs failed (see their logs in $WORK/logs): $(cd "$WORK/logs" && echo *.failed)" >&2
-    return 1
+    failed=1
   fi
 }
+ok() { [ ! -f "$WORK/logs/$1.failed" ]; }
 
 if has ruler; then
-  runs=()
   while read -r name flags; do
     # shellcheck disable=SC2086
     each "ruler-$name" "$SDTP" ruler run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --tasks "${RULER_TASKS:-all}" \
       --lengths "${RULER_LENGTHS:-4K,8K}" --samples "${RULER_SAMPLES:-20}" --out "$WORK/ruler/$name" $flags
-    runs+=("$WORK/ruler/$name")
   done < <(configs)
   settle
+  runs=()
+  while read -r name flags; do
+    if ok "ruler-$name"; then runs+=("$WORK/ruler/$name"); fi
+  done < <(configs)
   list=$(IFS=,; echo "${runs[*]}")
   "$SDTP" ruler report --runs "$list" --out "$WORK/ruler-report.md"
   "$SDTP" ruler plot --runs "$list" --out "$WORK/figures"
@@ -96,19 +103,21 @@ if has lcc; then
   [ -f "$WORK/lcc-data/data/lcc.jsonl" ] || $LCCGEN -files "$HELDOUT" -tokenizer "${TOKENIZER:-$PROXY}" \
     -out "$WORK/lcc-data" -rows "${LCC_ROWS:-100}" -min-tokens "${LCC_MIN_TOKENS:-2048}" -max-tokens "${LCC_MAX_TOKENS:-7168}" \
     -tail-tokens "${TAIL:-512}"
-  runs=()
   while read -r name flags; do
     # shellcheck disable=SC2086
     each "lcc-$name" "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --data "$WORK/lcc-data/data" \
       --tasks lcc --out "$WORK/lcc/$name" $flags
-    runs+=("$WORK/lcc/$name")
     if [ "$name" = base ]; then
       each lcc-tail "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --data "$WORK/lcc-data/tail" \
         --tasks lcc --out "$WORK/lcc/tail"
-      runs+=("$WORK/lcc/tail")
     fi
   done < <(configs)
   settle
+  runs=()
+  while read -r name flags; do
+    if ok "lcc-$name"; then runs+=("$WORK/lcc/$name"); fi
+    if [ "$name" = base ] && ok lcc-tail; then runs+=("$WORK/lcc/tail"); fi
+  done < <(configs)
   list=$(IFS=,; echo "${runs[*]}")
   "$SDTP" longbench report --runs "$list" --out "$WORK/lcc-report.md"
 fi
@@ -120,3 +129,4 @@ if has speed; then
     --out "$WORK/bench"
 fi
 echo "evidence in $WORK"
+exit $failed

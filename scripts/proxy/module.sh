@@ -5,11 +5,13 @@
 # proxy folder carried in .gpu/proxy (model.safetensors joined from its parts,
 # heldout.jsonl and modtrain.jsonl beside it). Carry [".gpu/pack"] (and
 # ".gpu/proxy" for the second way). It
-#   1. runs the backend conformance suite on the GPU (training ops included)
-#      and the GPU saliency and gradient parity of train/dlm;
-#   2. trains the stories260K modules on the GPU (seeds 1-3, in the background:
-#      docs/TRAINING.md's recipe, for the comparison with the host seeds);
-#   3. trains the proxy's pruning modules on the GPU, one per schedule;
+#   1. trains, in the background, the stories260K modules on the GPU (seeds
+#      1-3: docs/TRAINING.md's recipe, for the comparison with the host seeds)
+#      and the proxy's pruning modules, one per schedule;
+#   2. meanwhile makes the PyTorch saliency golden and runs the backend
+#      conformance suite on the GPU (training ops included) and the GPU
+#      saliency and gradient parity of train/dlm (the golden included);
+#   3. waits for the trainings;
 #   4. runs scripts/proxy/evidence.sh on the GPU with them (RULER, the lcc-style
 #      code task, speed; with H2O set, H2O alone and after each module).
 # $OUT/pm.tar.xz holds everything (the module, logs, run folders), packed again
@@ -17,10 +19,10 @@
 # Environment: STEPS (tests s260 modules evidence; two calls in a row on one warm
 # machine can split them, since /tmp/pm stays), SCHEDULES (paper-scaled
 # keep0.8-scaled keep0.7-scaled: one module each, trained at once), TRAIN_SECONDS
-# (330; a module is written only at its end, so LIMIT bounds the work),
-# MAX_TOKENS (4096), EPOCHS (2), LIMIT (500 texts), BATCH (4), and the evidence's
-# JOBS (12 configurations at once), RULER_SAMPLES (10), LCC_ROWS (60), H2O (unset),
-# EVIDENCE_SECONDS (420).
+# (210; a module is written only at its end, so LIMIT bounds the work),
+# MAX_TOKENS (4096), EPOCHS (2), LIMIT (400 texts), BATCH (4), CALL_SECONDS (570:
+# the evidence gets what is left of it), and the evidence's JOBS (12
+# configurations at once), RULER_SAMPLES (5), LCC_ROWS (40), H2O (unset).
 set -u -o pipefail
 OUT=${OUT:-/tmp/out}
 BIN=$PWD/.gpu/all
@@ -38,18 +40,9 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
 echo "proxy: $P"
 SCHEDULES=${SCHEDULES:-paper-scaled keep0.8-scaled keep0.7-scaled}
 
-if has tests; then
-  save tests
-  timeout 120 "$BIN/cuda.test" -test.run 'Conformance|BatchAttention|ScatterRows' -test.v >"$R/conformance.log" 2>&1
-  echo "conformance exit $?"
-  grep -E -- '--- FAIL|^(ok|FAIL|PASS)' "$R/conformance.log" | head -30
-  timeout 60 "$BIN/dlm.test" -test.v >"$R/dlm.log" 2>&1
-  echo "dlm exit $?"
-  grep -E -- '--- (FAIL|PASS|SKIP)|worst|Spearman [0-9]' "$R/dlm.log" | grep -v 'PASS.*cpu' | head -30
-fi
-
+# The trainings start first and run in the background (a model this small
+# leaves the GPU mostly idle), the tests beside them.
 if has s260; then
-  # In the background, beside the proxy's modules: a model this small leaves the GPU idle.
   M=$BIN/testdata/llama2c/stories260K.bin T=$BIN/testdata/llama2c/tok512.bin
   for s in 1 2 3; do
     timeout 300 "$BIN/sdtp" train --backend cuda --model "$M" --tokenizer "$T" --data "$BIN/s260/train.jsonl" --max-tokens 256 \
@@ -57,22 +50,36 @@ if has s260; then
       >"$R/s260-gpu-seed$s.out" 2>"$R/s260-gpu-seed$s.err" &
   done
 fi
-
 if has modules; then
-  save modules
-  start=$SECONDS
   for s in $SCHEDULES; do
-    timeout "${TRAIN_SECONDS:-330}" "$BIN/sdtp" train --backend cuda --model "$P" --data "$P/modtrain.jsonl" --prune "$s" \
-      --max-tokens "${MAX_TOKENS:-4096}" --epochs "${EPOCHS:-2}" --limit "${LIMIT:-500}" --batch "${BATCH:-4}" --seed 1 \
+    timeout "${TRAIN_SECONDS:-210}" "$BIN/sdtp" train --backend cuda --model "$P" --data "$P/modtrain.jsonl" --prune "$s" \
+      --max-tokens "${MAX_TOKENS:-4096}" --epochs "${EPOCHS:-2}" --limit "${LIMIT:-400}" --batch "${BATCH:-4}" --seed 1 \
       --out "$R/proxy-$s.safetensors" >"$R/module-$s.out" 2>"$R/module-$s.err" &
   done
-  wait
-  echo "module training done in $((SECONDS - start)) s"
-  for s in $SCHEDULES; do echo "== $s"; tail -c 400 "$R/module-$s.err"; tail -c 300 "$R/module-$s.out"; done
 fi
+
+if has tests; then
+  save tests
+  # The PyTorch saliency golden first (into testdata/, where the dlm test reads it; commit it).
+  timeout 90 python3 scripts/parity/make_saliency_golden.py >"$R/golden.log" 2>&1
+  echo "golden exit $?"
+  cp testdata/parity/qwen2/saliency.* "$R/" 2>/dev/null
+  timeout 120 "$BIN/cuda.test" -test.run 'Conformance|BatchAttention|ScatterRows' -test.v >"$R/conformance.log" 2>&1
+  echo "conformance exit $?"
+  grep -E -- '--- FAIL|^(ok|FAIL|PASS)' "$R/conformance.log" | head -30
+  timeout 90 "$BIN/dlm.test" -test.v >"$R/dlm.log" 2>&1
+  echo "dlm exit $?"
+  grep -E -- '--- (FAIL|PASS|SKIP)|worst|Spearman [0-9]' "$R/dlm.log" | grep -v 'PASS.*cpu' | head -30
+  save tests-done
+fi
+
 wait
+echo "trainings done at $SECONDS s"
 if has s260; then
   for s in 1 2 3; do echo "s260 seed $s: $(tail -c 200 "$R/s260-gpu-seed$s.out") $(tail -c 200 "$R/s260-gpu-seed$s.err")"; done
+fi
+if has modules; then
+  for s in $SCHEDULES; do echo "== $s"; tail -c 400 "$R/module-$s.err"; tail -c 300 "$R/module-$s.out"; done
 fi
 
 if has evidence; then
@@ -81,10 +88,11 @@ if has evidence; then
   for s in $SCHEDULES; do
     [ -f "$R/proxy-$s.safetensors" ] && mods+=("MODULE_${s//[-.]/_}=$R/proxy-$s.safetensors")
   done
+  left=$((${CALL_SECONDS:-570} - SECONDS - 20))
   env "${mods[@]}" PROXY="$P" SDTP="$BIN/sdtp" LCCGEN="$BIN/lccgen" WORK="$R/evidence" BACKEND=cuda SCHEDULES="$SCHEDULES" \
-    JOBS="${JOBS:-12}" RULER_SAMPLES="${RULER_SAMPLES:-10}" LCC_ROWS="${LCC_ROWS:-60}" \
-    timeout "${EVIDENCE_SECONDS:-420}" bash scripts/proxy/evidence.sh >"$R/evidence.log" 2>&1
-  echo "evidence exit $?"
+    JOBS="${JOBS:-12}" RULER_SAMPLES="${RULER_SAMPLES:-5}" LCC_ROWS="${LCC_ROWS:-40}" \
+    timeout "$left" bash scripts/proxy/evidence.sh >"$R/evidence.log" 2>&1
+  echo "evidence exit $? (given $left s)"
   tail -5 "$R/evidence.log"
   head -40 "$R/evidence/ruler-report.md" 2>/dev/null
   head -30 "$R/evidence/lcc-report.md" 2>/dev/null
