@@ -22,13 +22,20 @@
 # (210; a module is written only at its end, so LIMIT bounds the work),
 # MAX_TOKENS (4096), EPOCHS (2), LIMIT (400 texts), BATCH (4), CALL_SECONDS (570:
 # the evidence gets what is left of it), and the evidence's JOBS (12
-# configurations at once), RULER_SAMPLES (5), LCC_ROWS (40), H2O (unset).
+# configurations at once), RULER_SAMPLES (5), LCC_ROWS (40), H2O (unset);
+# EVIDENCE_STEPS (evidence.sh's STEPS: ruler lcc speed); TRAIN_BACKEND and RUN_BACKEND (cuda: training and evidence; cpu-f32 and cpu
+# dry-run the script on a CPU with a small PROXY, given with TOKENIZER,
+# MODTRAIN and HELDOUT where it does not hold them).
 set -u -o pipefail
 OUT=${OUT:-/tmp/out}
 BIN=$PWD/.gpu/all
 [ -x "$BIN/sdtp" ] || tar -C .gpu -xJf .gpu/pack/all.tar.xz
-P=${PROXY:-/tmp/proxy}
-[ -f "$P/model.safetensors" ] || P=$PWD/.gpu/proxy
+P=${PROXY:-}
+if [ -z "$P" ]; then
+  P=/tmp/proxy
+  [ -f "$P/model.safetensors" ] || P=$PWD/.gpu/proxy
+fi
+MODTRAIN=${MODTRAIN:-$P/modtrain.jsonl}
 STEPS=${STEPS:-tests s260 modules evidence}
 has() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
 R=/tmp/pm # kept across calls on a warm machine: the modules of one call feed the evidence of the next
@@ -39,20 +46,23 @@ save() { tar -C /tmp -cJf "$OUT/pm.tar.xz" --exclude '*.ckpt' pm; echo "== $1 ($
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$R/gpu.txt"
 echo "proxy: $P"
 SCHEDULES=${SCHEDULES:-paper-scaled keep0.8-scaled keep0.7-scaled}
+TRAIN_BACKEND=${TRAIN_BACKEND:-cuda} RUN_BACKEND=${RUN_BACKEND:-cuda}
+TOK=()
+[ -n "${TOKENIZER:-}" ] && TOK=(--tokenizer "$TOKENIZER")
 
 # The trainings start first and run in the background (a model this small
 # leaves the GPU mostly idle), the tests beside them.
 if has s260; then
   M=$BIN/testdata/llama2c/stories260K.bin T=$BIN/testdata/llama2c/tok512.bin
   for s in 1 2 3; do
-    timeout 300 "$BIN/sdtp" train --backend cuda --model "$M" --tokenizer "$T" --data "$BIN/s260/train.jsonl" --max-tokens 256 \
+    timeout 300 "$BIN/sdtp" train --backend "$TRAIN_BACKEND" --model "$M" --tokenizer "$T" --data "$BIN/s260/train.jsonl" --max-tokens 256 \
       --prune-layers 3,4 --keep-ratio 0.6 --epochs 4 --seed $s --out "$R/s260-gpu-seed$s.safetensors" \
       >"$R/s260-gpu-seed$s.out" 2>"$R/s260-gpu-seed$s.err" &
   done
 fi
 if has modules; then
   for s in $SCHEDULES; do
-    timeout "${TRAIN_SECONDS:-210}" "$BIN/sdtp" train --backend cuda --model "$P" --data "$P/modtrain.jsonl" --prune "$s" \
+    timeout "${TRAIN_SECONDS:-210}" "$BIN/sdtp" train --backend "$TRAIN_BACKEND" --model "$P" "${TOK[@]}" --data "$MODTRAIN" --prune "$s" \
       --max-tokens "${MAX_TOKENS:-4096}" --epochs "${EPOCHS:-2}" --limit "${LIMIT:-400}" --batch "${BATCH:-4}" --seed 1 \
       --out "$R/proxy-$s.safetensors" >"$R/module-$s.out" 2>"$R/module-$s.err" &
   done
@@ -89,7 +99,7 @@ if has evidence; then
     [ -f "$R/proxy-$s.safetensors" ] && mods+=("MODULE_${s//[-.]/_}=$R/proxy-$s.safetensors")
   done
   left=$((${CALL_SECONDS:-570} - SECONDS - 20))
-  env "${mods[@]}" PROXY="$P" SDTP="$BIN/sdtp" LCCGEN="$BIN/lccgen" WORK="$R/evidence" BACKEND=cuda SCHEDULES="$SCHEDULES" \
+  env "${mods[@]}" STEPS="${EVIDENCE_STEPS:-ruler lcc speed}" PROXY="$P" SDTP="$BIN/sdtp" LCCGEN="$BIN/lccgen" WORK="$R/evidence" BACKEND="$RUN_BACKEND" SCHEDULES="$SCHEDULES" \
     JOBS="${JOBS:-12}" RULER_SAMPLES="${RULER_SAMPLES:-5}" LCC_ROWS="${LCC_ROWS:-40}" \
     timeout "$left" bash scripts/proxy/evidence.sh >"$R/evidence.log" 2>&1
   echo "evidence exit $? (given $left s)"
@@ -97,4 +107,4 @@ if has evidence; then
   head -40 "$R/evidence/ruler-report.md" 2>/dev/null
   head -30 "$R/evidence/lcc-report.md" 2>/dev/null
 fi
-save done
+save finished
