@@ -19,10 +19,8 @@ func Detect(tokenizerConfigPath string) (Template, error) {
 	}
 	t, err := DetectJSON(data)
 	switch {
-	case errors.Is(err, ErrUnrecognised):
-		return nil, fmt.Errorf("unrecognised chat template in %s; %s", tokenizerConfigPath, chooseHint)
-	case errors.Is(err, ErrNoTemplate):
-		return nil, fmt.Errorf("no chat_template in %s; %s", tokenizerConfigPath, chooseHint)
+	case errors.Is(err, ErrUnrecognised), errors.Is(err, ErrNoTemplate):
+		return nil, fmt.Errorf("%w in %s; %s", err, tokenizerConfigPath, chooseHint)
 	case err != nil:
 		return nil, fmt.Errorf("%s: %w", tokenizerConfigPath, err)
 	}

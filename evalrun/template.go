@@ -26,7 +26,8 @@ var ErrUnknownTemplate = errors.New("unknown chat template")
 
 // ResolveTemplate turns a --chat-template value into a template: "none"
 // (nil), a chat template name, or (empty) the template of the
-// tokenizer_config.json beside paths (none when there is no such file).
+// tokenizer_config.json beside paths (none when there is no such file, or
+// when it has no chat_template: a base model, prompted with the raw text).
 // The second result names what was chosen, for meta.json.
 func ResolveTemplate(name string, paths ...string) (ChatTemplate, string, error) {
 	if name == "none" {
@@ -34,7 +35,7 @@ func ResolveTemplate(name string, paths ...string) (ChatTemplate, string, error)
 	}
 	t, err := chat.Resolve(name, paths...)
 	switch {
-	case errors.Is(err, chat.ErrNoConfig):
+	case errors.Is(err, chat.ErrNoConfig), name == "" && errors.Is(err, chat.ErrNoTemplate):
 		return nil, "none", nil
 	case err != nil && name != "":
 		return nil, "", fmt.Errorf("--chat-template %q: %w: want none or one of %s", name, ErrUnknownTemplate, strings.Join(chat.Names(), ", "))

@@ -22,7 +22,8 @@
 # that does not hold its tokenizer, e.g. a llama2.c .bin for a dry run; then
 # HELDOUT names the files for lcc), LCCGEN (the lcc task maker: default
 # 'go run ./tools/lccgen'; a built binary where there is no Go, as on the GPU
-# machine), JOBS (1: configurations run one after another; N > 1 runs up to N
+# machine), RUN_FLAGS (more flags for every 'ruler run' and 'longbench run',
+# e.g. --chat-template none), JOBS (1: configurations run one after another; N > 1 runs up to N
 # at once, each in a process of its own, for a small model on a GPU).
 set -euo pipefail
 PROXY=${PROXY:?set PROXY to the proxy model folder}
@@ -87,7 +88,7 @@ if has ruler; then
   while read -r name flags; do
     # shellcheck disable=SC2086
     each "ruler-$name" "$SDTP" ruler run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --tasks "${RULER_TASKS:-all}" \
-      --lengths "${RULER_LENGTHS:-4K,8K}" --samples "${RULER_SAMPLES:-20}" --out "$WORK/ruler/$name" $flags
+      --lengths "${RULER_LENGTHS:-4K,8K}" --samples "${RULER_SAMPLES:-20}" --out "$WORK/ruler/$name" ${RUN_FLAGS:-} $flags
   done < <(configs)
   settle
   runs=()
@@ -106,10 +107,10 @@ if has lcc; then
   while read -r name flags; do
     # shellcheck disable=SC2086
     each "lcc-$name" "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --data "$WORK/lcc-data/data" \
-      --tasks lcc --out "$WORK/lcc/$name" $flags
+      --tasks lcc --out "$WORK/lcc/$name" ${RUN_FLAGS:-} $flags
     if [ "$name" = base ]; then
       each lcc-tail "$SDTP" longbench run --backend "$BACKEND" --model "$PROXY" "${TOK[@]}" --data "$WORK/lcc-data/tail" \
-        --tasks lcc --out "$WORK/lcc/tail"
+        --tasks lcc --out "$WORK/lcc/tail" ${RUN_FLAGS:-}
     fi
   done < <(configs)
   settle
