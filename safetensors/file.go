@@ -8,6 +8,7 @@
 package safetensors
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/sdtp/sdtp/internal/mmap"
@@ -84,6 +85,27 @@ func (f *File) Tensor(name string) (Tensor, error) {
 		Shape: append([]int{}, e.shape...),
 		Data:  f.data[lo:hi:hi],
 	}, nil
+}
+
+// Int32s decodes the I32 tensor called name (token ids, say) into a new
+// slice, with its shape. It fails for a missing name, another dtype, and
+// after Close.
+func (f *File) Int32s(name string) ([]int32, []int, error) {
+	e, ok := f.hdr.entries[name]
+	switch {
+	case !ok:
+		return nil, nil, fmt.Errorf("%s: tensor %q not found", f.path, name)
+	case e.dtype != "I32":
+		return nil, nil, fmt.Errorf("%s: tensor %q: dtype %s, want I32", f.path, name, e.dtype)
+	case f.data == nil:
+		return nil, nil, fmt.Errorf("%s: tensor %q: file is closed", f.path, name)
+	}
+	raw := f.data[f.hdr.dataStart+e.begin : f.hdr.dataStart+e.end]
+	out := make([]int32, len(raw)/4)
+	for i := range out {
+		out[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return out, append([]int{}, e.shape...), nil
 }
 
 // Close unmaps the file. Tensors obtained from it must not be used afterwards.

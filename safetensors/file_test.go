@@ -310,3 +310,31 @@ func TestF16ToFloat32(t *testing.T) {
 		}
 	}
 }
+
+func TestInt32s(t *testing.T) {
+	ids := []byte{7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 1, 0, 0} // 7, -1, 256
+	p := filepath.Join(t.TempDir(), "ids.safetensors")
+	in := []Tensor{{Name: "ids", DType: "I32", Shape: []int{1, 3}, Data: ids}, {Name: "x", DType: F32, Shape: []int{1}, Data: make([]byte, 4)}}
+	if err := Write(p, in, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, shape, err := f.Int32s("ids")
+	if err != nil || !slices.Equal(got, []int32{7, -1, 256}) || !slices.Equal(shape, []int{1, 3}) {
+		t.Errorf("Int32s(ids) = %v %v, %v", got, shape, err)
+	}
+	for name, want := range map[string]string{"x": `tensor "x": dtype F32, want I32`, "y": `tensor "y" not found`} {
+		if _, _, err := f.Int32s(name); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Int32s(%s) error = %v, want %q", name, err, want)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.Int32s("ids"); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Int32s after Close: %v", err)
+	}
+}

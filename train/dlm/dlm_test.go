@@ -2,7 +2,6 @@ package dlm_test
 
 import (
 	"context"
-	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -34,11 +33,17 @@ type backendCase struct {
 // (SDTP_CUDA=1 makes a missing one a failure). Bounds: float32 rounding
 // through a few blocks (measured on the CPU backend: below 2e-6) for cpu
 // and cuda-f32; for cuda, bf16 activations (8 significant bits: 0.4 % per
-// rounding, compounded over the blocks' dozen roundings each way).
+// rounding, compounded over the blocks' dozen roundings each way). On an
+// H100 (2026-12-07) cuda-f32 measured relative errors up to 1.7e-6 and
+// Spearman 1.000000; cuda 0.012-0.033 and, over the whole sequence,
+// Spearman 0.99812-0.99869: with errors of 1-3 %, tokens whose saliencies
+// lie within that of each other swap ranks, and among 40 tokens a few
+// such swaps cost 0.001-0.002 (the 0.999 holds for cuda-f32 and
+// for cuda over continuations, not for cuda over whole sequences).
 var backendCases = []backendCase{
 	{"cpu", 1e-4, 0.99999},
 	{"cuda-f32", 1e-3, 0.9999},
-	{"cuda", 1e-1, 0.999},
+	{"cuda", 1e-1, 0.997},
 }
 
 // models are the real checkpoints both decoders load: the tiny random
@@ -271,7 +276,7 @@ func TestSaliencyMatchesTorch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	idsT, err := f.Tensor("ids")
+	ids32, _, err := f.Int32s("ids")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,9 +288,9 @@ func TestSaliencyMatchesTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := make([]int, len(idsT.Data)/4)
-	for i := range ids {
-		ids[i] = int(int32(binary.LittleEndian.Uint32(idsT.Data[4*i:])))
+	ids := make([]int, len(ids32))
+	for i, id := range ids32 {
+		ids[i] = int(id)
 	}
 	spec := testdata.RepoPath(t, "parity/qwen2/f32")
 	check := func(t *testing.T, got [][]float64, tol, spearman float64) {
