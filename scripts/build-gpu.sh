@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds, on this machine (the GPU machine has no Go), everything one GPU
 # device call needs into .gpu/all (git-ignored), and packs it into
-# .gpu/pack/all.tar.xz (about 17 MB: the unpacked 60 MB and the tree do not
-# fit the device tool's 64 MiB; name .gpu/pack in its carry, and the GPU
-# scripts unpack it there): the sdtp binary, the cudabench kernel and layer-stack
+# .gpu/pack/all.tar.xz (the unpacked 60 MB do not fit the device tool's 64
+# MiB; name .gpu/pack in its carry, and the GPU scripts unpack it there; PACK
+# below chooses part of it): the sdtp binary, the cudabench kernel and layer-stack
 # benchmark, tools/lccgen (the proxy evidence's code task), and the test binaries of the CUDA backend, of the model
 # (transformers parity on the GPU), of GPU training (train/dlm saliency
 # and gradients, train's objective) and of H2O (run it from h2o/: its
@@ -36,6 +36,21 @@ if [ -d "$shared/longbench/pred/llama2-7b-chat" ]; then
   mkdir -p .gpu/all/testdata/longbench/pred
   cp -r "$shared/longbench/pred/llama2-7b-chat" .gpu/all/testdata/longbench/pred/
 fi
+# The pack: everything, or (PACK) only the named files and folders of .gpu/all,
+# e.g. PACK="sdtp lccgen" for the proxy's calls. The device tool carries at most
+# 64 MiB with the tracked tree, which the proxy model (testdata/proxy, 44 MB)
+# mostly fills: the whole pack (about 22 MB) no longer fits beside it.
 mkdir -p .gpu/pack
-tar -C .gpu -cJf .gpu/pack/all.tar.xz all
-echo "built .gpu/all and .gpu/pack/all.tar.xz at ${ld##*=}"
+rm -f .gpu/pack/all.tar.xz
+if [ -n "${PACK:-}" ]; then
+  files=()
+  for f in $PACK; do files+=("all/$f"); done
+  tar -C .gpu -cJf .gpu/pack/all.tar.xz "${files[@]}"
+else
+  tar -C .gpu -cJf .gpu/pack/all.tar.xz all
+fi
+tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
+pack=$(du -b .gpu/pack/all.tar.xz | cut -f1)
+echo "built .gpu/all and .gpu/pack/all.tar.xz (${PACK:-everything}) at ${ld##*=}"
+echo "tracked tree $((tree >> 20)) MiB + pack $((pack >> 20)) MiB = $(((tree + pack) >> 20)) MiB of the device tool's 64"
+[ $((tree + pack)) -lt $((64 << 20)) ] || echo "too large for one device call: choose fewer files with PACK" >&2
