@@ -2,15 +2,17 @@
 # The device call after scripts/proxy/run.sh (issue 15, part 2; and the first
 # GPU training of issue 14): on the machine that pretrained the proxy (call it
 # at once, while that machine is warm: the proxy is in /tmp/proxy), or with the
-# proxy folder carried in .gpu/proxy (model.safetensors joined from its parts,
-# heldout.jsonl and modtrain.jsonl beside it). Carry [".gpu/pack"] (and
-# ".gpu/proxy" for the second way). It
+# committed proxy, testdata/proxy (its texts are then written again by
+# pretrain.py --corpus-only and checked against proxy.json). Carry
+# [".gpu/pack"] (PACK="sdtp lccgen cuda.test dlm.test train.test" fits beside
+# the proxy). It
 #   1. trains, in the background, the stories260K modules on the GPU (seeds
 #      1-3: docs/TRAINING.md's recipe, for the comparison with the host seeds)
 #      and the proxy's pruning modules, one per schedule;
 #   2. meanwhile makes the PyTorch saliency golden and runs the backend
-#      conformance suite on the GPU (training ops included) and the GPU
-#      saliency and gradient parity of train/dlm (the golden included);
+#      conformance suite on the GPU (training ops included), the GPU
+#      saliency and gradient parity of train/dlm (the golden included) and,
+#      where train.test is packed, train's device-loss and pruned-pass tests;
 #   3. waits for the trainings;
 #   4. runs scripts/proxy/evidence.sh on the GPU with them (RULER, the lcc-style
 #      code task, speed; with H2O set, H2O alone and after each module).
@@ -33,13 +35,25 @@ BIN=$PWD/.gpu/all
 P=${PROXY:-}
 if [ -z "$P" ]; then
   P=/tmp/proxy
-  [ -f "$P/model.safetensors" ] || P=$PWD/.gpu/proxy
+  [ -f "$P/model.safetensors" ] || P=$PWD/testdata/proxy
 fi
 MODTRAIN=${MODTRAIN:-$P/modtrain.jsonl}
-STEPS=${STEPS:-tests s260 modules evidence}
-has() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
 R=/tmp/pm # kept across calls on a warm machine: the modules of one call feed the evidence of the next
 mkdir -p "$R" "$OUT"
+if [ ! -f "$MODTRAIN" ] && [ -f "$P/proxy.json" ]; then
+  # A committed proxy (testdata/proxy) has no texts beside it: the same split
+  # again, from this machine's Python installation, checked against proxy.json.
+  python3 scripts/proxy/pretrain.py --sdtp "$BIN/sdtp" --out "$R/corpus" --corpus-only
+  MODTRAIN=$R/corpus/modtrain.jsonl
+  export HELDOUT=${HELDOUT:-$R/corpus/heldout.jsonl}
+  for f in modtrain.jsonl heldout.jsonl; do
+    want=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['files'][sys.argv[2]]['sha256'])" "$P/proxy.json" $f)
+    got=$(sha256sum "$R/corpus/$f" | cut -d' ' -f1)
+    [ "$want" = "$got" ] && echo "$f: the proxy's own ($got)" || echo "$f: NOT the proxy's ($got, proxy.json has $want): another Python installation"
+  done
+fi
+STEPS=${STEPS:-tests s260 modules evidence}
+has() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
 export LD_LIBRARY_PATH=/usr/local/cuda/targets/x86_64-linux/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export SDTP_CUDA=1 SDTP_TESTDATA=$BIN/testdata PYTHONUNBUFFERED=1
 save() { tar -C /tmp -cJf "$OUT/pm.tar.xz" --exclude '*.ckpt' pm; echo "== $1 ($(date +%T))"; }
@@ -80,6 +94,11 @@ if has tests; then
   timeout 90 "$BIN/dlm.test" -test.v >"$R/dlm.log" 2>&1
   echo "dlm exit $?"
   grep -E -- '--- (FAIL|PASS|SKIP)|worst|Spearman [0-9]' "$R/dlm.log" | grep -v 'PASS.*cpu' | head -30
+  if [ -x "$BIN/train.test" ]; then
+    timeout 120 "$BIN/train.test" -test.run 'DeviceLoss|PrunedForward|DeviceTrainResumes' -test.v >"$R/train.log" 2>&1
+    echo "train exit $?"
+    grep -E -- '--- (FAIL|PASS|SKIP)|module gradient|flipped' "$R/train.log" | head -30
+  fi
   save tests-done
 fi
 

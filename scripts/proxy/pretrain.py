@@ -361,6 +361,25 @@ def sha256(path):
     return h.hexdigest()
 
 
+def write_corpus_files(a, held_files, train_files):
+    """heldout.jsonl (held-out files, for the lcc-style task) and modtrain.jsonl
+    (long training-split files, for 'sdtp train') under a.out."""
+    rows, got = [], 0
+    for p, path, t in held_files:
+        if got + len(t) > a.heldout_bytes:
+            continue
+        rows.append({"package": p, "path": path, "text": t})
+        got += len(t)
+    write_jsonl(os.path.join(a.out, "heldout.jsonl"), rows)
+    rows, got = [], 0
+    for p, path, t in train_files:
+        if len(t) < 8192 or got + len(t) > a.modtrain_bytes:
+            continue
+        rows.append({"text": t})
+        got += len(t)
+    write_jsonl(os.path.join(a.out, "modtrain.jsonl"), rows)
+
+
 def write_jsonl(path, rows):
     with open(path, "w") as f:
         for r in rows:
@@ -400,6 +419,9 @@ def main():
     ap.add_argument("--tokenizer-bytes", type=int, default=64 << 20, help="training text the tokenizer is trained on")
     ap.add_argument("--heldout-bytes", type=int, default=12 << 20, help="cap on heldout.jsonl")
     ap.add_argument("--modtrain-bytes", type=int, default=8 << 20, help="cap on modtrain.jsonl")
+    ap.add_argument("--corpus-only", action="store_true",
+                    help="write heldout.jsonl and modtrain.jsonl (the same split, by --seed and --heldout-frac) and stop: "
+                         "the texts of an existing proxy, e.g. testdata/proxy, which does not commit them")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     t0 = time.time()
@@ -427,6 +449,10 @@ def main():
     }
     log(f"corpus: {corpus['train_files']} training files ({corpus['train_bytes'] / 1e6:.0f} MB), "
         f"{corpus['heldout_files']} held out ({corpus['heldout_bytes'] / 1e6:.1f} MB) in {len(held)} packages")
+    if a.corpus_only:
+        write_corpus_files(a, held_files, train_files)
+        log(f"wrote {a.out}/heldout.jsonl and modtrain.jsonl")
+        return 0
 
     sample, got = first_bytes(train_files, a.tokenizer_bytes)
     tok = train_tokenizer(sample, a.vocab)
@@ -515,20 +541,7 @@ def main():
     if os.path.exists(os.path.join(a.out, "generation_config.json")):
         os.remove(os.path.join(a.out, "generation_config.json"))
 
-    rows, got = [], 0
-    for p, path, t in held_files:
-        if got + len(t) > a.heldout_bytes:
-            continue
-        rows.append({"package": p, "path": path, "text": t})
-        got += len(t)
-    write_jsonl(os.path.join(a.out, "heldout.jsonl"), rows)
-    rows, got = [], 0
-    for p, path, t in train_files:
-        if len(t) < 8192 or got + len(t) > a.modtrain_bytes:
-            continue
-        rows.append({"text": t})
-        got += len(t)
-    write_jsonl(os.path.join(a.out, "modtrain.jsonl"), rows)
+    write_corpus_files(a, held_files, train_files)
 
     files = {name: {"bytes": os.path.getsize(os.path.join(a.out, name)), "sha256": sha256(os.path.join(a.out, name))}
              for name in sorted(os.listdir(a.out))
