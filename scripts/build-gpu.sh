@@ -37,7 +37,7 @@ if [ -d "$shared/longbench/pred/llama2-7b-chat" ]; then
   cp -r "$shared/longbench/pred/llama2-7b-chat" .gpu/all/testdata/longbench/pred/
 fi
 # The pack: everything, or (PACK) only the named files and folders of .gpu/all,
-# e.g. PACK="sdtp lccgen" for the proxy's calls. The device tool carries at most
+# e.g. PACK="sdtp s260 testdata/llama2c" (paths under .gpu/all). The device tool carries at most
 # 64 MiB with the tracked tree, which the proxy model (testdata/proxy, 44 MB)
 # mostly fills: the whole pack (about 22 MB) no longer fits beside it.
 mkdir -p .gpu/pack
@@ -49,7 +49,7 @@ if [ -n "${PACK:-}" ]; then
 else
   tar -C .gpu -cJf .gpu/pack/all.tar.xz all
 fi
-tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
+tree=$(git ls-files -z | xargs -0 stat -c %s | awk '{s += $1} END {print s}')
 pack=$(du -b .gpu/pack/all.tar.xz | cut -f1)
 echo "built .gpu/all and .gpu/pack/all.tar.xz (${PACK:-everything}) at ${ld##*=}"
 echo "tracked tree $((tree >> 20)) MiB + pack $((pack >> 20)) MiB = $(((tree + pack) >> 20)) MiB of the device tool's 64"

@@ -21,7 +21,8 @@
 # every length, transformers prints each length as it ends).
 set -u
 BIN=${BIN:-.gpu/all}
-[ -f .gpu/pack/all.tar.xz ] && tar -C .gpu -xJf .gpu/pack/all.tar.xz # always: a warm machine keeps an older .gpu/all
+# Always unpacked afresh: a warm machine keeps the .gpu/all of an earlier call.
+[ -f .gpu/pack/all.tar.xz ] && rm -rf .gpu/all && tar -C .gpu -xJf .gpu/pack/all.tar.xz
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
 LENS=${LENS:-4096,8192,16384,32768,65536,131072}

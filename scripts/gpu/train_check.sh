@@ -8,9 +8,9 @@
 # tool with carry [".gpu/pack"].
 # Since the proxy model is in the tree (testdata/proxy, 44 MB), the whole pack
 # no longer fits the device tool's 64 MiB beside it: pack per call, e.g.
-# PACK="cuda.test model.test dlm.test train.test testdata" for STEPS="tests
-# golden", and PACK="sdtp s260 testdata" for STEPS="s260 bench torch"
-# (scripts/build-gpu.sh prints the total).
+# PACK="cuda.test model.test dlm.test train.test testdata/llama2c" for
+# STEPS="tests golden", and PACK="sdtp s260 testdata/llama2c" for STEPS="s260
+# bench torch" (scripts/build-gpu.sh prints the total).
 # Steps (STEPS, default all): tests (the backend's conformance suite, training
 # ops included; transformers parity; saliency and gradient parity on cuda and
 # cuda-f32), golden (PyTorch saliency golden),
@@ -21,7 +21,8 @@
 # (default 1 2 3, trained at once), EVAL=0 (no GPU eval), LENGTHS and TORCH_LENGTHS trim it.
 set -u
 BIN=${BIN:-.gpu/all}
-[ -f .gpu/pack/all.tar.xz ] && tar -C .gpu -xJf .gpu/pack/all.tar.xz # always: a warm machine keeps an older .gpu/all
+# Always unpacked afresh: a warm machine keeps the .gpu/all of an earlier call.
+[ -f .gpu/pack/all.tar.xz ] && rm -rf .gpu/all && tar -C .gpu -xJf .gpu/pack/all.tar.xz
 OUT=${OUT:-/tmp/out}
 STEPS=${STEPS:-tests golden s260 bench torch}
 R=/tmp/results

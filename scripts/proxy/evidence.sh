@@ -11,7 +11,8 @@
 #
 #   PROXY=runs/proxy SDTP=./sdtp WORK=runs/quality scripts/proxy/evidence.sh
 #
-# Environment: PROXY (the proxy's HF folder, with heldout.jsonl beside its files),
+# Environment: PROXY (the proxy's HF folder, with heldout.jsonl beside its files, or,
+# like testdata/proxy, the lcc rows in lcc/),
 # SDTP (the sdtp binary), WORK (output), BACKEND (cpu), SCHEDULES (paper-scaled
 # keep0.8-scaled keep0.7-scaled), MODULE_<schedule with - and . as _> (a trained
 # module for that schedule, e.g. MODULE_paper_scaled=runs/proxy-paper.safetensors),
@@ -55,20 +56,21 @@ configs() {
   done
 }
 
-# each NAME CMD... runs CMD for one configuration: at once, or with JOBS > 1
-# in the background with up to JOBS at a time (a small model leaves a GPU mostly
-# idle; each process has its own engine), its output in $WORK/logs/NAME.log.
+# each NAME CMD... runs CMD for one configuration: at once (its output on the
+# terminal), or with JOBS > 1 in the background with up to JOBS at a time (a
+# small model leaves a GPU mostly idle; each process has its own engine), its
+# output in $WORK/logs/NAME.log. A failure is marked in $WORK/logs/NAME.failed.
 # settle waits for them all and fails if one did.
 each() {
   local name=$1
   shift
-  if [ "${JOBS:-1}" -le 1 ]; then
-    "$@"
-    return
-  fi
-  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
   mkdir -p "$WORK/logs"
   rm -f "$WORK/logs/$name.failed"
+  if [ "${JOBS:-1}" -le 1 ]; then
+    "$@" || touch "$WORK/logs/$name.failed"
+    return 0
+  fi
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
   ("$@" >"$WORK/logs/$name.log" 2>&1 || touch "$WORK/logs/$name.failed") &
 }
 # settle waits for the runs in the background and prints those that failed;
@@ -101,6 +103,10 @@ if has ruler; then
 fi
 
 if has lcc; then
+  if [ ! -f "$WORK/lcc-data/data/lcc.jsonl" ] && [ ! -f "$HELDOUT" ] && [ -f "$PROXY/lcc/data/lcc.jsonl" ]; then
+    mkdir -p "$WORK/lcc-data" # the committed proxy's rows (testdata/proxy/lcc), its held-out files not being committed
+    cp -r "$PROXY/lcc/." "$WORK/lcc-data/"
+  fi
   [ -f "$WORK/lcc-data/data/lcc.jsonl" ] || $LCCGEN -files "$HELDOUT" -tokenizer "${TOKENIZER:-$PROXY}" \
     -out "$WORK/lcc-data" -rows "${LCC_ROWS:-100}" -min-tokens "${LCC_MIN_TOKENS:-2048}" -max-tokens "${LCC_MAX_TOKENS:-7168}" \
     -tail-tokens "${TAIL:-512}"

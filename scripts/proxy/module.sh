@@ -4,8 +4,11 @@
 # at once, while that machine is warm: the proxy is in /tmp/proxy), or with the
 # committed proxy, testdata/proxy (its texts are then written again by
 # pretrain.py --corpus-only and checked against proxy.json). Carry
-# [".gpu/pack"] (PACK="sdtp lccgen cuda.test dlm.test train.test" fits beside
-# the proxy). It
+# [".gpu/pack"]. Beside the committed proxy only part of the pack fits the
+# device tool's 64 MiB, so split the steps over two calls:
+#   PACK="cuda.test dlm.test train.test testdata/llama2c" scripts/build-gpu.sh, then STEPS=tests
+#   PACK="sdtp s260 testdata/llama2c" scripts/build-gpu.sh, then STEPS="s260 modules evidence"
+# It
 #   1. trains, in the background, the stories260K modules on the GPU (seeds
 #      1-3: docs/TRAINING.md's recipe, for the comparison with the host seeds)
 #      and the proxy's pruning modules, one per schedule;
@@ -31,7 +34,8 @@
 set -u -o pipefail
 OUT=${OUT:-/tmp/out}
 BIN=$PWD/.gpu/all
-[ -f .gpu/pack/all.tar.xz ] && tar -C .gpu -xJf .gpu/pack/all.tar.xz # always: a warm machine keeps an older .gpu/all
+# Always unpacked afresh: a warm machine keeps the .gpu/all of an earlier call.
+[ -f .gpu/pack/all.tar.xz ] && rm -rf .gpu/all && tar -C .gpu -xJf .gpu/pack/all.tar.xz
 P=${PROXY:-}
 if [ -z "$P" ]; then
   P=/tmp/proxy
@@ -118,6 +122,7 @@ if has evidence; then
     [ -f "$R/proxy-$s.safetensors" ] && mods+=("MODULE_${s//[-.]/_}=$R/proxy-$s.safetensors")
   done
   left=$((${CALL_SECONDS:-570} - SECONDS - 20))
+  [ "$left" -gt 30 ] || { echo "evidence: no time left in CALL_SECONDS (${left} s)"; save finished; exit 1; }
   env "${mods[@]}" STEPS="${EVIDENCE_STEPS:-ruler lcc speed}" PROXY="$P" SDTP="$BIN/sdtp" LCCGEN="$BIN/lccgen" WORK="$R/evidence" BACKEND="$RUN_BACKEND" SCHEDULES="$SCHEDULES" \
     JOBS="${JOBS:-12}" RULER_SAMPLES="${RULER_SAMPLES:-5}" LCC_ROWS="${LCC_ROWS:-40}" \
     timeout "$left" bash scripts/proxy/evidence.sh >"$R/evidence.log" 2>&1

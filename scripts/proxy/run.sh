@@ -15,7 +15,8 @@
 set -u -o pipefail
 OUT=${OUT:-/tmp/out}
 BIN=.gpu/all
-[ -f .gpu/pack/all.tar.xz ] && tar -C .gpu -xJf .gpu/pack/all.tar.xz # always: a warm machine keeps an older .gpu/all
+# Always unpacked afresh: a warm machine keeps the .gpu/all of an earlier call.
+[ -f .gpu/pack/all.tar.xz ] && rm -rf .gpu/all && tar -C .gpu -xJf .gpu/pack/all.tar.xz
 export PYTHONUNBUFFERED=1
 P=/tmp/proxy
 rm -rf "$P" # a warm machine keeps /tmp: never mix two runs
