@@ -38,8 +38,8 @@ type backendCase struct {
 // Spearman 1.000000; cuda 0.012-0.033 and, over the whole sequence,
 // Spearman 0.99812-0.99869: with errors of 1-3 %, tokens whose saliencies
 // lie within that of each other swap ranks, and among 40 tokens a few
-// such swaps cost 0.001-0.002 (the 0.999 holds for cuda-f32 and
-// for cuda over continuations, not for cuda over whole sequences).
+// such swaps cost 0.001-0.002 (the 0.999 holds for cuda-f32, not
+// for cuda over whole sequences).
 var backendCases = []backendCase{
 	{"cpu", 1e-4, 0.99999},
 	{"cuda-f32", 1e-3, 0.9999},
