@@ -68,12 +68,44 @@ func (f *File) Metadata() map[string]string {
 // fails for a missing name, for a dtype other than F32, BF16 and F16, and
 // after Close.
 func (f *File) Tensor(name string) (Tensor, error) {
+	return f.stored(name, func(dtype string) error {
+		if !Supported(dtype) {
+			return fmt.Errorf("dtype %s is not supported (want F32, BF16 or F16)", dtype)
+		}
+		return nil
+	})
+}
+
+// Int32s decodes the I32 tensor called name (token ids, say) into a new
+// slice, with its shape. It fails for a missing name, another dtype, and
+// after Close.
+func (f *File) Int32s(name string) ([]int32, []int, error) {
+	t, err := f.stored(name, func(dtype string) error {
+		if dtype != "I32" {
+			return fmt.Errorf("dtype %s, want I32", dtype)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]int32, len(t.Data)/4)
+	for i := range out {
+		out[i] = int32(binary.LittleEndian.Uint32(t.Data[4*i:]))
+	}
+	return out, t.Shape, nil
+}
+
+// stored returns the tensor called name as stored, its Data aliasing the
+// mapping, if check accepts its dtype; it fails for a missing name and
+// after Close.
+func (f *File) stored(name string, check func(dtype string) error) (Tensor, error) {
 	e, ok := f.hdr.entries[name]
 	if !ok {
 		return Tensor{}, fmt.Errorf("%s: tensor %q not found", f.path, name)
 	}
-	if !Supported(e.dtype) {
-		return Tensor{}, fmt.Errorf("%s: tensor %q: dtype %s is not supported (want F32, BF16 or F16)", f.path, name, e.dtype)
+	if err := check(e.dtype); err != nil {
+		return Tensor{}, fmt.Errorf("%s: tensor %q: %w", f.path, name, err)
 	}
 	if f.data == nil {
 		return Tensor{}, fmt.Errorf("%s: tensor %q: file is closed", f.path, name)
@@ -85,27 +117,6 @@ func (f *File) Tensor(name string) (Tensor, error) {
 		Shape: append([]int{}, e.shape...),
 		Data:  f.data[lo:hi:hi],
 	}, nil
-}
-
-// Int32s decodes the I32 tensor called name (token ids, say) into a new
-// slice, with its shape. It fails for a missing name, another dtype, and
-// after Close.
-func (f *File) Int32s(name string) ([]int32, []int, error) {
-	e, ok := f.hdr.entries[name]
-	switch {
-	case !ok:
-		return nil, nil, fmt.Errorf("%s: tensor %q not found", f.path, name)
-	case e.dtype != "I32":
-		return nil, nil, fmt.Errorf("%s: tensor %q: dtype %s, want I32", f.path, name, e.dtype)
-	case f.data == nil:
-		return nil, nil, fmt.Errorf("%s: tensor %q: file is closed", f.path, name)
-	}
-	raw := f.data[f.hdr.dataStart+e.begin : f.hdr.dataStart+e.end]
-	out := make([]int32, len(raw)/4)
-	for i := range out {
-		out[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return out, append([]int{}, e.shape...), nil
 }
 
 // Close unmaps the file. Tensors obtained from it must not be used afterwards.

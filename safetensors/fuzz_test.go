@@ -23,6 +23,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add(seed)
 	f.Add(seed[:len(seed)-3])
 	f.Add(rawFile(`{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}}`, make([]byte, 12)))
+	f.Add(rawFile(`{"ids":{"dtype":"I32","shape":[1,2],"data_offsets":[0,8]}}`, make([]byte, 8)))
 	f.Add(rawFile(`{"x":{"dtype":"F16","shape":[0],"data_offsets":[3,3]},"__metadata__":{"a":"b"}}`, make([]byte, 3)))
 	f.Add(rawFile(`{"x":{"dtype":"F32","shape":[9223372036854775807,2],"data_offsets":[0,8]}}`, make([]byte, 8)))
 	f.Add([]byte{})
@@ -40,6 +41,15 @@ func FuzzOpen(f *testing.F) {
 		}
 		defer file.Close()
 		for _, n := range file.Names() {
+			if ids, shape, err := file.Int32s(n); err == nil {
+				numel := 1
+				for _, d := range shape {
+					numel *= d
+				}
+				if len(ids) != numel {
+					t.Fatalf("I32 tensor %q: %d values for shape %v", n, len(ids), shape)
+				}
+			}
 			x, err := file.Tensor(n)
 			if err != nil {
 				continue
