@@ -32,7 +32,7 @@ export SDTP_CUDA=1 SDTP_TESTDATA=$BIN/testdata PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$R/gpu.txt"
 has() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
 # The results go to $OUT after every step, so a call cut short keeps what ran.
-step() { tar -C /tmp -cf "$OUT/results.tar" results; echo "== $1 ($(date +%T))"; }
+step() { tar -C /tmp -cf "$OUT/results.tar.part" results && mv "$OUT/results.tar.part" "$OUT/results.tar"; echo "== $1 ($(date +%T))"; }
 if has tests; then
   step tests
   timeout 240 $BIN/cuda.test -test.run 'Conformance|BatchAttention|ScatterRows' -test.v >"$R/conformance.log" 2>&1

@@ -60,7 +60,8 @@ STEPS=${STEPS:-tests s260 modules evidence}
 has() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
 export LD_LIBRARY_PATH=/usr/local/cuda/targets/x86_64-linux/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export SDTP_CUDA=1 SDTP_TESTDATA=$BIN/testdata PYTHONUNBUFFERED=1
-save() { tar -C /tmp -cJf "$OUT/pm.tar.xz" --exclude '*.ckpt' pm; echo "== $1 ($(date +%T))"; }
+# save packs the results so far, replacing the last pack only once the new one is whole.
+save() { tar -C /tmp -cJf "$OUT/pm.tar.xz.part" --exclude '*.ckpt' pm && mv "$OUT/pm.tar.xz.part" "$OUT/pm.tar.xz"; echo "== $1 ($(date +%T))"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$R/gpu.txt"
 echo "proxy: $P"
 SCHEDULES=${SCHEDULES:-paper-scaled keep0.8-scaled keep0.7-scaled}

@@ -381,9 +381,12 @@ def write_corpus_files(a, held_files, train_files):
 
 
 def write_jsonl(path, rows):
-    with open(path, "w") as f:
+    """Writes rows to path whole or not at all (a temporary file, then a rename)."""
+    tmp = path + ".part"
+    with open(tmp, "w") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
 
 
 def main():
